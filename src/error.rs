@@ -1,0 +1,70 @@
+//! Typed errors. Every message says what went wrong and what to do next.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in neurotex, with the information a user needs to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read image {path}: {reason}")]
+    ImageRead { path: PathBuf, reason: String },
+
+    #[error("cannot write {path}: {reason}")]
+    OutputNotWritable { path: PathBuf, reason: String },
+
+    #[error("refusing to overwrite the exemplar {path}: choose another output path with -o")]
+    WouldOverwriteExemplar { path: PathBuf },
+
+    #[error("{path} already exists: pass --overwrite to replace it, or choose another path")]
+    OutputExists { path: PathBuf },
+
+    #[error("invalid size {given}: {reason}")]
+    InvalidSize { given: String, reason: String },
+
+    #[error("unknown layer '{name}': valid layers are {valid} (or a preset: {presets})")]
+    UnknownLayer {
+        name: String,
+        valid: String,
+        presets: String,
+    },
+
+    #[error("invalid layer weights: {0}")]
+    InvalidLayerWeights(String),
+
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
+
+    #[error("unknown execution provider '{0}': choose cpu, cuda or tensorrt")]
+    UnknownProvider(String),
+
+    #[error("the {provider} execution provider is not available: {reason}")]
+    ProviderUnavailable { provider: String, reason: String },
+
+    #[error("ONNX Runtime could not be loaded from {path}: {reason}\n  run `make setup` (or scripts/setup.sh), or point NEUROTEX_ORT_DYLIB at libonnxruntime.so")]
+    RuntimeLoad { path: PathBuf, reason: String },
+
+    #[error("models not usable in {dir}: {reason}\n  run `make models` (or scripts/setup.sh) to export them again")]
+    Models { dir: PathBuf, reason: String },
+
+    #[error("unknown statistic '{name}': the manifest has {available}")]
+    UnknownVariant { name: String, available: String },
+
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
+
+    #[error("optimiser: {0}")]
+    Optimiser(String),
+
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl<T> From<ort::Error<T>> for Error {
+    fn from(e: ort::Error<T>) -> Self {
+        Error::Runtime(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

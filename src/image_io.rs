@@ -1,0 +1,215 @@
+//! Image input and output. Images live in memory as planar RGB float32 [3, H, W] in [0, 1], the
+//! convention of the models' image input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, ImageReader, RgbImage};
+use ndarray::Array3;
+
+use crate::error::{Error, Result};
+
+/// Planar RGB image, [3, height, width], values in [0, 1].
+pub type Planar = Array3<f32>;
+
+/// A decoded exemplar and what was done to make it RGB.
+pub struct Loaded {
+    pub image: Planar,
+    pub notices: Vec<String>,
+}
+
+/// Read a PNG or JPEG (by content, not extension). Grayscale and alpha are converted to RGB with
+/// a notice; 16-bit images are reduced to 8-bit precision first.
+pub fn load_rgb(path: &Path) -> Result<Loaded> {
+    let fail = |reason: String| Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !path.exists() {
+        return Err(fail("no such file".into()));
+    }
+    if path.is_dir() {
+        return Err(fail("it is a folder, not an image".into()));
+    }
+    let reader = ImageReader::open(path)
+        .map_err(|e| fail(e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?;
+    let decoded = reader.decode().map_err(|e| {
+        fail(format!(
+            "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
+        ))
+    })?;
+    let mut notices = Vec::new();
+    let color = decoded.color();
+    if !color.has_color() {
+        notices.push(format!(
+            "{}: grayscale image, converted to RGB (R = G = B)",
+            path.display()
+        ));
+    }
+    if color.has_alpha() {
+        notices.push(format!(
+            "{}: alpha channel ignored (the colour channels are used as they are)",
+            path.display()
+        ));
+    }
+    let rgb = decoded.to_rgb8();
+    if rgb.width() == 0 || rgb.height() == 0 {
+        return Err(fail("the image is empty".into()));
+    }
+    Ok(Loaded {
+        image: from_rgb8(&rgb),
+        notices,
+    })
+}
+
+pub fn from_rgb8(rgb: &RgbImage) -> Planar {
+    let (w, h) = rgb.dimensions();
+    Array3::from_shape_fn((3, h as usize, w as usize), |(c, y, x)| {
+        rgb.get_pixel(x as u32, y as u32)[c] as f32 / 255.0
+    })
+}
+
+pub fn to_rgb8(image: &Planar) -> RgbImage {
+    let (_, h, w) = image.dim();
+    RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let px = |c| (image[[c, y as usize, x as usize]].clamp(0.0, 1.0) * 255.0).round() as u8;
+        image::Rgb([px(0), px(1), px(2)])
+    })
+}
+
+/// Resize with a Lanczos filter (used to bring an exemplar to the output's scale when asked).
+pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
+    let resized = DynamicImage::ImageRgb8(to_rgb8(image)).resize_exact(
+        width,
+        height,
+        image::imageops::FilterType::Lanczos3,
+    );
+    from_rgb8(&resized.to_rgb8())
+}
+
+/// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
+/// interrupted run never leaves a half-written file where a good one was.
+pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
+    let rgb = to_rgb8(image);
+    write_atomically(path, |tmp| {
+        rgb.save_with_format(tmp, image::ImageFormat::Png)
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Write any file atomically (temporary sibling + rename), creating the folder.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let fail = |reason: String| Error::OutputNotWritable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    ensure_parent(path)?;
+    let tmp = temp_sibling(path);
+    if let Err(reason) = write(&tmp) {
+        let _ = fs::remove_file(&tmp);
+        return Err(fail(reason));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        fail(e.to_string())
+    })
+}
+
+fn temp_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+fn ensure_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => fs::create_dir_all(dir).map_err(|e| Error::OutputNotWritable {
+            path: path.to_path_buf(),
+            reason: format!("cannot create folder {}: {e}", dir.display()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Prove, before any long computation, that `path` can be written: its folder exists or can be
+/// created, a file can be created there, and `path` is not a folder. Nothing existing is touched.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let fail = |reason: String| Error::OutputNotWritable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.as_os_str().is_empty() {
+        return Err(fail("empty path".into()));
+    }
+    if path.is_dir() {
+        return Err(fail("it is a folder: give a file name".into()));
+    }
+    ensure_parent(path)?;
+    let probe = temp_sibling(path);
+    fs::write(&probe, b"")
+        .map_err(|e| fail(format!("{e} (choose a folder you can write to)")))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Whether two paths name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Place images side by side on one PNG (a contact sheet), with a gap between them.
+pub fn contact_sheet(images: &[&Planar], gap: usize) -> Planar {
+    let h = images.iter().map(|i| i.dim().1).max().unwrap_or(0);
+    let w: usize =
+        images.iter().map(|i| i.dim().2).sum::<usize>() + gap * images.len().saturating_sub(1);
+    let mut sheet = Array3::from_elem((3, h, w), 1.0f32);
+    let mut x0 = 0;
+    for img in images {
+        let (_, ih, iw) = img.dim();
+        sheet
+            .slice_mut(ndarray::s![.., ..ih, x0..x0 + iw])
+            .assign(img);
+        x0 += iw + gap;
+    }
+    sheet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trip_is_exact_at_8_bits() {
+        let dir = std::env::temp_dir().join(format!("neurotex-io-{}", std::process::id()));
+        let img = Array3::from_shape_fn((3, 5, 7), |(c, y, x)| ((c * 35 + y * 7 + x) % 256) as f32 / 255.0);
+        let path = dir.join("sub/rt.png");
+        save_png(&img, &path).unwrap();
+        let back = load_rgb(&path).unwrap();
+        assert!(back.notices.is_empty());
+        assert_eq!(back.image, img);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unreadable_inputs_are_clear_errors() {
+        let missing = load_rgb(Path::new("/nonexistent/x.png")).unwrap_err().to_string();
+        assert!(missing.contains("no such file"), "{missing}");
+        let dir = std::env::temp_dir().join(format!("neurotex-bad-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.png");
+        fs::write(&bad, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        assert!(load_rgb(&bad).is_err());
+        assert!(check_writable(&dir).is_err(), "a folder is not a file");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,31 @@
+//! neurotex: neural texture synthesis (Gatys, Ecker & Bethge 2015) with the VGG-16 loss and its
+//! input gradient computed in ONNX graphs that run in ONNX Runtime, and L-BFGS on the host.
+//!
+//! ```no_run
+//! let outcome = neurotex::Synthesis::builder()
+//!     .exemplar("examples/textures/pebbles.png")
+//!     .output("out/pebbles.png")
+//!     .size(256, 256)
+//!     .iterations(100)
+//!     .build()?
+//!     .run()?;
+//! println!("loss {} -> {}", outcome.initial_loss, outcome.best_loss);
+//! # Ok::<(), neurotex::Error>(())
+//! ```
+
+pub mod error;
+pub mod image_io;
+pub mod layers;
+pub mod manifest;
+pub mod objective;
+pub mod optimizer;
+pub mod runtime;
+
+pub use error::{Error, Result};
+pub mod record;
+pub mod synthesis;
+
+pub use layers::LayerWeights;
+pub use runtime::Provider;
+pub use synthesis::{Outcome, Size, Synthesis, SynthesisBuilder};
+pub mod bench;

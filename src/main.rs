@@ -1,0 +1,353 @@
+//! The neurotex command line: a thin layer over the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use neurotex::bench;
+use neurotex::manifest::{default_models_dir, ModelSet};
+use neurotex::optimizer::Progress;
+use neurotex::runtime::{self, Provider, SessionOptions};
+use neurotex::{LayerWeights, Size, Synthesis};
+
+const SYNTH_EXAMPLES: &str = "\
+Examples:
+  neurotex synth examples/textures/pebbles.png -o out/pebbles.png
+  neurotex synth bark.jpg -o out/bark.png --size 384x256 --iters 500 --seed 7
+  neurotex synth pebbles.png -o out/shallow.png --layers shallow --snapshot-every 50
+  neurotex synth pebbles.png -o out/w.png --layers relu1_1,relu3_1,relu5_1 --layer-weights 1,0.5,2
+  neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda";
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  neurotex bench
+  neurotex bench --sizes 256 --layers all --min-evals 5 --json out/bench.json";
+
+#[derive(Parser)]
+#[command(
+    name = "neurotex",
+    version,
+    about = "Neural texture synthesis: a texture that looks like your photo, at the size you need",
+    long_about = "Neural texture synthesis (Gatys, Ecker & Bethge 2015): starts from noise and \
+                  optimises the pixels until the statistics of ImageNet VGG-16 features match \
+                  those of an exemplar photo. Loss and gradient run in ONNX Runtime.",
+    after_help = "Run `neurotex <command> --help` for the options and examples of each command."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Synthesise a texture from an exemplar photo.
+    #[command(after_help = SYNTH_EXAMPLES)]
+    Synth(SynthArgs),
+    /// Show which execution providers the loaded ONNX Runtime offers, and where it came from.
+    #[command(after_help = "Example:\n  neurotex providers")]
+    Providers,
+    /// List the statistic variants in the models folder, their layers and per-step inputs.
+    #[command(after_help = "Example:\n  neurotex models --models models")]
+    Models {
+        /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
+    /// Time one evaluation (loss + gradient) per size and layer set; print s/eval and GFLOP/s.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// The exemplar photo (PNG or JPEG; grayscale and RGBA are converted).
+    exemplar: PathBuf,
+    /// Output PNG (its folder is created).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Output size, WIDTHxHEIGHT or N for a square [default: the exemplar's, rounded to a multiple of 16].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<Size>,
+    /// Maximum L-BFGS iterations.
+    #[arg(long, default_value_t = 300)]
+    iters: usize,
+    /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
+    #[arg(long, default_value_t = 1e-3)]
+    tolerance: f64,
+    /// L-BFGS memory (correction pairs).
+    #[arg(long, default_value_t = 20)]
+    history: usize,
+    /// Layers: relu names (relu1_1 .. relu5_3) and/or presets: all, per-block, shallow, deep.
+    #[arg(long, default_value = "per-block")]
+    layers: String,
+    /// Per-layer weights: `uniform`, or one number per chosen layer (network order).
+    #[arg(long, default_value = "uniform", value_parser = parse_weights)]
+    layer_weights: LayerWeights,
+    /// Statistic to match, as listed by `neurotex models`.
+    #[arg(long = "loss", default_value = "gram")]
+    statistic: String,
+    /// Execution provider: cpu, cuda or tensorrt.
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    provider: Provider,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Seed of the starting noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write OUTPUT-stem.iterNNNN.png every K iterations (0: never).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    snapshot_every: usize,
+    /// Write a JSON run record (parameters, checksums, loss per evaluation, timings).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Replace OUTPUT (and the record) if they exist.
+    #[arg(long)]
+    overwrite: bool,
+    /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Square sizes to time.
+    #[arg(long, value_delimiter = ',', default_value = "128,256,512")]
+    sizes: Vec<usize>,
+    /// Layer sets to time (presets or lists; separate sets with ';').
+    #[arg(long, value_delimiter = ';', default_value = "per-block;all")]
+    layers: Vec<String>,
+    /// Statistic to time.
+    #[arg(long = "loss", default_value = "gram")]
+    statistic: String,
+    /// Timed evaluations per cell (at least).
+    #[arg(long, default_value_t = 3)]
+    min_evals: usize,
+    /// Seconds per cell (at least).
+    #[arg(long, default_value_t = 2.0)]
+    min_seconds: f64,
+    /// Execution provider: cpu, cuda or tensorrt.
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    provider: Provider,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Also write the table as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Models folder.
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<Size, String> {
+    Size::parse(s).map_err(|e| e.to_string())
+}
+fn parse_weights(s: &str) -> Result<LayerWeights, String> {
+    LayerWeights::parse(s).map_err(|e| e.to_string())
+}
+fn parse_provider(s: &str) -> Result<Provider, String> {
+    s.parse::<Provider>().map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(args) => synth(args),
+        Command::Providers => providers(),
+        Command::Models { models } => list_models(models),
+        Command::Bench(args) => run_bench(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn synth(args: SynthArgs) -> neurotex::Result<()> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    // First Ctrl-C: stop after the current evaluation and keep the best image. Second: quit now.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted twice: quitting without writing");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing with the best image so far (Ctrl-C again to quit)");
+    });
+
+    let mut builder = Synthesis::builder()
+        .exemplar(&args.exemplar)
+        .output(&args.output)
+        .iterations(args.iters)
+        .tolerance(args.tolerance)
+        .history(args.history)
+        .layers(&args.layers)
+        .layer_weights(args.layer_weights)
+        .statistic(&args.statistic)
+        .provider(args.provider)
+        .threads(args.threads)
+        .seed(args.seed)
+        .snapshot_every(args.snapshot_every)
+        .overwrite(args.overwrite)
+        .cancel_flag(cancel);
+    if let Some(size) = args.size {
+        builder = builder.size(size.width, size.height);
+    }
+    if let Some(record) = &args.record {
+        builder = builder.record(record);
+    }
+    if let Some(models) = &args.models {
+        builder = builder.models_dir(models);
+    }
+    let synthesis = builder.build()?;
+    for notice in synthesis.notices() {
+        eprintln!("notice: {notice}");
+    }
+    eprintln!(
+        "synthesising {} from {} | layers {} | {} | up to {} iterations",
+        synthesis.size(),
+        args.exemplar.display(),
+        synthesis.layers().join(","),
+        args.provider,
+        args.iters
+    );
+    let outcome = synthesis.run_with_progress(progress_printer())?;
+    eprintln!();
+    eprintln!(
+        "done: {} | loss {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
+        outcome.stop,
+        outcome.initial_loss,
+        outcome.best_loss,
+        outcome.initial_loss / outcome.best_loss,
+        outcome.record.evaluations.len(),
+        outcome.record.optimize_seconds
+    );
+    eprintln!(
+        "statistic distance to the exemplar: noise {:.3} -> result {:.4}",
+        outcome.start_distance, outcome.final_distance
+    );
+    println!("{}", args.output.display());
+    if let Some(record) = &args.record {
+        eprintln!("run record: {}", record.display());
+    }
+    Ok(())
+}
+
+/// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a log.
+fn progress_printer() -> impl FnMut(&Progress) + 'static {
+    let tty = std::io::stderr().is_terminal();
+    move |p: &Progress| {
+        let line = format!(
+            "iter {:>4}/{} | loss {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {}",
+            p.iteration,
+            p.max_iterations,
+            p.loss,
+            p.best_loss,
+            p.evaluations,
+            p.seconds_per_iteration,
+            clock(p.elapsed),
+            clock(p.eta)
+        );
+        if tty {
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+        } else if p.iteration % 10 == 0 || p.iteration == 1 {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+fn providers() -> neurotex::Result<()> {
+    let rt = runtime::init()?;
+    println!("ONNX Runtime {} loaded from {}", rt.version, rt.library.display());
+    for p in Provider::ALL {
+        let status = if p.is_compiled_in()? {
+            "available"
+        } else {
+            "not in this build (install onnxruntime-gpu: see README, section GPU)"
+        };
+        println!("  {:<9} {:<26} {status}", p.name(), p.ort_name());
+    }
+    Ok(())
+}
+
+fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
+    let set = ModelSet::open(&dir.unwrap_or_else(default_models_dir))?;
+    println!("{} ({})", set.dir.display(), set.manifest.network);
+    for (name, v) in &set.manifest.variants {
+        println!("\n{name}: {}", v.description);
+        println!("  layers: {}", v.layers.join(", "));
+        println!(
+            "  grad models: {} (truncated after each layer)",
+            v.grad.len()
+        );
+        if v.step_inputs.is_empty() {
+            println!("  per-step inputs: none");
+        } else {
+            for s in &v.step_inputs {
+                println!("  per-step input: {s}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
+    let set = ModelSet::open(&args.models.unwrap_or_else(default_models_dir))?;
+    let rt = runtime::init()?;
+    let options = SessionOptions {
+        provider: args.provider,
+        threads: args.threads,
+    };
+    println!(
+        "neurotex bench: {} loss + gradient, provider {}, ONNX Runtime {}, {} threads",
+        args.statistic,
+        args.provider,
+        rt.version,
+        if args.threads == 0 { "all".to_string() } else { args.threads.to_string() }
+    );
+    println!("| layers | deepest | size | s/eval | conv GFLOP/s | evals |");
+    println!("|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for layers in &args.layers {
+        for &size in &args.sizes {
+            let row = bench::measure(
+                &set,
+                &args.statistic,
+                layers,
+                size,
+                options,
+                args.min_evals,
+                args.min_seconds,
+            )?;
+            println!(
+                "| {} | {} | {}² | {:.3} | {:.1} | {} |",
+                row.layer_set, row.deepest_layer, row.size, row.seconds_per_evaluation, row.gflops, row.evaluations
+            );
+            rows.push(row);
+        }
+    }
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
+        neurotex::image_io::write_atomically(&path, |tmp| {
+            std::fs::write(tmp, json).map_err(|e| e.to_string())
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The objective: exemplar statistics from the stats model, and loss + gradient from the grad
+//! model, wired together through the manifest. Nothing here knows which statistic it runs.
+
+use std::borrow::Cow;
+
+use ndarray::ArrayD;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{Tensor, TensorRef};
+
+use crate::error::{Error, Result};
+use crate::image_io::Planar;
+use crate::manifest::{GradModel, ModelSet, Variant};
+use crate::runtime::{open_session, SessionOptions};
+
+/// One statistic tensor per layer, in network order.
+pub type LayerStatistics = Vec<(String, ArrayD<f32>)>;
+
+/// The stats model of a variant: image -> one statistic per layer.
+pub struct Statistics {
+    session: Session,
+    input: String,
+    /// (layer, output name), in network order.
+    outputs: Vec<(String, String)>,
+}
+
+impl Statistics {
+    pub fn open(models: &ModelSet, variant: &Variant, options: SessionOptions) -> Result<Self> {
+        let path = models.verify(&variant.stats.file, &variant.stats.sha256)?;
+        let outputs = variant
+            .layers
+            .iter()
+            .filter_map(|l| variant.stats.outputs.get(l).map(|o| (l.clone(), o.clone())))
+            .collect();
+        Ok(Statistics {
+            session: open_session(&path, options)?,
+            input: variant.stats.input.clone(),
+            outputs,
+        })
+    }
+
+    /// Statistics of one image, for the given layers (all the model has when `layers` is None).
+    pub fn compute(&mut self, image: &Planar, layers: Option<&[String]>) -> Result<LayerStatistics> {
+        let (_, h, w) = image.dim();
+        let data = image.as_standard_layout();
+        let input = TensorRef::from_array_view((
+            [1usize, 3, h, w],
+            data.as_slice().expect("standard layout"),
+        ))?;
+        let outputs = self.session.run(vec![(self.input.as_str(), input)])?;
+        self.outputs
+            .iter()
+            .filter(|(layer, _)| layers.is_none_or(|ls| ls.contains(layer)))
+            .map(|(layer, name)| {
+                let value = outputs[name.as_str()].try_extract_array::<f32>()?;
+                Ok((layer.clone(), value.to_owned()))
+            })
+            .collect()
+    }
+}
+
+/// Relative squared distance between two sets of layer statistics, averaged over layers:
+/// mean_l ‖S_l − T_l‖² / ‖T_l‖². Zero when they are equal; 1 when S is all zeros.
+pub fn statistics_distance(stats: &LayerStatistics, target: &LayerStatistics) -> f64 {
+    let mut total = 0.0;
+    for ((_, s), (_, t)) in stats.iter().zip(target) {
+        let num: f64 = s
+            .iter()
+            .zip(t.iter())
+            .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+            .sum();
+        let den: f64 = t.iter().map(|b| (*b as f64).powi(2)).sum();
+        total += num / den.max(f64::MIN_POSITIVE);
+    }
+    total / stats.len().max(1) as f64
+}
+
+/// Loss and gradient of a batch of images.
+pub struct Evaluation {
+    /// Loss per image, [B].
+    pub loss: Vec<f32>,
+    /// Weighted loss per image and per layer of the grad model, [B, L] row-major.
+    pub layer_losses: Vec<f32>,
+    /// d loss / d image, [B, 3, H, W] row-major, with respect to the [0,1] RGB input.
+    pub grad: Vec<f32>,
+}
+
+/// The grad model of a variant, loaded with the exemplar's statistics and the layer weights.
+pub struct Objective {
+    session: Session,
+    model: GradModel,
+    /// Inputs that stay the same for every evaluation: targets and layer weights.
+    fixed_inputs: Vec<(String, Tensor<f32>)>,
+    height: usize,
+    width: usize,
+}
+
+impl Objective {
+    /// `weights` holds one weight per entry of `layers`; the grad model chosen is the shallowest
+    /// one that covers every layer, and its other layers get weight 0.
+    pub fn new(
+        models: &ModelSet,
+        variant: &Variant,
+        layers: &[String],
+        weights: &[f32],
+        targets: &LayerStatistics,
+        (width, height): (usize, usize),
+        options: SessionOptions,
+    ) -> Result<Self> {
+        let model = variant.grad_model_for(layers).ok_or_else(|| Error::Models {
+            dir: models.dir.clone(),
+            reason: format!("no grad model covers the layers {}", layers.join(", ")),
+        })?;
+        let path = models.verify(&model.file, &model.sha256)?;
+        let model_weights: Vec<f32> = model
+            .layers
+            .iter()
+            .map(|l| layers.iter().position(|x| x == l).map_or(0.0, |i| weights[i]))
+            .collect();
+        let mut fixed_inputs = vec![(
+            model.layer_weights_input.clone(),
+            Tensor::from_array(([model_weights.len()], model_weights))?,
+        )];
+        for layer in &model.layers {
+            let input = &model.target_inputs[layer];
+            let (_, target) = targets.iter().find(|(l, _)| l == layer).ok_or_else(|| {
+                Error::Models {
+                    dir: models.dir.clone(),
+                    reason: format!("the stats model gives no statistic for {layer}"),
+                }
+            })?;
+            fixed_inputs.push((input.clone(), Tensor::from_array(target.clone())?));
+        }
+        Ok(Objective {
+            session: open_session(&path, options)?,
+            model: model.clone(),
+            fixed_inputs,
+            height,
+            width,
+        })
+    }
+
+    /// Layers of the grad model in use (the columns of `Evaluation::layer_losses`).
+    pub fn model_layers(&self) -> &[String] {
+        &self.model.layers
+    }
+
+    pub fn pixels(&self) -> usize {
+        3 * self.height * self.width
+    }
+
+    /// Loss and gradient for `batch` images stored one after another in `images`.
+    pub fn evaluate(&mut self, images: &[f32], batch: usize) -> Result<Evaluation> {
+        assert_eq!(images.len(), batch * self.pixels(), "image buffer size");
+        let image = TensorRef::from_array_view(([batch, 3, self.height, self.width], images))?;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
+            vec![(Cow::Borrowed(self.model.image_input.as_str()), image.into())];
+        for (name, value) in &self.fixed_inputs {
+            inputs.push((Cow::Borrowed(name.as_str()), value.into()));
+        }
+        let outputs = self.session.run(inputs)?;
+        let take = |name: &str| -> Result<Vec<f32>> {
+            Ok(outputs[name].try_extract_tensor::<f32>()?.1.to_vec())
+        };
+        Ok(Evaluation {
+            loss: take(&self.model.outputs.loss)?,
+            layer_losses: take(&self.model.outputs.layer_losses)?,
+            grad: take(&self.model.outputs.grad)?,
+        })
+    }
+}

@@ -1,0 +1,363 @@
+//! The host side of the optimisation: argmin's L-BFGS over the pixels, driven by one graph run
+//! per point, with the stop rules (iterations, relative-loss tolerance, Ctrl-C) and the
+//! bookkeeping (loss after every evaluation, best image so far, progress, snapshots).
+//!
+//! Pixel range. The optimiser works on unconstrained logits u, and the image is x = sigmoid(u),
+//! so every point L-BFGS visits (line-search trials included) is a valid image in (0, 1) and no
+//! penalty weight has to be tuned against a loss whose scale changes by orders of magnitude with
+//! the layers and statistic chosen. Projection (clamping) was rejected because it breaks the
+//! curvature pairs L-BFGS relies on; a penalty lets pixels wander outside until it dominates.
+//! The price is a gradient damped by x(1-x) near saturated pixels, which textures rarely have.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use argmin::core::observers::{Observe, ObserverMode};
+use argmin::core::{CostFunction, Executor, Gradient, IterState, State, KV};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+
+use crate::error::{Error, Result};
+use crate::objective::Objective;
+
+/// Why the optimisation stopped.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason", content = "detail")]
+pub enum StopReason {
+    /// The iteration budget was used up.
+    MaxIterations,
+    /// The loss fell by less than the relative tolerance over the last `TOLERANCE_WINDOW` iterations.
+    Converged,
+    /// Ctrl-C (or the library's cancel flag).
+    Interrupted,
+    /// The line search could not find a lower point: a local minimum, to f32 precision.
+    LineSearch(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::MaxIterations => write!(f, "iteration budget reached"),
+            StopReason::Converged => write!(f, "converged (relative loss change below tolerance)"),
+            StopReason::Interrupted => write!(f, "interrupted; the best image so far was kept"),
+            StopReason::LineSearch(m) => write!(f, "line search made no progress ({m})"),
+        }
+    }
+}
+
+/// Iterations over which the relative-loss tolerance is measured: one L-BFGS step can be tiny
+/// while the next is large, so a single-step test would stop too early.
+pub const TOLERANCE_WINDOW: usize = 10;
+
+/// Settings of one optimisation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OptimizerSettings {
+    pub max_iterations: usize,
+    /// Stop when the loss fell by less than this fraction over the last TOLERANCE_WINDOW iterations.
+    pub tolerance: f64,
+    /// L-BFGS memory (number of correction pairs).
+    pub history: usize,
+}
+
+/// One graph evaluation, as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvaluationRecord {
+    pub loss: f32,
+    pub layer_losses: Vec<f32>,
+    /// Seconds since the optimisation started.
+    pub t: f64,
+    /// Seconds spent in ONNX Runtime for this evaluation.
+    pub seconds: f64,
+}
+
+/// One L-BFGS iteration, as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IterationRecord {
+    pub iteration: usize,
+    pub loss: f32,
+    pub evaluations: usize,
+    pub t: f64,
+}
+
+/// What a progress callback sees after each iteration.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub iteration: usize,
+    pub max_iterations: usize,
+    pub loss: f32,
+    pub best_loss: f32,
+    pub evaluations: usize,
+    pub elapsed: f64,
+    pub seconds_per_iteration: f64,
+    pub eta: f64,
+}
+
+/// Called after each iteration with the progress and the current image (x, in [0,1]).
+/// `'static` because argmin's observers are: capture owned or shared (`Arc`) state.
+pub type IterationCallback = Box<dyn FnMut(&Progress, &[f32]) -> Result<()>>;
+
+/// The result of an optimisation.
+pub struct OptimizationOutcome {
+    /// The image with the lowest loss seen, [3,H,W] row-major in [0,1].
+    pub best_image: Vec<f32>,
+    pub best_loss: f32,
+    pub initial_loss: f32,
+    pub stop: StopReason,
+    pub evaluations: Vec<EvaluationRecord>,
+    pub iterations: Vec<IterationRecord>,
+    pub seconds: f64,
+}
+
+/// State shared by the cost bridge (called by the solver) and the observer (called after each
+/// iteration). Both live inside argmin's executor, hence the shared, locked cell.
+struct Shared {
+    start: Instant,
+    evaluations: Vec<EvaluationRecord>,
+    iterations: Vec<IterationRecord>,
+    best: Option<(f32, Vec<f32>)>,
+    /// The loss of the starting image: the solver sees loss / initial_loss, so that its first
+    /// line search starts at a sensible step whatever the loss's scale.
+    scale: f32,
+    stop: Option<StopReason>,
+    fatal: Option<Error>,
+}
+
+struct Memo {
+    u: Vec<f32>,
+    cost: f32,
+    grad_u: Vec<f32>,
+}
+
+/// argmin's problem: cost and gradient at u from ONE graph run, memoised per u because argmin
+/// asks for them separately.
+struct Bridge<'a> {
+    objective: RefCell<&'a mut Objective>,
+    memo: RefCell<Option<Memo>>,
+    shared: Arc<Mutex<Shared>>,
+    cancel: Arc<AtomicBool>,
+}
+
+fn sigmoid(u: f32) -> f32 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+/// The logit of x, with x kept away from 0 and 1 so that u stays finite.
+pub fn logit(x: f32) -> f32 {
+    let x = x.clamp(1e-3, 1.0 - 1e-3);
+    (x / (1.0 - x)).ln()
+}
+
+pub fn to_image(u: &[f32]) -> Vec<f32> {
+    u.iter().map(|&v| sigmoid(v)).collect()
+}
+
+impl Bridge<'_> {
+    fn evaluate(&self, u: &[f32]) -> std::result::Result<(), argmin::core::Error> {
+        if let Some(m) = self.memo.borrow().as_ref() {
+            if m.u == u {
+                return Ok(());
+            }
+        }
+        if self.cancel.load(Ordering::SeqCst) {
+            self.shared.lock().unwrap().stop = Some(StopReason::Interrupted);
+            return Err(argmin::core::Error::msg("interrupted"));
+        }
+        let x = to_image(u);
+        let t0 = Instant::now();
+        let eval = match self.objective.borrow_mut().evaluate(&x, 1) {
+            Ok(e) => e,
+            Err(e) => {
+                let msg = e.to_string();
+                self.shared.lock().unwrap().fatal = Some(e);
+                return Err(argmin::core::Error::msg(msg));
+            }
+        };
+        let seconds = t0.elapsed().as_secs_f64();
+        let loss = eval.loss[0];
+        let mut shared = self.shared.lock().unwrap();
+        if shared.scale == 0.0 {
+            shared.scale = if loss.is_finite() && loss > 0.0 { loss } else { 1.0 };
+        }
+        let scale = shared.scale;
+        let t = shared.start.elapsed().as_secs_f64();
+        shared.evaluations.push(EvaluationRecord {
+            loss,
+            layer_losses: eval.layer_losses,
+            t,
+            seconds,
+        });
+        if loss.is_finite() && shared.best.as_ref().is_none_or(|(b, _)| loss < *b) {
+            shared.best = Some((loss, x.clone()));
+        }
+        drop(shared);
+        // Chain rule through x = sigmoid(u): d/du = d/dx * x (1 - x).
+        let grad_u = eval
+            .grad
+            .iter()
+            .zip(&x)
+            .map(|(g, x)| g * x * (1.0 - x) / scale)
+            .collect();
+        *self.memo.borrow_mut() = Some(Memo {
+            u: u.to_vec(),
+            cost: loss / scale,
+            grad_u,
+        });
+        Ok(())
+    }
+}
+
+impl CostFunction for Bridge<'_> {
+    type Param = Vec<f32>;
+    type Output = f32;
+    fn cost(&self, u: &Vec<f32>) -> std::result::Result<f32, argmin::core::Error> {
+        self.evaluate(u)?;
+        Ok(self.memo.borrow().as_ref().unwrap().cost)
+    }
+}
+
+impl Gradient for Bridge<'_> {
+    type Param = Vec<f32>;
+    type Gradient = Vec<f32>;
+    fn gradient(&self, u: &Vec<f32>) -> std::result::Result<Vec<f32>, argmin::core::Error> {
+        self.evaluate(u)?;
+        Ok(self.memo.borrow().as_ref().unwrap().grad_u.clone())
+    }
+}
+
+/// After each iteration: record, report progress, apply the tolerance rule.
+struct Watcher {
+    shared: Arc<Mutex<Shared>>,
+    settings: OptimizerSettings,
+    callback: IterationCallback,
+}
+
+type LbfgsState = IterState<Vec<f32>, Vec<f32>, (), (), (), f32>;
+
+impl Observe<LbfgsState> for Watcher {
+    fn observe_iter(
+        &mut self,
+        state: &LbfgsState,
+        _kv: &KV,
+    ) -> std::result::Result<(), argmin::core::Error> {
+        let iteration = state.get_iter() as usize + 1; // argmin counts from 0
+        let mut shared = self.shared.lock().unwrap();
+        let elapsed = shared.start.elapsed().as_secs_f64();
+        let loss = state.get_cost() * shared.scale;
+        let evaluations = shared.evaluations.len();
+        shared.iterations.push(IterationRecord {
+            iteration,
+            loss,
+            evaluations,
+            t: elapsed,
+        });
+        let best_loss = shared.best.as_ref().map_or(loss, |(b, _)| *b);
+        let converged = self.settings.tolerance > 0.0
+            && shared.iterations.len() > TOLERANCE_WINDOW
+            && {
+                let then = shared.iterations[shared.iterations.len() - 1 - TOLERANCE_WINDOW].loss;
+                ((then - loss) as f64) < self.settings.tolerance * (then as f64).abs()
+            };
+        drop(shared);
+        let per_iteration = elapsed / iteration.max(1) as f64;
+        let progress = Progress {
+            iteration,
+            max_iterations: self.settings.max_iterations,
+            loss,
+            best_loss,
+            evaluations,
+            elapsed,
+            seconds_per_iteration: per_iteration,
+            eta: per_iteration * self.settings.max_iterations.saturating_sub(iteration) as f64,
+        };
+        let image = to_image(state.get_param().expect("L-BFGS state has a parameter"));
+        if let Err(e) = (self.callback)(&progress, &image) {
+            let msg = e.to_string();
+            self.shared.lock().unwrap().fatal = Some(e);
+            return Err(argmin::core::Error::msg(msg));
+        }
+        if converged {
+            self.shared.lock().unwrap().stop = Some(StopReason::Converged);
+            return Err(argmin::core::Error::msg("converged"));
+        }
+        Ok(())
+    }
+}
+
+/// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) with L-BFGS and
+/// More-Thuente line search (argmin's Hager-Zhang fails in f32).
+pub fn optimize(
+    objective: &mut Objective,
+    start: &[f32],
+    settings: &OptimizerSettings,
+    cancel: Arc<AtomicBool>,
+    callback: IterationCallback,
+) -> Result<OptimizationOutcome> {
+    let shared = Arc::new(Mutex::new(Shared {
+        start: Instant::now(),
+        evaluations: Vec::new(),
+        iterations: Vec::new(),
+        best: None,
+        scale: 0.0,
+        stop: None,
+        fatal: None,
+    }));
+    let bridge = Bridge {
+        objective: RefCell::new(objective),
+        memo: RefCell::new(None),
+        shared: shared.clone(),
+        cancel,
+    };
+    let linesearch = MoreThuenteLineSearch::new();
+    // Our own stop rules apply (relative tolerance over a window); argmin's absolute ones would
+    // depend on the loss's scale, so they are switched off.
+    let solver = LBFGS::new(linesearch, settings.history)
+        .with_tolerance_grad(0.0)
+        .and_then(|s| s.with_tolerance_cost(0.0))
+        .map_err(|e| Error::Optimiser(e.to_string()))?;
+    let u0: Vec<f32> = start.iter().map(|&x| logit(x)).collect();
+    let watcher = Watcher {
+        shared: shared.clone(),
+        settings: settings.clone(),
+        callback,
+    };
+    let result = Executor::new(bridge, solver)
+        .configure(|s| s.param(u0).max_iters(settings.max_iterations as u64))
+        .add_observer(watcher, ObserverMode::Always)
+        .ctrlc(false)
+        .run()
+        .map(|_| ()); // drop the executor's copies of the shared state
+
+    let mut shared = Arc::try_unwrap(shared)
+        .ok()
+        .expect("executor dropped")
+        .into_inner()
+        .unwrap();
+    let stop = match result {
+        Ok(_) => shared.stop.take().unwrap_or(StopReason::MaxIterations),
+        Err(e) => {
+            if let Some(fatal) = shared.fatal.take() {
+                return Err(fatal);
+            }
+            match shared.stop.take() {
+                Some(reason) => reason,
+                // Anything else argmin reports comes from the line search failing to descend.
+                None => StopReason::LineSearch(e.to_string()),
+            }
+        }
+    };
+    let (best_loss, best_image) = shared
+        .best
+        .take()
+        .ok_or_else(|| Error::Optimiser(format!("stopped before the first evaluation: {stop}")))?;
+    Ok(OptimizationOutcome {
+        best_image,
+        best_loss,
+        initial_loss: shared.evaluations.first().map_or(f32::NAN, |e| e.loss),
+        stop,
+        seconds: shared.start.elapsed().as_secs_f64(),
+        evaluations: shared.evaluations,
+        iterations: shared.iterations,
+    })
+}

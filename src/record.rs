@@ -1,0 +1,106 @@
+//! The run record: every parameter, the models' checksums, the runtime and provider, the loss
+//! after every evaluation and the timings, as one JSON file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::image_io::write_atomically;
+use crate::layers::LayerWeights;
+use crate::optimizer::{EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason};
+use crate::runtime::{self, Provider};
+use crate::synthesis::{Size, Synthesis};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelChecksum {
+    pub file: String,
+    pub sha256: String,
+}
+
+impl ModelChecksum {
+    pub fn new(file: &str, sha256: &str) -> Self {
+        ModelChecksum {
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub neurotex_version: &'static str,
+    pub exemplar: PathBuf,
+    pub output: Option<PathBuf>,
+    pub size: Size,
+    pub statistic: String,
+    pub layers: Vec<String>,
+    pub layer_weights_setting: LayerWeights,
+    pub layer_weights: Vec<f32>,
+    pub optimizer: OptimizerSettings,
+    pub seed: u64,
+    pub snapshot_every: usize,
+    pub provider: Provider,
+    pub threads: usize,
+    pub onnxruntime_library: PathBuf,
+    pub onnxruntime_version: String,
+    pub models: Vec<ModelChecksum>,
+    pub stop: StopReason,
+    pub initial_loss: f32,
+    pub best_loss: f32,
+    /// Statistic distance to the exemplar (mean over layers of ‖S − T‖² / ‖T‖²).
+    pub start_distance: f64,
+    pub final_distance: f64,
+    pub setup_seconds: f64,
+    pub optimize_seconds: f64,
+    pub mean_evaluation_seconds: f64,
+    pub iterations: Vec<IterationRecord>,
+    pub evaluations: Vec<EvaluationRecord>,
+}
+
+impl RunRecord {
+    pub(crate) fn new(
+        synthesis: &Synthesis,
+        optimizer: &OptimizerSettings,
+        outcome: &OptimizationOutcome,
+        start_distance: f64,
+        final_distance: f64,
+    ) -> Result<Self> {
+        let rt = runtime::init()?;
+        let s = &synthesis.settings;
+        let n = outcome.evaluations.len().max(1) as f64;
+        Ok(RunRecord {
+            neurotex_version: env!("CARGO_PKG_VERSION"),
+            exemplar: synthesis.exemplar_path.clone(),
+            output: s.output.clone(),
+            size: synthesis.size(),
+            statistic: s.statistic.clone(),
+            layers: synthesis.layers().to_vec(),
+            layer_weights_setting: s.layer_weights.clone(),
+            layer_weights: synthesis.weights.clone(),
+            optimizer: optimizer.clone(),
+            seed: s.seed,
+            snapshot_every: s.snapshot_every,
+            provider: s.provider,
+            threads: s.threads,
+            onnxruntime_library: rt.library.clone(),
+            onnxruntime_version: rt.version.clone(),
+            models: synthesis.model_checksums()?,
+            stop: outcome.stop.clone(),
+            initial_loss: outcome.initial_loss,
+            best_loss: outcome.best_loss,
+            start_distance,
+            final_distance,
+            setup_seconds: synthesis.setup_seconds,
+            optimize_seconds: outcome.seconds,
+            mean_evaluation_seconds: outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n,
+            iterations: outcome.iterations.clone(),
+            evaluations: outcome.evaluations.clone(),
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("record serialises");
+        write_atomically(path, |tmp| std::fs::write(tmp, json).map_err(|e| e.to_string()))
+    }
+}

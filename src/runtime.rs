@@ -1,0 +1,202 @@
+//! ONNX Runtime: finding and loading the shared library, execution providers, sessions.
+//!
+//! neurotex links ONNX Runtime dynamically (`ort`'s `load-dynamic`): the library comes from the
+//! pinned `onnxruntime` wheel that scripts/setup.sh unpacks into .cache/onnxruntime/ (or from
+//! `onnxruntime-gpu` for CUDA/TensorRT), never from a download at build time.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::ep::{ExecutionProvider, CPU, CUDA};
+use ort::session::{builder::GraphOptimizationLevel, Session};
+
+use crate::error::{Error, Result};
+
+/// Environment variable naming the ONNX Runtime shared library to load.
+pub const DYLIB_ENV: &str = "NEUROTEX_ORT_DYLIB";
+
+/// Where scripts/setup.sh unpacks the library, relative to the repository root.
+const BUNDLED_DYLIB: &str = ".cache/onnxruntime/libonnxruntime.so";
+
+/// An execution provider the user can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Cpu,
+    Cuda,
+    TensorRt,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Cpu, Provider::Cuda, Provider::TensorRt];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Cpu => "cpu",
+            Provider::Cuda => "cuda",
+            Provider::TensorRt => "tensorrt",
+        }
+    }
+
+    /// ONNX Runtime's own name for the provider.
+    pub fn ort_name(self) -> &'static str {
+        match self {
+            Provider::Cpu => CPU::NAME,
+            Provider::Cuda => CUDA::NAME,
+            Provider::TensorRt => ort::ep::TensorRT::NAME,
+        }
+    }
+
+    /// Whether the loaded ONNX Runtime was built with this provider.
+    pub fn is_compiled_in(self) -> Result<bool> {
+        init()?;
+        Ok(match self {
+            Provider::Cpu => CPU::is_available()?,
+            Provider::Cuda => CUDA::is_available()?,
+            Provider::TensorRt => ort::ep::TensorRT::is_available()?,
+        })
+    }
+}
+
+impl std::str::FromStr for Provider {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::UnknownProvider(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The loaded runtime: where it came from, and its process-wide environment.
+pub struct Runtime {
+    pub library: PathBuf,
+    pub version: String,
+    environment: Environment,
+}
+
+static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
+
+/// The library to load: $NEUROTEX_ORT_DYLIB, else $ORT_DYLIB_PATH, else the copy that
+/// scripts/setup.sh unpacked next to the working directory or next to this crate.
+pub fn library_path() -> PathBuf {
+    for var in [DYLIB_ENV, "ORT_DYLIB_PATH"] {
+        if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            return PathBuf::from(p);
+        }
+    }
+    let candidates = [
+        PathBuf::from(BUNDLED_DYLIB),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_DYLIB),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .unwrap_or(&candidates[1])
+        .clone()
+}
+
+/// Load ONNX Runtime once per process. Safe to call many times.
+pub fn init() -> Result<&'static Runtime> {
+    let loaded = RUNTIME.get_or_init(|| {
+        let library = library_path();
+        if !library.exists() {
+            return Err(format!("{}: no such file", library.display()));
+        }
+        let environment = ort::init_from(&library)
+            .map_err(|e| e.to_string())?
+            .with_name("neurotex")
+            .build()
+            .map_err(|e| e.to_string())?;
+        // The build string has no version; the wheel's file name does (libonnxruntime.so.1.32.0).
+        let version = std::fs::canonicalize(&library)
+            .ok()
+            .and_then(|p| {
+                let name = p.file_name()?.to_string_lossy().into_owned();
+                Some(name.split_once(".so.")?.1.to_string())
+            })
+            .unwrap_or_else(|| "(version unknown)".to_string());
+        Ok(Runtime {
+            library,
+            version,
+            environment,
+        })
+    });
+    loaded.as_ref().map_err(|reason| Error::RuntimeLoad {
+        path: library_path(),
+        reason: reason.clone(),
+    })
+}
+
+/// Options for every session neurotex opens.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOptions {
+    pub provider: Provider,
+    /// Intra-op threads; 0 lets ONNX Runtime use every core.
+    pub threads: usize,
+}
+
+/// Fail early, with what to install, when the provider cannot work here.
+pub fn check_provider(provider: Provider) -> Result<()> {
+    let runtime = init()?;
+    if provider.is_compiled_in()? {
+        return Ok(());
+    }
+    Err(Error::ProviderUnavailable {
+        provider: provider.name().into(),
+        reason: format!(
+            "the ONNX Runtime loaded from {} (version {}) was built without {}.\n  \
+             Install the GPU build (`pip download --no-deps onnxruntime-gpu==1.32.0`, unpack \
+             onnxruntime/capi/libonnxruntime.so.* and its provider libraries), make CUDA 12 and \
+             cuDNN 9 (and TensorRT for tensorrt) loadable, and point {DYLIB_ENV} at it; \
+             or use --provider cpu. See README, section 'GPU'.",
+            runtime.library.display(),
+            runtime.version,
+            provider.ort_name()
+        ),
+    })
+}
+
+/// Open a model with full graph optimisation on the chosen provider. A provider that fails to
+/// register is an error, never a silent fallback to the CPU.
+pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
+    let runtime = init()?;
+    check_provider(options.provider)?;
+    let mut builder = Session::builder(&runtime.environment)?
+        // Level 3 lets ONNX Runtime rewrite Conv into its blocked NCHWc kernels and fold the
+        // adjoint weights (transpose + flip of the stored kernels) once, at load.
+        .with_optimization_level(GraphOptimizationLevel::All)?
+        .with_intra_threads(options.threads)?;
+    let ep = match options.provider {
+        Provider::Cpu => CPU::default().build(),
+        Provider::Cuda => CUDA::default().build().error_on_failure(),
+        Provider::TensorRt => ort::ep::TensorRT::default().build().error_on_failure(),
+    };
+    builder = builder
+        .with_execution_providers([ep])
+        .map_err(|e| Error::ProviderUnavailable {
+            provider: options.provider.name().into(),
+            reason: e.to_string(),
+        })?;
+    builder.commit_from_file(model).map_err(|e| {
+        let msg = e.to_string();
+        if options.provider != Provider::Cpu && msg.to_lowercase().contains("provider") {
+            Error::ProviderUnavailable {
+                provider: options.provider.name().into(),
+                reason: msg,
+            }
+        } else {
+            Error::Models {
+                dir: model.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                reason: format!("{}: {msg}", model.display()),
+            }
+        }
+    })
+}

@@ -1,0 +1,477 @@
+//! The synthesis: a builder that validates everything before any long computation, and a run
+//! that optimises from noise, writes the PNG (plus snapshots and a run record) and reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ndarray::Array3;
+use rand::{Rng, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::image_io::{self, Planar};
+use crate::layers::{self, LayerWeights};
+use crate::manifest::{default_models_dir, ModelSet};
+use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
+use crate::optimizer::{self, OptimizerSettings, Progress, StopReason};
+use crate::record::{ModelChecksum, RunRecord};
+use crate::runtime::{self, Provider, SessionOptions};
+
+/// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Output size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Size {
+    /// `WxH` or `N` (square).
+    pub fn parse(text: &str) -> Result<Size> {
+        let bad = |reason: &str| Error::InvalidSize {
+            given: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let parts: Vec<&str> = text.trim().split(['x', 'X']).collect();
+        let nums = parts
+            .iter()
+            .map(|p| p.trim().parse::<u64>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| bad("write it as WIDTHxHEIGHT (e.g. 256x256) or one number for a square"))?;
+        let (w, h) = match nums[..] {
+            [n] => (n, n),
+            [w, h] => (w, h),
+            _ => return Err(bad("write it as WIDTHxHEIGHT, e.g. 512x256")),
+        };
+        if w == 0 || h == 0 {
+            return Err(bad("width and height must be at least 16 pixels"));
+        }
+        if w > MAX_SIDE as u64 || h > MAX_SIDE as u64 {
+            return Err(bad(&format!(
+                "each side must be at most {MAX_SIDE} pixels (try 1024x1024 or less)"
+            )));
+        }
+        Ok(Size {
+            width: w as u32,
+            height: h as u32,
+        })
+    }
+
+    /// Round each side to the nearest multiple of `m` (at least `m`).
+    pub fn rounded_to(self, m: u32) -> Size {
+        let r = |v: u32| (((v + m / 2) / m) * m).max(m);
+        Size {
+            width: r(self.width),
+            height: r(self.height),
+        }
+    }
+
+    pub fn pixels(self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+/// Peak memory of one evaluation, measured (bytes per output pixel at the full 13-layer depth,
+/// plus the weights and the runtime): see README "Numbers".
+pub fn estimated_memory_bytes(size: Size) -> u64 {
+    const BYTES_PER_PIXEL: u64 = 4_200;
+    const FIXED: u64 = 600 << 20;
+    FIXED + BYTES_PER_PIXEL * size.pixels()
+}
+
+fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Everything a synthesis needs, as the user gave it. `build()` validates it.
+#[derive(Debug, Clone)]
+pub struct SynthesisBuilder {
+    exemplar: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
+    size: Option<Size>,
+    iterations: usize,
+    tolerance: f64,
+    history: usize,
+    layers: String,
+    pub(crate) layer_weights: LayerWeights,
+    pub(crate) statistic: String,
+    pub(crate) provider: Provider,
+    pub(crate) threads: usize,
+    pub(crate) seed: u64,
+    pub(crate) snapshot_every: usize,
+    record: Option<PathBuf>,
+    overwrite: bool,
+    models_dir: Option<PathBuf>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Default for SynthesisBuilder {
+    fn default() -> Self {
+        SynthesisBuilder {
+            exemplar: None,
+            output: None,
+            size: None,
+            iterations: 300,
+            tolerance: 1e-3,
+            history: 20,
+            layers: layers::DEFAULT_PRESET.to_string(),
+            layer_weights: LayerWeights::Uniform,
+            statistic: "gram".to_string(),
+            provider: Provider::Cpu,
+            threads: 0,
+            seed: 0,
+            snapshot_every: 0,
+            record: None,
+            overwrite: false,
+            models_dir: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty => $field:ident) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$field = value.into();
+            self
+        }
+    };
+}
+
+impl SynthesisBuilder {
+    setter!(/// Maximum L-BFGS iterations.
+        iterations: usize => iterations);
+    setter!(/// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
+        tolerance: f64 => tolerance);
+    setter!(/// L-BFGS memory.
+        history: usize => history);
+    setter!(/// Layers: names and/or presets (all, per-block, shallow, deep), comma-separated.
+        layers: &str => layers);
+    setter!(/// Per-layer weights.
+        layer_weights: LayerWeights => layer_weights);
+    setter!(/// Statistic variant, as named in the manifest (e.g. gram).
+        statistic: &str => statistic);
+    setter!(/// Execution provider.
+        provider: Provider => provider);
+    setter!(/// ONNX Runtime intra-op threads (0: all cores).
+        threads: usize => threads);
+    setter!(/// Seed of the noise the synthesis starts from.
+        seed: u64 => seed);
+    setter!(/// Write `<output>.iterNNNN.png` every this many iterations (0: never).
+        snapshot_every: usize => snapshot_every);
+    setter!(/// Replace an existing output PNG and record (default: refuse, so nothing is lost).
+        overwrite: bool => overwrite);
+    setter!(/// A flag that stops the run (keeping the best image) when set, e.g. from Ctrl-C.
+        cancel_flag: Arc<AtomicBool> => cancel);
+
+    /// The exemplar photo (PNG or JPEG).
+    pub fn exemplar(mut self, path: impl AsRef<Path>) -> Self {
+        self.exemplar = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Where the PNG goes. Without it, `run()` only returns the image.
+    pub fn output(mut self, path: impl AsRef<Path>) -> Self {
+        self.output = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Output size; default: the exemplar's size rounded to a multiple of 16.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.size = Some(Size { width, height });
+        self
+    }
+
+    /// Write a JSON run record here.
+    pub fn record(mut self, path: impl AsRef<Path>) -> Self {
+        self.record = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Models folder (default: $NEUROTEX_MODELS, ./models, or this checkout's models/).
+    pub fn models_dir(mut self, path: impl AsRef<Path>) -> Self {
+        self.models_dir = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Validate every setting, load the exemplar, the models and the provider, and compute the
+    /// exemplar's statistics. Every error a user can cause is reported here, before the run.
+    pub fn build(self) -> Result<Synthesis> {
+        let setup_start = Instant::now();
+        let mut notices = Vec::new();
+        let exemplar_path = self
+            .exemplar
+            .clone()
+            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
+        let loaded = image_io::load_rgb(&exemplar_path)?;
+        notices.extend(loaded.notices);
+        let exemplar = loaded.image;
+        let (_, eh, ew) = exemplar.dim();
+
+        let models = ModelSet::open(&self.models_dir.clone().unwrap_or_else(default_models_dir))?;
+        let multiple = models.manifest.image_input.size_multiple;
+        if (ew as u32) < multiple || (eh as u32) < multiple {
+            return Err(Error::ImageRead {
+                path: exemplar_path,
+                reason: format!("{ew}x{eh} is too small: the network needs at least {multiple}x{multiple}"),
+            });
+        }
+        let requested = match self.size {
+            Some(s) => Size::parse(&s.to_string())?,
+            None => Size {
+                width: ew as u32,
+                height: eh as u32,
+            },
+        };
+        let size = requested.rounded_to(multiple);
+        if size != requested {
+            notices.push(format!(
+                "size {requested} rounded to {size}: the network needs multiples of {multiple}"
+            ));
+        }
+        let need = estimated_memory_bytes(size);
+        if let Some(avail) = available_memory_bytes() {
+            if need > avail {
+                return Err(Error::InvalidSize {
+                    given: size.to_string(),
+                    reason: format!(
+                        "it needs about {:.1} GiB of memory and {:.1} GiB are available; \
+                         choose a smaller --size",
+                        need as f64 / (1u64 << 30) as f64,
+                        avail as f64 / (1u64 << 30) as f64
+                    ),
+                });
+            }
+        }
+        if self.iterations == 0 {
+            return Err(Error::InvalidSetting("--iters must be at least 1".into()));
+        }
+        if self.history == 0 {
+            return Err(Error::InvalidSetting("--history must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&self.tolerance) {
+            return Err(Error::InvalidSetting(format!(
+                "tolerance {} must be in [0, 1)",
+                self.tolerance
+            )));
+        }
+
+        for path in self.output.iter().chain(&self.record) {
+            if image_io::same_file(path, &exemplar_path) {
+                return Err(Error::WouldOverwriteExemplar { path: path.clone() });
+            }
+            if path.exists() && !self.overwrite {
+                return Err(Error::OutputExists { path: path.clone() });
+            }
+            image_io::check_writable(path)?;
+        }
+        if self.snapshot_every > 0 && self.output.is_none() {
+            return Err(Error::InvalidSetting(
+                "snapshots are written next to the output: give an output path".into(),
+            ));
+        }
+
+        let variant = models.variant(&self.statistic)?.clone();
+        let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
+        let weights = self.layer_weights.resolve(&chosen_layers)?;
+
+        runtime::check_provider(self.provider)?;
+        let options = SessionOptions {
+            provider: self.provider,
+            threads: self.threads,
+        };
+        models.verify_weights()?;
+        let mut statistics = Statistics::open(&models, &variant, options)?;
+        let targets = statistics.compute(&exemplar, None)?;
+        let objective = Objective::new(
+            &models,
+            &variant,
+            &chosen_layers,
+            &weights,
+            &targets,
+            (size.width as usize, size.height as usize),
+            options,
+        )?;
+        Ok(Synthesis {
+            exemplar,
+            size,
+            layers: chosen_layers,
+            weights,
+            targets,
+            statistics,
+            objective,
+            models,
+            notices,
+            setup_seconds: setup_start.elapsed().as_secs_f64(),
+            exemplar_path,
+            settings: self,
+        })
+    }
+}
+
+/// A validated, loaded synthesis, ready to run.
+pub struct Synthesis {
+    pub(crate) settings: SynthesisBuilder,
+    pub(crate) exemplar_path: PathBuf,
+    exemplar: Planar,
+    size: Size,
+    layers: Vec<String>,
+    pub(crate) weights: Vec<f32>,
+    targets: LayerStatistics,
+    statistics: Statistics,
+    objective: Objective,
+    models: ModelSet,
+    notices: Vec<String>,
+    pub(crate) setup_seconds: f64,
+}
+
+/// What a run produced.
+pub struct Outcome {
+    pub image: Planar,
+    pub initial_loss: f32,
+    pub best_loss: f32,
+    pub stop: StopReason,
+    /// Statistic distance (see `objective::statistics_distance`) of the noise start and of the
+    /// result to the exemplar, over the layers optimised.
+    pub start_distance: f64,
+    pub final_distance: f64,
+    pub record: RunRecord,
+}
+
+impl Synthesis {
+    pub fn builder() -> SynthesisBuilder {
+        SynthesisBuilder::default()
+    }
+
+    /// Messages about what was adjusted (size rounding, colour conversion).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    pub fn size(&self) -> Size {
+        self.size
+    }
+
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+
+    pub fn exemplar(&self) -> &Planar {
+        &self.exemplar
+    }
+
+    /// The noise image the run starts from: uniform white noise, reproducible from the seed.
+    pub fn start_image(&self) -> Planar {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.settings.seed);
+        let (w, h) = (self.size.width as usize, self.size.height as usize);
+        Array3::from_shape_simple_fn((3, h, w), || rng.random_range(0.0f32..1.0))
+    }
+
+    /// Run without a progress display.
+    pub fn run(self) -> Result<Outcome> {
+        self.run_with_progress(|_| {})
+    }
+
+    /// Run, calling `progress` after every L-BFGS iteration.
+    pub fn run_with_progress(
+        mut self,
+        mut progress: impl FnMut(&Progress) + 'static,
+    ) -> Result<Outcome> {
+        let (w, h) = (self.size.width as usize, self.size.height as usize);
+        let start = self.start_image();
+        let snapshot = self
+            .settings
+            .output
+            .clone()
+            .filter(|_| self.settings.snapshot_every > 0);
+        let every = self.settings.snapshot_every;
+        let callback = Box::new(move |p: &Progress, x: &[f32]| -> Result<()> {
+            progress(p);
+            if let Some(out) = &snapshot {
+                if p.iteration > 0 && p.iteration % every == 0 {
+                    let img = Array3::from_shape_vec((3, h, w), x.to_vec()).expect("image size");
+                    image_io::save_png(&img, &snapshot_path(out, p.iteration))?;
+                }
+            }
+            Ok(())
+        });
+        let optimizer_settings = OptimizerSettings {
+            max_iterations: self.settings.iterations,
+            tolerance: self.settings.tolerance,
+            history: self.settings.history,
+        };
+        let mut result = optimizer::optimize(
+            &mut self.objective,
+            start.as_slice().expect("standard layout"),
+            &optimizer_settings,
+            self.settings.cancel.clone(),
+            callback,
+        )?;
+        let image = Array3::from_shape_vec((3, h, w), std::mem::take(&mut result.best_image))
+            .expect("image size");
+        if let Some(out) = &self.settings.output {
+            image_io::save_png(&image, out)?;
+        }
+        let layers = Some(self.layers.as_slice());
+        let chosen_targets: LayerStatistics = self
+            .targets
+            .iter()
+            .filter(|(l, _)| self.layers.contains(l))
+            .cloned()
+            .collect();
+        let start_distance =
+            statistics_distance(&self.statistics.compute(&start, layers)?, &chosen_targets);
+        let final_distance =
+            statistics_distance(&self.statistics.compute(&image, layers)?, &chosen_targets);
+
+        let record = RunRecord::new(&self, &optimizer_settings, &result, start_distance, final_distance)?;
+        if let Some(path) = &self.settings.record {
+            record.write(path)?;
+        }
+        Ok(Outcome {
+            image,
+            initial_loss: result.initial_loss,
+            best_loss: result.best_loss,
+            stop: result.stop,
+            start_distance,
+            final_distance,
+            record,
+        })
+    }
+
+    /// Checksums of every model file this synthesis loaded.
+    pub(crate) fn model_checksums(&self) -> Result<Vec<ModelChecksum>> {
+        let m = &self.models.manifest;
+        let variant = self.models.variant(&self.settings.statistic)?;
+        let grad = variant
+            .grad_model_for(&self.layers)
+            .expect("checked in build");
+        Ok(vec![
+            ModelChecksum::new(&m.weights.file, &m.weights.sha256),
+            ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
+            ModelChecksum::new(&grad.file, &grad.sha256),
+        ])
+    }
+}
+
+/// `out/x.png` -> `out/x.iter0050.png`.
+pub fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    output.with_file_name(format!("{stem}.iter{iteration:04}.png"))
+}
