@@ -42,7 +42,7 @@ pub enum Error {
     #[error("ONNX Runtime could not be loaded from {path}: {reason}\n  run `make setup` (or scripts/setup.sh), or point NEUROTEX_ORT_DYLIB at libonnxruntime.so")]
     RuntimeLoad { path: PathBuf, reason: String },
 
-    #[error("models not usable in {dir}: {reason}\n  run `make models` (or scripts/setup.sh) to export them again")]
+    #[error("models not usable in {dir}: {reason}\n  run `make setup` (scripts/setup.sh) to install and export them")]
     Models { dir: PathBuf, reason: String },
 
     #[error("unknown statistic '{name}': the manifest has {available}")]

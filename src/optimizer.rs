@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use argmin::core::observers::{Observe, ObserverMode};
-use argmin::core::{CostFunction, Executor, Gradient, IterState, State, KV};
+use argmin::core::{CostFunction, Executor, Gradient, IterState, State, TerminationReason, KV};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 
@@ -241,6 +241,10 @@ impl Observe<LbfgsState> for Watcher {
         state: &LbfgsState,
         _kv: &KV,
     ) -> std::result::Result<(), argmin::core::Error> {
+        // After a failed line search L-BFGS ends the run with no parameter: nothing to report.
+        let Some(u) = state.get_param() else {
+            return Ok(());
+        };
         let iteration = state.get_iter() as usize + 1; // argmin counts from 0
         let mut shared = self.shared.lock().unwrap();
         let elapsed = shared.start.elapsed().as_secs_f64();
@@ -271,7 +275,7 @@ impl Observe<LbfgsState> for Watcher {
             seconds_per_iteration: per_iteration,
             eta: per_iteration * self.settings.max_iterations.saturating_sub(iteration) as f64,
         };
-        let image = to_image(state.get_param().expect("L-BFGS state has a parameter"));
+        let image = to_image(u);
         if let Err(e) = (self.callback)(&progress, &image) {
             let msg = e.to_string();
             self.shared.lock().unwrap().fatal = Some(e);
@@ -327,25 +331,24 @@ pub fn optimize(
         .add_observer(watcher, ObserverMode::Always)
         .ctrlc(false)
         .run()
-        .map(|_| ()); // drop the executor's copies of the shared state
+        // Keep only the reason, dropping the executor's copies of the shared state.
+        .map(|r| r.state.get_termination_reason().cloned());
 
     let mut shared = Arc::try_unwrap(shared)
         .ok()
         .expect("executor dropped")
         .into_inner()
         .unwrap();
-    let stop = match result {
-        Ok(_) => shared.stop.take().unwrap_or(StopReason::MaxIterations),
-        Err(e) => {
-            if let Some(fatal) = shared.fatal.take() {
-                return Err(fatal);
-            }
-            match shared.stop.take() {
-                Some(reason) => reason,
-                // Anything else argmin reports comes from the line search failing to descend.
-                None => StopReason::LineSearch(e.to_string()),
-            }
-        }
+    if let Some(fatal) = shared.fatal.take() {
+        return Err(fatal);
+    }
+    // Our own reasons first: an interrupt or a tolerance stop surfaces in argmin as an error or
+    // as a line search that "failed" because the cost function refused to continue.
+    let stop = match (shared.stop.take(), result) {
+        (Some(reason), _) => reason,
+        (None, Ok(Some(TerminationReason::SolverExit(msg)))) => StopReason::LineSearch(msg),
+        (None, Ok(_)) => StopReason::MaxIterations,
+        (None, Err(e)) => StopReason::LineSearch(e.to_string()),
     };
     let (best_loss, best_image) = shared
         .best

@@ -273,10 +273,10 @@ impl SynthesisBuilder {
             if image_io::same_file(path, &exemplar_path) {
                 return Err(Error::WouldOverwriteExemplar { path: path.clone() });
             }
+            image_io::check_writable(path)?;
             if path.exists() && !self.overwrite {
                 return Err(Error::OutputExists { path: path.clone() });
             }
-            image_io::check_writable(path)?;
         }
         if self.snapshot_every > 0 && self.output.is_none() {
             return Err(Error::InvalidSetting(

@@ -1,0 +1,106 @@
+//! The objective on real photos: zero at the exemplar, model truncation, manifest wiring,
+//! provider errors.
+
+mod common;
+
+use common::*;
+use neurotex::layers::parse_layers;
+use neurotex::objective::{statistics_distance, Objective, Statistics};
+use neurotex::runtime::{check_provider, Provider};
+
+#[test]
+fn loss_and_gradient_vanish_at_the_exemplar() {
+    let models = models();
+    let variant = models.variant("gram").unwrap();
+    let layers = parse_layers("all", &variant.layers).unwrap();
+    let exemplar = example_image("pebbles.png", 64);
+    let targets = Statistics::open(&models, variant, cpu())
+        .unwrap()
+        .compute(&exemplar, None)
+        .unwrap();
+    let weights = vec![1.0; layers.len()];
+    let mut objective =
+        Objective::new(&models, variant, &layers, &weights, &targets, (64, 64), cpu()).unwrap();
+    let at_exemplar = objective.evaluate(exemplar.as_slice().unwrap(), 1).unwrap();
+    let noise = random_image(64, 3);
+    let at_noise = objective.evaluate(noise.as_slice().unwrap(), 1).unwrap();
+    let max_abs = |g: &[f32]| g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    println!(
+        "loss at exemplar {:e} (noise {:e}); max |grad| {:e} (noise {:e})",
+        at_exemplar.loss[0],
+        at_noise.loss[0],
+        max_abs(&at_exemplar.grad),
+        max_abs(&at_noise.grad)
+    );
+    assert!(at_noise.loss[0] > 1e6, "noise must be far from the exemplar");
+    assert!(at_exemplar.loss[0] <= 1e-7 * at_noise.loss[0]);
+    assert!(max_abs(&at_exemplar.grad) <= 1e-5 * max_abs(&at_noise.grad));
+    assert_eq!(at_exemplar.layer_losses.len(), 13);
+}
+
+#[test]
+fn truncated_model_equals_full_model_with_zero_weights_beyond() {
+    let models = models();
+    let variant = models.variant("gram").unwrap();
+    let shallow = parse_layers("shallow", &variant.layers).unwrap();
+    let all = parse_layers("all", &variant.layers).unwrap();
+    assert_eq!(
+        variant.grad_model_for(&shallow).unwrap().file,
+        "gram.grad.upto_relu2_2.onnx",
+        "a shallow run must not pay for blocks 3-5"
+    );
+    assert_eq!(variant.grad_model_for(&all).unwrap().file, "gram.grad.onnx");
+    let exemplar = example_image("bark_tree.png", 48);
+    let targets = Statistics::open(&models, variant, cpu())
+        .unwrap()
+        .compute(&exemplar, None)
+        .unwrap();
+    let x = random_image(48, 5);
+    let mut truncated =
+        Objective::new(&models, variant, &shallow, &[1.0, 2.0, 3.0, 4.0], &targets, (48, 48), cpu())
+            .unwrap();
+    let mut full_weights = vec![0.0; 13];
+    full_weights[..4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+    let mut full =
+        Objective::new(&models, variant, &all, &full_weights, &targets, (48, 48), cpu()).unwrap();
+    assert_eq!(truncated.model_layers().len(), 4);
+    let a = truncated.evaluate(x.as_slice().unwrap(), 1).unwrap();
+    let b = full.evaluate(x.as_slice().unwrap(), 1).unwrap();
+    assert!((a.loss[0] - b.loss[0]).abs() <= 1e-5 * b.loss[0], "{} vs {}", a.loss[0], b.loss[0]);
+    let diff: f32 = a.grad.iter().zip(&b.grad).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+    let scale: f32 = b.grad.iter().fold(0.0, |m, v| m.max(v.abs()));
+    assert!(diff <= 1e-4 * scale, "gradients differ by {diff} (scale {scale})");
+    // Weighted per-layer losses: layer 2 weighs twice layer 1's weight ... and sums to the loss.
+    let sum: f32 = a.layer_losses.iter().sum();
+    assert!((sum - a.loss[0]).abs() <= 1e-5 * a.loss[0]);
+}
+
+#[test]
+fn statistics_distance_separates_textures() {
+    let models = models();
+    let variant = models.variant("gram").unwrap();
+    let mut stats = Statistics::open(&models, variant, cpu()).unwrap();
+    let pebbles = stats.compute(&example_image("pebbles.png", 64), None).unwrap();
+    let pebbles_other_scale = stats.compute(&example_image("pebbles.png", 96), None).unwrap();
+    let grass = stats.compute(&example_image("grass_meadow.png", 64), None).unwrap();
+    assert_eq!(statistics_distance(&pebbles, &pebbles), 0.0);
+    let same = statistics_distance(&pebbles_other_scale, &pebbles);
+    let other = statistics_distance(&grass, &pebbles);
+    println!("pebbles@96 vs pebbles@64: {same:.3}; grass vs pebbles: {other:.3}");
+    assert!(same < other);
+}
+
+#[test]
+fn unavailable_providers_name_what_is_missing() {
+    // The CPU build of ONNX Runtime (what CI has) has neither CUDA nor TensorRT.
+    for p in [Provider::Cuda, Provider::TensorRt] {
+        if p.is_compiled_in().unwrap() {
+            continue; // a GPU build is loaded: nothing to prove here
+        }
+        let e = check_provider(p).unwrap_err().to_string();
+        assert!(e.contains(p.ort_name()), "{e}");
+        assert!(e.contains("onnxruntime-gpu") && e.contains("--provider cpu"), "{e}");
+    }
+    check_provider(Provider::Cpu).unwrap();
+    assert!("metal".parse::<Provider>().is_err());
+}
