@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 pub type Planar = Array3<f32>;
 
 /// A decoded exemplar and what was done to make it RGB.
+#[derive(Debug)]
 pub struct Loaded {
     pub image: Planar,
     pub notices: Vec<String>,
@@ -153,8 +154,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
     }
     ensure_parent(path)?;
     let probe = temp_sibling(path);
-    fs::write(&probe, b"")
-        .map_err(|e| fail(format!("{e} (choose a folder you can write to)")))?;
+    fs::write(&probe, b"").map_err(|e| fail(format!("{e} (choose a folder you can write to)")))?;
     let _ = fs::remove_file(&probe);
     Ok(())
 }
@@ -191,7 +191,9 @@ mod tests {
     #[test]
     fn png_round_trip_is_exact_at_8_bits() {
         let dir = std::env::temp_dir().join(format!("neurotex-io-{}", std::process::id()));
-        let img = Array3::from_shape_fn((3, 5, 7), |(c, y, x)| ((c * 35 + y * 7 + x) % 256) as f32 / 255.0);
+        let img = Array3::from_shape_fn((3, 5, 7), |(c, y, x)| {
+            ((c * 35 + y * 7 + x) % 256) as f32 / 255.0
+        });
         let path = dir.join("sub/rt.png");
         save_png(&img, &path).unwrap();
         let back = load_rgb(&path).unwrap();
@@ -201,8 +203,49 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_grayscale_and_rgba_are_read_as_rgb_with_notices() {
+        let dir = std::env::temp_dir().join(format!("neurotex-fmt-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let gray = image::GrayImage::from_fn(20, 10, |x, _| image::Luma([(x * 12) as u8]));
+        let jpg = dir.join("gray.JPG");
+        gray.save_with_format(&jpg, image::ImageFormat::Jpeg)
+            .unwrap();
+        let loaded = load_rgb(&jpg).unwrap();
+        assert_eq!(loaded.image.dim(), (3, 10, 20));
+        assert!(loaded.notices[0].contains("grayscale"));
+        // R = G = B after conversion.
+        assert_eq!(
+            loaded.image.index_axis(ndarray::Axis(0), 0),
+            loaded.image.index_axis(ndarray::Axis(0), 2)
+        );
+
+        let rgba = image::RgbaImage::from_pixel(8, 8, image::Rgba([255, 0, 0, 128]));
+        let png = dir.join("rgba.png");
+        rgba.save(&png).unwrap();
+        let loaded = load_rgb(&png).unwrap();
+        assert!(loaded.notices.iter().any(|n| n.contains("alpha")));
+        assert_eq!(loaded.image[[0, 3, 3]], 1.0);
+        assert_eq!(loaded.image[[1, 3, 3]], 0.0);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn contact_sheet_places_images_side_by_side() {
+        let a = Array3::from_elem((3, 4, 2), 0.0f32);
+        let b = Array3::from_elem((3, 2, 3), 0.5f32);
+        let sheet = contact_sheet(&[&a, &b], 1);
+        assert_eq!(sheet.dim(), (3, 4, 6));
+        assert_eq!(sheet[[0, 0, 0]], 0.0);
+        assert_eq!(sheet[[0, 0, 2]], 1.0, "gap is white");
+        assert_eq!(sheet[[0, 1, 3]], 0.5);
+        assert_eq!(sheet[[0, 3, 4]], 1.0, "below a shorter image is white");
+    }
+
+    #[test]
     fn unreadable_inputs_are_clear_errors() {
-        let missing = load_rgb(Path::new("/nonexistent/x.png")).unwrap_err().to_string();
+        let missing = load_rgb(Path::new("/nonexistent/x.png"))
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("no such file"), "{missing}");
         let dir = std::env::temp_dir().join(format!("neurotex-bad-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();

@@ -20,7 +20,9 @@ pub const PRESETS: &[(&str, &[&str])] = &[
     ("shallow", &["relu1_1", "relu1_2", "relu2_1", "relu2_2"]),
     (
         "deep",
-        &["relu4_1", "relu4_2", "relu4_3", "relu5_1", "relu5_2", "relu5_3"],
+        &[
+            "relu4_1", "relu4_2", "relu4_3", "relu5_1", "relu5_2", "relu5_3",
+        ],
     ),
 ];
 
@@ -62,7 +64,11 @@ pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
 }
 
 fn preset_names() -> String {
-    PRESETS.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(", ")
+    PRESETS
+        .iter()
+        .map(|(p, _)| *p)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How the per-layer weights w_l are chosen.
@@ -167,7 +173,10 @@ mod tests {
             .unwrap()
             .resolve(&layers)
             .is_err());
-        assert!(LayerWeights::parse("0,0").unwrap().resolve(&layers).is_err());
+        assert!(LayerWeights::parse("0,0")
+            .unwrap()
+            .resolve(&layers)
+            .is_err());
         assert!(LayerWeights::parse("a,b").is_err());
     }
 }

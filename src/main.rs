@@ -258,7 +258,7 @@ fn progress_printer() -> impl FnMut(&Progress) + 'static {
         if tty {
             eprint!("\r\x1b[2K{line}");
             let _ = std::io::stderr().flush();
-        } else if p.iteration % 10 == 0 || p.iteration == 1 {
+        } else if p.iteration.is_multiple_of(10) || p.iteration == 1 {
             eprintln!("{line}");
         }
     }
@@ -275,7 +275,11 @@ fn clock(seconds: f64) -> String {
 
 fn providers() -> neurotex::Result<()> {
     let rt = runtime::init()?;
-    println!("ONNX Runtime {} loaded from {}", rt.version, rt.library.display());
+    println!(
+        "ONNX Runtime {} loaded from {}",
+        rt.version,
+        rt.library.display()
+    );
     for p in Provider::ALL {
         let status = if p.is_compiled_in()? {
             "available"
@@ -320,7 +324,11 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
         args.statistic,
         args.provider,
         rt.version,
-        if args.threads == 0 { "all".to_string() } else { args.threads.to_string() }
+        if args.threads == 0 {
+            "all".to_string()
+        } else {
+            args.threads.to_string()
+        }
     );
     println!("| layers | deepest | size | s/eval | conv GFLOP/s | evals |");
     println!("|---|---|---|---|---|---|");
@@ -338,7 +346,12 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
             )?;
             println!(
                 "| {} | {} | {}² | {:.3} | {:.1} | {} |",
-                row.layer_set, row.deepest_layer, row.size, row.seconds_per_evaluation, row.gflops, row.evaluations
+                row.layer_set,
+                row.deepest_layer,
+                row.size,
+                row.seconds_per_evaluation,
+                row.gflops,
+                row.evaluations
             );
             rows.push(row);
         }

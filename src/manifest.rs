@@ -109,8 +109,12 @@ impl ModelSet {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| err(format!("{} is not a neurotex manifest: {e}", path.display())))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            err(format!(
+                "{} is not a neurotex manifest: {e}",
+                path.display()
+            ))
+        })?;
         if manifest.format != 1 {
             return Err(err(format!(
                 "manifest format {} is not supported (expected 1)",

@@ -39,7 +39,11 @@ impl Statistics {
     }
 
     /// Statistics of one image, for the given layers (all the model has when `layers` is None).
-    pub fn compute(&mut self, image: &Planar, layers: Option<&[String]>) -> Result<LayerStatistics> {
+    pub fn compute(
+        &mut self,
+        image: &Planar,
+        layers: Option<&[String]>,
+    ) -> Result<LayerStatistics> {
         let (_, h, w) = image.dim();
         let data = image.as_standard_layout();
         let input = TensorRef::from_array_view((
@@ -106,15 +110,22 @@ impl Objective {
         (width, height): (usize, usize),
         options: SessionOptions,
     ) -> Result<Self> {
-        let model = variant.grad_model_for(layers).ok_or_else(|| Error::Models {
-            dir: models.dir.clone(),
-            reason: format!("no grad model covers the layers {}", layers.join(", ")),
-        })?;
+        let model = variant
+            .grad_model_for(layers)
+            .ok_or_else(|| Error::Models {
+                dir: models.dir.clone(),
+                reason: format!("no grad model covers the layers {}", layers.join(", ")),
+            })?;
         let path = models.verify(&model.file, &model.sha256)?;
         let model_weights: Vec<f32> = model
             .layers
             .iter()
-            .map(|l| layers.iter().position(|x| x == l).map_or(0.0, |i| weights[i]))
+            .map(|l| {
+                layers
+                    .iter()
+                    .position(|x| x == l)
+                    .map_or(0.0, |i| weights[i])
+            })
             .collect();
         let mut fixed_inputs = vec![(
             model.layer_weights_input.clone(),
@@ -122,12 +133,14 @@ impl Objective {
         )];
         for layer in &model.layers {
             let input = &model.target_inputs[layer];
-            let (_, target) = targets.iter().find(|(l, _)| l == layer).ok_or_else(|| {
-                Error::Models {
-                    dir: models.dir.clone(),
-                    reason: format!("the stats model gives no statistic for {layer}"),
-                }
-            })?;
+            let (_, target) =
+                targets
+                    .iter()
+                    .find(|(l, _)| l == layer)
+                    .ok_or_else(|| Error::Models {
+                        dir: models.dir.clone(),
+                        reason: format!("the stats model gives no statistic for {layer}"),
+                    })?;
             fixed_inputs.push((input.clone(), Tensor::from_array(target.clone())?));
         }
         Ok(Objective {

@@ -178,7 +178,11 @@ impl Bridge<'_> {
         let loss = eval.loss[0];
         let mut shared = self.shared.lock().unwrap();
         if shared.scale == 0.0 {
-            shared.scale = if loss.is_finite() && loss > 0.0 { loss } else { 1.0 };
+            shared.scale = if loss.is_finite() && loss > 0.0 {
+                loss
+            } else {
+                1.0
+            };
         }
         let scale = shared.scale;
         let t = shared.start.elapsed().as_secs_f64();
@@ -257,9 +261,8 @@ impl Observe<LbfgsState> for Watcher {
             t: elapsed,
         });
         let best_loss = shared.best.as_ref().map_or(loss, |(b, _)| *b);
-        let converged = self.settings.tolerance > 0.0
-            && shared.iterations.len() > TOLERANCE_WINDOW
-            && {
+        let converged =
+            self.settings.tolerance > 0.0 && shared.iterations.len() > TOLERANCE_WINDOW && {
                 let then = shared.iterations[shared.iterations.len() - 1 - TOLERANCE_WINDOW].loss;
                 ((then - loss) as f64) < self.settings.tolerance * (then as f64).abs()
             };

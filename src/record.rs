@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::image_io::write_atomically;
 use crate::layers::LayerWeights;
-use crate::optimizer::{EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason};
+use crate::optimizer::{
+    EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason,
+};
 use crate::runtime::{self, Provider};
 use crate::synthesis::{Size, Synthesis};
 
@@ -101,6 +103,8 @@ impl RunRecord {
 
     pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("record serialises");
-        write_atomically(path, |tmp| std::fs::write(tmp, json).map_err(|e| e.to_string()))
+        write_atomically(path, |tmp| {
+            std::fs::write(tmp, json).map_err(|e| e.to_string())
+        })
     }
 }

@@ -40,7 +40,9 @@ impl Size {
             .iter()
             .map(|p| p.trim().parse::<u64>())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| bad("write it as WIDTHxHEIGHT (e.g. 256x256) or one number for a square"))?;
+            .map_err(|_| {
+                bad("write it as WIDTHxHEIGHT (e.g. 256x256) or one number for a square")
+            })?;
         let (w, h) = match nums[..] {
             [n] => (n, n),
             [w, h] => (w, h),
@@ -226,7 +228,9 @@ impl SynthesisBuilder {
         if (ew as u32) < multiple || (eh as u32) < multiple {
             return Err(Error::ImageRead {
                 path: exemplar_path,
-                reason: format!("{ew}x{eh} is too small: the network needs at least {multiple}x{multiple}"),
+                reason: format!(
+                    "{ew}x{eh} is too small: the network needs at least {multiple}x{multiple}"
+                ),
             });
         }
         let requested = match self.size {
@@ -401,7 +405,7 @@ impl Synthesis {
         let callback = Box::new(move |p: &Progress, x: &[f32]| -> Result<()> {
             progress(p);
             if let Some(out) = &snapshot {
-                if p.iteration > 0 && p.iteration % every == 0 {
+                if p.iteration > 0 && p.iteration.is_multiple_of(every) {
                     let img = Array3::from_shape_vec((3, h, w), x.to_vec()).expect("image size");
                     image_io::save_png(&img, &snapshot_path(out, p.iteration))?;
                 }
@@ -437,7 +441,13 @@ impl Synthesis {
         let final_distance =
             statistics_distance(&self.statistics.compute(&image, layers)?, &chosen_targets);
 
-        let record = RunRecord::new(&self, &optimizer_settings, &result, start_distance, final_distance)?;
+        let record = RunRecord::new(
+            &self,
+            &optimizer_settings,
+            &result,
+            start_distance,
+            final_distance,
+        )?;
         if let Some(path) = &self.settings.record {
             record.write(path)?;
         }

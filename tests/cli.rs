@@ -23,16 +23,27 @@ fn fails_with(args: &[&str], expect: &[&str]) {
     for e in expect {
         assert!(stderr.contains(e), "{args:?}: expected '{e}' in:\n{stderr}");
     }
-    assert!(!stderr.contains("synthesising"), "{args:?} started the optimisation");
+    assert!(
+        !stderr.contains("synthesising"),
+        "{args:?} started the optimisation"
+    );
 }
 
 #[test]
 fn help_shows_examples() {
-    for cmd in [&["synth", "--help"][..], &["bench", "--help"], &["providers", "--help"], &["--help"]] {
+    for cmd in [
+        &["synth", "--help"][..],
+        &["bench", "--help"],
+        &["providers", "--help"],
+        &["--help"],
+    ] {
         let out = neurotex(cmd);
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example") || text.contains("neurotex <command> --help"), "{cmd:?}");
+        assert!(
+            text.contains("Example") || text.contains("neurotex <command> --help"),
+            "{cmd:?}"
+        );
     }
 }
 
@@ -48,27 +59,107 @@ fn bad_input_is_a_clear_error_before_any_computation() {
     let text_as_jpg = dir.join("notes.jpg");
     std::fs::write(&text_as_jpg, "not an image").unwrap();
 
-    fails_with(&["synth", "/no/such/photo.png", "-o", out], &["/no/such/photo.png", "no such file"]);
-    fails_with(&["synth", corrupt.to_str().unwrap(), "-o", out], &["corrupt.png", "PNG and JPEG"]);
-    fails_with(&["synth", text_as_jpg.to_str().unwrap(), "-o", out], &["notes.jpg"]);
-    fails_with(&["synth", pebbles, "-o", out, "--size", "0x64"], &["invalid size", "at least"]);
-    fails_with(&["synth", pebbles, "-o", out, "--size", "abc"], &["WIDTHxHEIGHT"]);
-    fails_with(&["synth", pebbles, "-o", out, "--size", "100000x100000"], &["at most 8192"]);
-    fails_with(&["synth", pebbles, "-o", out, "--size", "8000x8000"], &["GiB", "smaller --size"]);
-    fails_with(&["synth", pebbles, "-o", out, "--layers", "relu1_1,conv9"], &["unknown layer 'conv9'", "relu5_3", "per-block"]);
-    fails_with(&["synth", pebbles, "-o", out, "--layers", "relu1_1,relu2_1", "--layer-weights", "1,2,3"], &["3 weights given for 2 layers"]);
-    fails_with(&["synth", pebbles, "-o", out, "--provider", "metal"], &["unknown execution provider 'metal'", "cpu, cuda or tensorrt"]);
-    fails_with(&["synth", pebbles, "-o", out, "--provider", "cuda"], &["cuda execution provider is not available", "CUDAExecutionProvider", "--provider cpu"]);
-    fails_with(&["synth", pebbles, "-o", out, "--provider", "tensorrt"], &["TensorrtExecutionProvider"]);
-    fails_with(&["synth", pebbles, "-o", out, "--loss", "fourier"], &["unknown statistic 'fourier'", "gram"]);
-    fails_with(&["synth", pebbles, "-o", out, "--iters", "0"], &["at least 1"]);
-    fails_with(&["synth", pebbles, "-o", out, "--models", dir.to_str().unwrap()], &["manifest.json", "make setup"]);
+    fails_with(
+        &["synth", "/no/such/photo.png", "-o", out],
+        &["/no/such/photo.png", "no such file"],
+    );
+    fails_with(
+        &["synth", corrupt.to_str().unwrap(), "-o", out],
+        &["corrupt.png", "PNG and JPEG"],
+    );
+    fails_with(
+        &["synth", text_as_jpg.to_str().unwrap(), "-o", out],
+        &["notes.jpg"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--size", "0x64"],
+        &["invalid size", "at least"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--size", "abc"],
+        &["WIDTHxHEIGHT"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--size", "100000x100000"],
+        &["at most 8192"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--size", "8000x8000"],
+        &["GiB", "smaller --size"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--layers", "relu1_1,conv9"],
+        &["unknown layer 'conv9'", "relu5_3", "per-block"],
+    );
+    fails_with(
+        &[
+            "synth",
+            pebbles,
+            "-o",
+            out,
+            "--layers",
+            "relu1_1,relu2_1",
+            "--layer-weights",
+            "1,2,3",
+        ],
+        &["3 weights given for 2 layers"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--provider", "metal"],
+        &[
+            "unknown execution provider 'metal'",
+            "cpu, cuda or tensorrt",
+        ],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--provider", "cuda"],
+        &[
+            "cuda execution provider is not available",
+            "CUDAExecutionProvider",
+            "--provider cpu",
+        ],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--provider", "tensorrt"],
+        &["TensorrtExecutionProvider"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--loss", "fourier"],
+        &["unknown statistic 'fourier'", "gram"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--iters", "0"],
+        &["at least 1"],
+    );
+    fails_with(
+        &[
+            "synth",
+            pebbles,
+            "-o",
+            out,
+            "--models",
+            dir.to_str().unwrap(),
+        ],
+        &["manifest.json", "make setup"],
+    );
     // Unwritable outputs: below a regular file, or in /proc (root can write almost anywhere else).
-    fails_with(&["synth", pebbles, "-o", &format!("{pebbles}/x.png")], &["cannot"]);
-    fails_with(&["synth", pebbles, "-o", "/proc/neurotex-test.png"], &["cannot write"]);
-    fails_with(&["synth", pebbles, "-o", dir.to_str().unwrap()], &["is a folder"]);
+    fails_with(
+        &["synth", pebbles, "-o", &format!("{pebbles}/x.png")],
+        &["cannot"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", "/proc/neurotex-test.png"],
+        &["cannot write"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", dir.to_str().unwrap()],
+        &["is a folder"],
+    );
     // The exemplar is never overwritten, even with --overwrite.
-    fails_with(&["synth", pebbles, "-o", pebbles, "--overwrite"], &["refusing to overwrite the exemplar"]);
+    fails_with(
+        &["synth", pebbles, "-o", pebbles, "--overwrite"],
+        &["refusing to overwrite the exemplar"],
+    );
 }
 
 #[test]
@@ -77,14 +168,30 @@ fn existing_outputs_are_kept_unless_overwrite_is_given() {
     let out = dir.join("keep.png");
     std::fs::write(&out, b"precious").unwrap();
     let pebbles = example("pebbles.png");
-    let args = ["synth", pebbles.to_str().unwrap(), "-o", out.to_str().unwrap(), "--size", "32", "--iters", "2"];
+    let args = [
+        "synth",
+        pebbles.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "32",
+        "--iters",
+        "2",
+    ];
     fails_with(&args, &["already exists", "--overwrite"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
     let mut with = args.to_vec();
     with.push("--overwrite");
     let run = neurotex(&with);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(neurotex::image_io::load_rgb(&out).unwrap().image.dim(), (3, 32, 32));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        neurotex::image_io::load_rgb(&out).unwrap().image.dim(),
+        (3, 32, 32)
+    );
 }
 
 #[test]
@@ -92,10 +199,16 @@ fn providers_and_models_commands_report() {
     let out = neurotex(&["providers"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("libonnxruntime") && text.contains("CPUExecutionProvider"), "{text}");
+    assert!(
+        text.contains("libonnxruntime") && text.contains("CPUExecutionProvider"),
+        "{text}"
+    );
     let out = neurotex(&["models"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("gram:") && text.contains("relu5_3"), "{text}");
+    assert!(
+        out.status.success() && text.contains("gram:") && text.contains("relu5_3"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -103,7 +216,12 @@ fn ctrl_c_keeps_the_best_image_so_far() {
     let dir = scratch("cli-int");
     let out = dir.join("interrupted.png");
     let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
-        .args(["synth", example("grass_meadow.png").to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args([
+            "synth",
+            example("grass_meadow.png").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .args(["--size", "64", "--iters", "100000", "--tolerance", "0"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -115,15 +233,24 @@ fn ctrl_c_keeps_the_best_image_so_far() {
     let mut log = String::new();
     while !log.contains("iter ") {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "ended early:\n{log}");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ended early:\n{log}"
+        );
         log.push_str(&line);
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit {exit:?}:\n{log}{rest}");
     assert!(rest.contains("interrupted"), "{rest}");
-    assert_eq!(neurotex::image_io::load_rgb(&out).unwrap().image.dim(), (3, 64, 64));
+    assert_eq!(
+        neurotex::image_io::load_rgb(&out).unwrap().image.dim(),
+        (3, 64, 64)
+    );
 }

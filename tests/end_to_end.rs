@@ -34,7 +34,10 @@ fn synthesis_lowers_the_loss_100x_and_approaches_the_exemplar_statistics() {
     );
     assert!(ratio >= 100.0, "loss fell only {ratio}x");
     assert!(outcome.final_distance < 0.5 * outcome.start_distance);
-    assert!(outcome.image.iter().all(|v| (0.0..=1.0).contains(v)), "pixels in [0,1]");
+    assert!(
+        outcome.image.iter().all(|v| (0.0..=1.0).contains(v)),
+        "pixels in [0,1]"
+    );
 
     // The PNG is the returned image, and snapshots were written beside it.
     let written = image_io::load_rgb(&out).unwrap().image;
@@ -43,7 +46,8 @@ fn synthesis_lowers_the_loss_100x_and_approaches_the_exemplar_statistics() {
     assert!(dir.join("nested/pebbles.iter0100.png").exists());
 
     // The record has every evaluation, the checksums and the settings.
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     let evals = json["evaluations"].as_array().unwrap();
     assert_eq!(evals.len(), outcome.record.evaluations.len());
     assert!(evals.len() >= 100);
@@ -51,7 +55,11 @@ fn synthesis_lowers_the_loss_100x_and_approaches_the_exemplar_statistics() {
     assert_eq!(json["seed"], 1);
     assert_eq!(json["provider"], "cpu");
     assert_eq!(json["stop"]["reason"], "max-iterations");
-    assert!(json["models"].as_array().unwrap().iter().all(|m| m["sha256"].as_str().unwrap().len() == 64));
+    assert!(json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["sha256"].as_str().unwrap().len() == 64));
     let first = evals[0]["loss"].as_f64().unwrap();
     assert!((first as f32 - outcome.initial_loss).abs() <= 1e-6 * outcome.initial_loss);
 }

@@ -28,8 +28,16 @@ fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
         .unwrap()
         .compute(&exemplar, None)
         .unwrap();
-    let mut objective =
-        Objective::new(&models, variant, &layers, &weights, &targets, (32, 32), cpu()).unwrap();
+    let mut objective = Objective::new(
+        &models,
+        variant,
+        &layers,
+        &weights,
+        &targets,
+        (32, 32),
+        cpu(),
+    )
+    .unwrap();
     let x = random_image(32, seed + 1);
     let x = x.as_slice().unwrap();
     let n = x.len();
@@ -54,7 +62,12 @@ fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
         }
     }
     let analytic: Vec<f64> = pixels.iter().map(|&p| analytic[p] as f64).collect();
-    let diff: f64 = analytic.iter().zip(&numeric).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let diff: f64 = analytic
+        .iter()
+        .zip(&numeric)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let norm: f64 = analytic.iter().map(|a| a * a).sum::<f64>().sqrt();
     let rel = diff / norm;
     println!("{layer_spec}: relative error {rel:.2e} over {count} pixels (|g| = {norm:.3e})");
@@ -63,7 +76,10 @@ fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
     // Per pixel too: no single pixel may be far off relative to the gradient's scale.
     let scale = analytic.iter().fold(0.0f64, |m, a| m.max(a.abs()));
     for ((a, b), p) in analytic.iter().zip(&numeric).zip(&pixels) {
-        assert!((a - b).abs() < 0.05 * scale, "pixel {p}: analytic {a}, numeric {b}");
+        assert!(
+            (a - b).abs() < 0.05 * scale,
+            "pixel {p}: analytic {a}, numeric {b}"
+        );
     }
 }
 

@@ -19,8 +19,16 @@ fn loss_and_gradient_vanish_at_the_exemplar() {
         .compute(&exemplar, None)
         .unwrap();
     let weights = vec![1.0; layers.len()];
-    let mut objective =
-        Objective::new(&models, variant, &layers, &weights, &targets, (64, 64), cpu()).unwrap();
+    let mut objective = Objective::new(
+        &models,
+        variant,
+        &layers,
+        &weights,
+        &targets,
+        (64, 64),
+        cpu(),
+    )
+    .unwrap();
     let at_exemplar = objective.evaluate(exemplar.as_slice().unwrap(), 1).unwrap();
     let noise = random_image(64, 3);
     let at_noise = objective.evaluate(noise.as_slice().unwrap(), 1).unwrap();
@@ -32,7 +40,10 @@ fn loss_and_gradient_vanish_at_the_exemplar() {
         max_abs(&at_exemplar.grad),
         max_abs(&at_noise.grad)
     );
-    assert!(at_noise.loss[0] > 1e6, "noise must be far from the exemplar");
+    assert!(
+        at_noise.loss[0] > 1e6,
+        "noise must be far from the exemplar"
+    );
     assert!(at_exemplar.loss[0] <= 1e-7 * at_noise.loss[0]);
     assert!(max_abs(&at_exemplar.grad) <= 1e-5 * max_abs(&at_noise.grad));
     assert_eq!(at_exemplar.layer_losses.len(), 13);
@@ -56,20 +67,48 @@ fn truncated_model_equals_full_model_with_zero_weights_beyond() {
         .compute(&exemplar, None)
         .unwrap();
     let x = random_image(48, 5);
-    let mut truncated =
-        Objective::new(&models, variant, &shallow, &[1.0, 2.0, 3.0, 4.0], &targets, (48, 48), cpu())
-            .unwrap();
+    let mut truncated = Objective::new(
+        &models,
+        variant,
+        &shallow,
+        &[1.0, 2.0, 3.0, 4.0],
+        &targets,
+        (48, 48),
+        cpu(),
+    )
+    .unwrap();
     let mut full_weights = vec![0.0; 13];
     full_weights[..4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
-    let mut full =
-        Objective::new(&models, variant, &all, &full_weights, &targets, (48, 48), cpu()).unwrap();
+    let mut full = Objective::new(
+        &models,
+        variant,
+        &all,
+        &full_weights,
+        &targets,
+        (48, 48),
+        cpu(),
+    )
+    .unwrap();
     assert_eq!(truncated.model_layers().len(), 4);
     let a = truncated.evaluate(x.as_slice().unwrap(), 1).unwrap();
     let b = full.evaluate(x.as_slice().unwrap(), 1).unwrap();
-    assert!((a.loss[0] - b.loss[0]).abs() <= 1e-5 * b.loss[0], "{} vs {}", a.loss[0], b.loss[0]);
-    let diff: f32 = a.grad.iter().zip(&b.grad).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+    assert!(
+        (a.loss[0] - b.loss[0]).abs() <= 1e-5 * b.loss[0],
+        "{} vs {}",
+        a.loss[0],
+        b.loss[0]
+    );
+    let diff: f32 = a
+        .grad
+        .iter()
+        .zip(&b.grad)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f32::max);
     let scale: f32 = b.grad.iter().fold(0.0, |m, v| m.max(v.abs()));
-    assert!(diff <= 1e-4 * scale, "gradients differ by {diff} (scale {scale})");
+    assert!(
+        diff <= 1e-4 * scale,
+        "gradients differ by {diff} (scale {scale})"
+    );
     // Weighted per-layer losses: layer 2 weighs twice layer 1's weight ... and sums to the loss.
     let sum: f32 = a.layer_losses.iter().sum();
     assert!((sum - a.loss[0]).abs() <= 1e-5 * a.loss[0]);
@@ -80,9 +119,15 @@ fn statistics_distance_separates_textures() {
     let models = models();
     let variant = models.variant("gram").unwrap();
     let mut stats = Statistics::open(&models, variant, cpu()).unwrap();
-    let pebbles = stats.compute(&example_image("pebbles.png", 64), None).unwrap();
-    let pebbles_other_scale = stats.compute(&example_image("pebbles.png", 96), None).unwrap();
-    let grass = stats.compute(&example_image("grass_meadow.png", 64), None).unwrap();
+    let pebbles = stats
+        .compute(&example_image("pebbles.png", 64), None)
+        .unwrap();
+    let pebbles_other_scale = stats
+        .compute(&example_image("pebbles.png", 96), None)
+        .unwrap();
+    let grass = stats
+        .compute(&example_image("grass_meadow.png", 64), None)
+        .unwrap();
     assert_eq!(statistics_distance(&pebbles, &pebbles), 0.0);
     let same = statistics_distance(&pebbles_other_scale, &pebbles);
     let other = statistics_distance(&grass, &pebbles);
@@ -99,7 +144,10 @@ fn unavailable_providers_name_what_is_missing() {
         }
         let e = check_provider(p).unwrap_err().to_string();
         assert!(e.contains(p.ort_name()), "{e}");
-        assert!(e.contains("onnxruntime-gpu") && e.contains("--provider cpu"), "{e}");
+        assert!(
+            e.contains("onnxruntime-gpu") && e.contains("--provider cpu"),
+            "{e}"
+        );
     }
     check_provider(Provider::Cpu).unwrap();
     assert!("metal".parse::<Provider>().is_err());
