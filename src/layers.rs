@@ -3,6 +3,7 @@
 //! for the named presets, which are VGG-16's own.
 
 use crate::error::{Error, Result};
+use crate::manifest::Variant;
 
 /// Named layer sets, as studied in the literature (see README).
 pub const PRESETS: &[(&str, &[&str])] = &[
@@ -77,22 +78,34 @@ fn preset_names() -> String {
 pub enum LayerWeights {
     /// w_l = 1 for every chosen layer.
     Uniform,
+    /// Growing with depth, w_l ∝ 1/M_l (M_l positions of layer l): w_l = s_l², with s_l the
+    /// layer's downsampling (1, 2, 4, 8, 16 for blocks 1-5), so relu1_x weigh 1 and relu5_x 256.
+    Grow,
+    /// Shrinking with depth, w_l ∝ 1/N_l (N_l channels): w_l = 64 / N_l, so relu1_x weigh 1,
+    /// relu2_x 0.5, relu3_x 0.25, relu4_x and relu5_x 0.125.
+    Shrink,
     /// One explicit, finite, non-negative number per chosen layer, in network order.
     Explicit(Vec<f32>),
 }
 
+/// The names accepted besides explicit lists.
+pub const WEIGHTING_NAMES: &[&str] = &["uniform", "grow", "shrink"];
+
 impl LayerWeights {
-    /// `uniform`, or a comma-separated list of numbers.
+    /// `uniform`, `grow`, `shrink`, or a comma-separated list of numbers.
     pub fn parse(spec: &str) -> Result<Self> {
-        if spec.trim() == "uniform" {
-            return Ok(LayerWeights::Uniform);
+        match spec.trim() {
+            "uniform" => return Ok(LayerWeights::Uniform),
+            "grow" => return Ok(LayerWeights::Grow),
+            "shrink" => return Ok(LayerWeights::Shrink),
+            _ => {}
         }
         let values = spec
             .split(',')
             .map(|s| {
                 s.trim().parse::<f32>().map_err(|_| {
                     Error::InvalidLayerWeights(format!(
-                        "'{}' is not a number (give `uniform` or numbers like 1,0.5,0.25)",
+                        "'{}' is not a number (give uniform, grow, shrink, or numbers like 1,0.5,0.25)",
                         s.trim()
                     ))
                 })
@@ -101,10 +114,24 @@ impl LayerWeights {
         Ok(LayerWeights::Explicit(values))
     }
 
-    /// The weights for `count` chosen layers; validates explicit lists.
-    pub fn resolve(&self, layers: &[String]) -> Result<Vec<f32>> {
+    /// The weights of the chosen layers; validates explicit lists.
+    pub fn resolve(&self, layers: &[String], variant: &Variant) -> Result<Vec<f32>> {
+        let per_layer = |f: &dyn Fn(&str) -> Option<f32>| {
+            layers
+                .iter()
+                .map(|l| {
+                    f(l).ok_or_else(|| {
+                        Error::InvalidLayerWeights(format!("the manifest has no size for {l}"))
+                    })
+                })
+                .collect::<Result<Vec<f32>>>()
+        };
         match self {
             LayerWeights::Uniform => Ok(vec![1.0; layers.len()]),
+            LayerWeights::Grow => per_layer(&|l| variant.scale.get(l).map(|s| (s * s) as f32)),
+            LayerWeights::Shrink => {
+                per_layer(&|l| variant.channels.get(l).map(|n| 64.0 / *n as f32))
+            }
             LayerWeights::Explicit(values) => {
                 if values.len() != layers.len() {
                     return Err(Error::InvalidLayerWeights(format!(
@@ -153,30 +180,47 @@ mod tests {
         assert!(parse_layers(" , ", &vgg()).is_err());
     }
 
+    fn variant() -> Variant {
+        let channels = [
+            64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512,
+        ];
+        let scale = [1, 1, 2, 2, 4, 4, 4, 8, 8, 8, 16, 16, 16];
+        let map = |values: [u32; 13]| -> serde_json::Map<String, serde_json::Value> {
+            vgg()
+                .into_iter()
+                .zip(values)
+                .map(|(l, v)| (l, v.into()))
+                .collect()
+        };
+        serde_json::from_value(serde_json::json!({
+            "description": "test", "layers": vgg(),
+            "channels": map(channels), "scale": map(scale),
+            "stats": {"file": "s", "sha256": "", "input": "image", "outputs": {}},
+            "grad": [],
+        }))
+        .unwrap()
+    }
+
     #[test]
     fn weights_must_match_the_layers() {
+        let v = variant();
         let layers = parse_layers("relu1_1,relu2_1", &vgg()).unwrap();
-        assert_eq!(
-            LayerWeights::parse("uniform")
-                .unwrap()
-                .resolve(&layers)
-                .unwrap(),
-            [1.0, 1.0]
-        );
-        let w = LayerWeights::parse("2, 0.5").unwrap();
-        assert_eq!(w.resolve(&layers).unwrap(), [2.0, 0.5]);
-        assert!(LayerWeights::parse("1,2,3")
-            .unwrap()
-            .resolve(&layers)
-            .is_err());
-        assert!(LayerWeights::parse("1,-1")
-            .unwrap()
-            .resolve(&layers)
-            .is_err());
-        assert!(LayerWeights::parse("0,0")
-            .unwrap()
-            .resolve(&layers)
-            .is_err());
+        let resolve = |spec: &str| LayerWeights::parse(spec).unwrap().resolve(&layers, &v);
+        assert_eq!(resolve("uniform").unwrap(), [1.0, 1.0]);
+        assert_eq!(resolve("2, 0.5").unwrap(), [2.0, 0.5]);
+        assert!(resolve("1,2,3").is_err());
+        assert!(resolve("1,-1").is_err());
+        assert!(resolve("0,0").is_err());
         assert!(LayerWeights::parse("a,b").is_err());
+    }
+
+    #[test]
+    fn grow_and_shrink_follow_positions_and_channels() {
+        let v = variant();
+        let layers = parse_layers("per-block", &vgg()).unwrap();
+        let grow = LayerWeights::Grow.resolve(&layers, &v).unwrap();
+        let shrink = LayerWeights::Shrink.resolve(&layers, &v).unwrap();
+        assert_eq!(grow, [1.0, 4.0, 16.0, 64.0, 256.0], "∝ 1/M_l");
+        assert_eq!(shrink, [1.0, 0.5, 0.25, 0.125, 0.125], "∝ 1/N_l");
     }
 }

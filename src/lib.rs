@@ -13,19 +13,19 @@
 //! # Ok::<(), neurotex::Error>(())
 //! ```
 
+pub mod bench;
 pub mod error;
 pub mod image_io;
 pub mod layers;
 pub mod manifest;
 pub mod objective;
 pub mod optimizer;
-pub mod runtime;
-
-pub use error::{Error, Result};
 pub mod record;
+pub mod runtime;
+pub mod step_inputs;
 pub mod synthesis;
 
+pub use error::{Error, Result};
 pub use layers::LayerWeights;
 pub use runtime::Provider;
 pub use synthesis::{Outcome, Size, Synthesis, SynthesisBuilder};
-pub mod bench;

@@ -19,7 +19,9 @@ Examples:
   neurotex synth bark.jpg -o out/bark.png --size 384x256 --iters 500 --seed 7
   neurotex synth pebbles.png -o out/shallow.png --layers shallow --snapshot-every 50
   neurotex synth pebbles.png -o out/w.png --layers relu1_1,relu3_1,relu5_1 --layer-weights 1,0.5,2
-  neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda";
+  neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda
+  neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
+  neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow";
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
@@ -83,12 +85,20 @@ struct SynthArgs {
     /// Layers: relu names (relu1_1 .. relu5_3) and/or presets: all, per-block, shallow, deep.
     #[arg(long, default_value = "per-block")]
     layers: String,
-    /// Per-layer weights: `uniform`, or one number per chosen layer (network order).
+    /// Per-layer weights: uniform; grow (∝ 1/M_l: 1,4,16,64,256 by block); shrink (∝ 1/N_l:
+    /// 1,0.5,0.25,0.125,0.125 by block); or one number per chosen layer (network order).
     #[arg(long, default_value = "uniform", value_parser = parse_weights)]
     layer_weights: LayerWeights,
-    /// Statistic to match, as listed by `neurotex models`.
+    /// Statistic to match: gram, sorted (per-channel sorted features, 1-D Earth Mover's), sliced
+    /// (sliced Wasserstein); `neurotex models` lists what the models folder has.
     #[arg(long = "loss", default_value = "gram")]
     statistic: String,
+    /// Gram normalisation: paper 1/(4N²M²), no-n2 (drop N²), no-m2 (drop M²), none (drop both).
+    #[arg(long, value_name = "NORM")]
+    gram_norm: Option<String>,
+    /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
+    #[arg(long, default_value_t = 50, value_name = "R")]
+    redraw_every: usize,
     /// Execution provider: cpu, cuda or tensorrt.
     #[arg(long, default_value = "cpu", value_parser = parse_provider)]
     provider: Provider,
@@ -195,6 +205,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .threads(args.threads)
         .seed(args.seed)
         .snapshot_every(args.snapshot_every)
+        .redraw_every(args.redraw_every)
         .overwrite(args.overwrite)
         .cancel_flag(cancel);
     if let Some(size) = args.size {
@@ -202,6 +213,9 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     }
     if let Some(record) = &args.record {
         builder = builder.record(record);
+    }
+    if let Some(norm) = &args.gram_norm {
+        builder = builder.option("gram-norm", norm);
     }
     if let Some(models) = &args.models {
         builder = builder.models_dir(models);
@@ -304,9 +318,22 @@ fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
         if v.step_inputs.is_empty() {
             println!("  per-step inputs: none");
         } else {
-            for s in &v.step_inputs {
-                println!("  per-step input: {s}");
-            }
+            let first = &v.step_inputs[0];
+            println!(
+                "  per-step inputs: {} ({}, one per layer, e.g. {} {:?})",
+                v.step_inputs.len(),
+                first.kind,
+                first.name,
+                first.shape
+            );
+        }
+        for (name, o) in &v.options {
+            let values: Vec<&str> = o.values.keys().map(String::as_str).collect();
+            println!(
+                "  option --{name}: {} (default {})",
+                values.join(", "),
+                o.default
+            );
         }
     }
     Ok(())

@@ -45,12 +45,34 @@ pub struct Variant {
     /// Every layer the variant was exported for, in network order.
     pub layers: Vec<String>,
     pub channels: BTreeMap<String, usize>,
+    /// Downsampling of each layer relative to the image (M_l = H W / scale_l²).
+    pub scale: BTreeMap<String, u32>,
     pub stats: StatsModel,
     /// Grad models, each covering the layers up to its deepest one.
     pub grad: Vec<GradModel>,
-    /// Inputs the host must feed to the grad model at each step (e.g. random projections).
+    /// Inputs the host draws and feeds at each step (e.g. random projection directions).
     #[serde(default)]
-    pub step_inputs: Vec<serde_json::Value>,
+    pub step_inputs: Vec<StepInputSpec>,
+    /// Graph inputs with named values (e.g. the Gram normalisation), keyed by option name.
+    #[serde(default)]
+    pub options: BTreeMap<String, OptionSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepInputSpec {
+    pub name: String,
+    pub layer: String,
+    /// How the host draws it; see `step_inputs::draw`.
+    pub kind: String,
+    pub shape: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OptionSpec {
+    /// The graph input that takes the chosen value.
+    pub input: String,
+    pub default: String,
+    pub values: BTreeMap<String, Vec<f32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +80,8 @@ pub struct StatsModel {
     pub file: String,
     pub sha256: String,
     pub input: String,
+    #[serde(default)]
+    pub step_inputs: Vec<String>,
     /// Layer name -> output name.
     pub outputs: BTreeMap<String, String>,
 }
@@ -71,6 +95,8 @@ pub struct GradModel {
     pub layer_weights_input: String,
     /// Layer name -> input name of the target statistic.
     pub target_inputs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub step_inputs: Vec<String>,
     pub outputs: GradOutputs,
 }
 
@@ -190,6 +216,15 @@ impl Variant {
             .filter(|g| layers.iter().all(|l| g.layers.contains(l)))
             .min_by_key(|g| g.layers.len())
     }
+}
+
+/// The graph inputs of a variant's options at their defaults, as (input, value).
+pub fn default_option_inputs(variant: &Variant) -> Vec<(String, Vec<f32>)> {
+    variant
+        .options
+        .values()
+        .map(|o| (o.input.clone(), o.values[&o.default].clone()))
+        .collect()
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {

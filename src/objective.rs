@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::image_io::Planar;
 use crate::manifest::{GradModel, ModelSet, Variant};
 use crate::runtime::{open_session, SessionOptions};
+use crate::step_inputs::StepValues;
 
 /// One statistic tensor per layer, in network order.
 pub type LayerStatistics = Vec<(String, ArrayD<f32>)>;
@@ -19,8 +20,22 @@ pub type LayerStatistics = Vec<(String, ArrayD<f32>)>;
 pub struct Statistics {
     session: Session,
     input: String,
+    step_inputs: Vec<String>,
     /// (layer, output name), in network order.
     outputs: Vec<(String, String)>,
+}
+
+/// The step values a model takes, as ONNX Runtime tensors, in the model's order.
+fn step_tensors(names: &[String], values: &StepValues) -> Result<Vec<(String, Tensor<f32>)>> {
+    names
+        .iter()
+        .map(|name| {
+            let (_, v) = values.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                Error::Optimiser(format!("no value drawn for the step input {name}"))
+            })?;
+            Ok((name.clone(), Tensor::from_array(v.clone())?))
+        })
+        .collect()
 }
 
 impl Statistics {
@@ -34,15 +49,18 @@ impl Statistics {
         Ok(Statistics {
             session: open_session(&path, options)?,
             input: variant.stats.input.clone(),
+            step_inputs: variant.stats.step_inputs.clone(),
             outputs,
         })
     }
 
     /// Statistics of one image, for the given layers (all the model has when `layers` is None).
+    /// `step` holds the variant's per-step inputs (empty for variants without any).
     pub fn compute(
         &mut self,
         image: &Planar,
         layers: Option<&[String]>,
+        step: &StepValues,
     ) -> Result<LayerStatistics> {
         let (_, h, w) = image.dim();
         let data = image.as_standard_layout();
@@ -50,7 +68,14 @@ impl Statistics {
             [1usize, 3, h, w],
             data.as_slice().expect("standard layout"),
         ))?;
-        let outputs = self.session.run(vec![(self.input.as_str(), input)])?;
+        let step = step_tensors(&self.step_inputs, step)?;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
+            vec![(Cow::Borrowed(self.input.as_str()), input.into())];
+        inputs.extend(
+            step.iter()
+                .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.into())),
+        );
+        let outputs = self.session.run(inputs)?;
         self.outputs
             .iter()
             .filter(|(layer, _)| layers.is_none_or(|ls| ls.contains(layer)))
@@ -92,21 +117,29 @@ pub struct Evaluation {
 pub struct Objective {
     session: Session,
     model: GradModel,
-    /// Inputs that stay the same for every evaluation: targets and layer weights.
+    /// Inputs that stay the same for the whole run: layer weights and options.
     fixed_inputs: Vec<(String, Tensor<f32>)>,
+    /// The exemplar's statistics, one input per layer of the model.
+    targets: Vec<(String, Tensor<f32>)>,
+    /// Per-step inputs (e.g. random directions), replaced when the host redraws them.
+    step: Vec<(String, Tensor<f32>)>,
     height: usize,
     width: usize,
 }
 
 impl Objective {
     /// `weights` holds one weight per entry of `layers`; the grad model chosen is the shallowest
-    /// one that covers every layer, and its other layers get weight 0.
+    /// one that covers every layer, and its other layers get weight 0. `settings` are the values
+    /// of the variant's options, as (graph input, value).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         models: &ModelSet,
         variant: &Variant,
         layers: &[String],
         weights: &[f32],
+        settings: &[(String, Vec<f32>)],
         targets: &LayerStatistics,
+        step: &StepValues,
         (width, height): (usize, usize),
         options: SessionOptions,
     ) -> Result<Self> {
@@ -131,25 +164,49 @@ impl Objective {
             model.layer_weights_input.clone(),
             Tensor::from_array(([model_weights.len()], model_weights))?,
         )];
-        for layer in &model.layers {
-            let input = &model.target_inputs[layer];
-            let (_, target) =
-                targets
-                    .iter()
-                    .find(|(l, _)| l == layer)
-                    .ok_or_else(|| Error::Models {
-                        dir: models.dir.clone(),
-                        reason: format!("the stats model gives no statistic for {layer}"),
-                    })?;
-            fixed_inputs.push((input.clone(), Tensor::from_array(target.clone())?));
+        for (input, value) in settings {
+            fixed_inputs.push((
+                input.clone(),
+                Tensor::from_array(([value.len()], value.clone()))?,
+            ));
         }
-        Ok(Objective {
+        let mut objective = Objective {
             session: open_session(&path, options)?,
             model: model.clone(),
             fixed_inputs,
+            targets: Vec::new(),
+            step: Vec::new(),
             height,
             width,
-        })
+        };
+        objective.set_targets(targets)?;
+        objective.set_step_inputs(step)?;
+        Ok(objective)
+    }
+
+    /// Replace the target statistics (e.g. after the step inputs they depend on were redrawn).
+    pub fn set_targets(&mut self, targets: &LayerStatistics) -> Result<()> {
+        self.targets = self
+            .model
+            .layers
+            .iter()
+            .map(|layer| {
+                let (_, target) = targets.iter().find(|(l, _)| l == layer).ok_or_else(|| {
+                    Error::Optimiser(format!("the stats model gives no statistic for {layer}"))
+                })?;
+                Ok((
+                    self.model.target_inputs[layer].clone(),
+                    Tensor::from_array(target.clone())?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// Replace the per-step inputs.
+    pub fn set_step_inputs(&mut self, step: &StepValues) -> Result<()> {
+        self.step = step_tensors(&self.model.step_inputs, step)?;
+        Ok(())
     }
 
     /// Layers of the grad model in use (the columns of `Evaluation::layer_losses`).
@@ -167,7 +224,12 @@ impl Objective {
         let image = TensorRef::from_array_view(([batch, 3, self.height, self.width], images))?;
         let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
             vec![(Cow::Borrowed(self.model.image_input.as_str()), image.into())];
-        for (name, value) in &self.fixed_inputs {
+        for (name, value) in self
+            .fixed_inputs
+            .iter()
+            .chain(&self.targets)
+            .chain(&self.step)
+        {
             inputs.push((Cow::Borrowed(name.as_str()), value.into()));
         }
         let outputs = self.session.run(inputs)?;

@@ -10,6 +10,7 @@
 //! The price is a gradient damped by x(1-x) near saturated pixels, which textures rarely have.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -61,9 +62,24 @@ pub struct OptimizerSettings {
     pub history: usize,
 }
 
+/// One round of optimisation: the whole run for statistics without per-step inputs; for those
+/// with (e.g. sliced), a run between two redraws, each starting a fresh L-BFGS, since a changed
+/// objective invalidates its curvature pairs.
+#[derive(Debug, Clone, Copy)]
+pub struct Round {
+    pub index: usize,
+    /// Iterations done before this round.
+    pub first_iteration: usize,
+    /// Iterations this round may take.
+    pub iterations: usize,
+    /// When the whole synthesis started: times are reported from here.
+    pub clock: Instant,
+}
+
 /// One graph evaluation, as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EvaluationRecord {
+    pub round: usize,
     pub loss: f32,
     pub layer_losses: Vec<f32>,
     /// Seconds since the optimisation started.
@@ -75,6 +91,7 @@ pub struct EvaluationRecord {
 /// One L-BFGS iteration, as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IterationRecord {
+    pub round: usize,
     pub iteration: usize,
     pub loss: f32,
     pub evaluations: usize,
@@ -95,10 +112,10 @@ pub struct Progress {
 }
 
 /// Called after each iteration with the progress and the current image (x, in [0,1]).
-/// `'static` because argmin's observers are: capture owned or shared (`Arc`) state.
-pub type IterationCallback = Box<dyn FnMut(&Progress, &[f32]) -> Result<()>>;
+/// Shared (one callback serves every round) and `'static` because argmin's observers are.
+pub type IterationCallback = Rc<RefCell<dyn FnMut(&Progress, &[f32]) -> Result<()>>>;
 
-/// The result of an optimisation.
+/// The result of an optimisation round.
 pub struct OptimizationOutcome {
     /// The image with the lowest loss seen, [3,H,W] row-major in [0,1].
     pub best_image: Vec<f32>,
@@ -107,13 +124,12 @@ pub struct OptimizationOutcome {
     pub stop: StopReason,
     pub evaluations: Vec<EvaluationRecord>,
     pub iterations: Vec<IterationRecord>,
-    pub seconds: f64,
 }
 
 /// State shared by the cost bridge (called by the solver) and the observer (called after each
 /// iteration). Both live inside argmin's executor, hence the shared, locked cell.
 struct Shared {
-    start: Instant,
+    round: Round,
     evaluations: Vec<EvaluationRecord>,
     iterations: Vec<IterationRecord>,
     best: Option<(f32, Vec<f32>)>,
@@ -185,8 +201,10 @@ impl Bridge<'_> {
             };
         }
         let scale = shared.scale;
-        let t = shared.start.elapsed().as_secs_f64();
+        let round = shared.round;
+        let t = round.clock.elapsed().as_secs_f64();
         shared.evaluations.push(EvaluationRecord {
+            round: round.index,
             loss,
             layer_losses: eval.layer_losses,
             t,
@@ -249,12 +267,15 @@ impl Observe<LbfgsState> for Watcher {
         let Some(u) = state.get_param() else {
             return Ok(());
         };
-        let iteration = state.get_iter() as usize + 1; // argmin counts from 0
         let mut shared = self.shared.lock().unwrap();
-        let elapsed = shared.start.elapsed().as_secs_f64();
+        let round = shared.round;
+        // argmin counts from 0 within a round.
+        let iteration = round.first_iteration + state.get_iter() as usize + 1;
+        let elapsed = round.clock.elapsed().as_secs_f64();
         let loss = state.get_cost() * shared.scale;
         let evaluations = shared.evaluations.len();
         shared.iterations.push(IterationRecord {
+            round: round.index,
             iteration,
             loss,
             evaluations,
@@ -267,7 +288,7 @@ impl Observe<LbfgsState> for Watcher {
                 ((then - loss) as f64) < self.settings.tolerance * (then as f64).abs()
             };
         drop(shared);
-        let per_iteration = elapsed / iteration.max(1) as f64;
+        let per_iteration = elapsed / iteration as f64;
         let progress = Progress {
             iteration,
             max_iterations: self.settings.max_iterations,
@@ -279,7 +300,7 @@ impl Observe<LbfgsState> for Watcher {
             eta: per_iteration * self.settings.max_iterations.saturating_sub(iteration) as f64,
         };
         let image = to_image(u);
-        if let Err(e) = (self.callback)(&progress, &image) {
+        if let Err(e) = (self.callback.borrow_mut())(&progress, &image) {
             let msg = e.to_string();
             self.shared.lock().unwrap().fatal = Some(e);
             return Err(argmin::core::Error::msg(msg));
@@ -293,16 +314,17 @@ impl Observe<LbfgsState> for Watcher {
 }
 
 /// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) with L-BFGS and
-/// More-Thuente line search (argmin's Hager-Zhang fails in f32).
+/// More-Thuente line search (argmin's Hager-Zhang fails in f32), for one round.
 pub fn optimize(
     objective: &mut Objective,
     start: &[f32],
     settings: &OptimizerSettings,
+    round: Round,
     cancel: Arc<AtomicBool>,
     callback: IterationCallback,
 ) -> Result<OptimizationOutcome> {
     let shared = Arc::new(Mutex::new(Shared {
-        start: Instant::now(),
+        round,
         evaluations: Vec::new(),
         iterations: Vec::new(),
         best: None,
@@ -330,7 +352,7 @@ pub fn optimize(
         callback,
     };
     let result = Executor::new(bridge, solver)
-        .configure(|s| s.param(u0).max_iters(settings.max_iterations as u64))
+        .configure(|s| s.param(u0).max_iters(round.iterations as u64))
         .add_observer(watcher, ObserverMode::Always)
         .ctrlc(false)
         .run()
@@ -362,7 +384,6 @@ pub fn optimize(
         best_loss,
         initial_loss: shared.evaluations.first().map_or(f32::NAN, |e| e.loss),
         stop,
-        seconds: shared.start.elapsed().as_secs_f64(),
         evaluations: shared.evaluations,
         iterations: shared.iterations,
     })

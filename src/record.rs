@@ -36,6 +36,10 @@ pub struct RunRecord {
     pub output: Option<PathBuf>,
     pub size: Size,
     pub statistic: String,
+    /// The statistic's options as chosen (e.g. gram-norm).
+    pub options: std::collections::BTreeMap<String, String>,
+    /// Iterations between redraws of the per-step inputs (only for statistics that have them).
+    pub redraw_every: Option<usize>,
     pub layers: Vec<String>,
     pub layer_weights_setting: LayerWeights,
     pub layer_weights: Vec<f32>,
@@ -67,6 +71,7 @@ impl RunRecord {
         outcome: &OptimizationOutcome,
         start_distance: f64,
         final_distance: f64,
+        optimize_seconds: f64,
     ) -> Result<Self> {
         let rt = runtime::init()?;
         let s = &synthesis.settings;
@@ -77,6 +82,8 @@ impl RunRecord {
             output: s.output.clone(),
             size: synthesis.size(),
             statistic: s.statistic.clone(),
+            options: synthesis.options.clone(),
+            redraw_every: synthesis.has_step_inputs().then_some(s.redraw_every),
             layers: synthesis.layers().to_vec(),
             layer_weights_setting: s.layer_weights.clone(),
             layer_weights: synthesis.weights.clone(),
@@ -94,7 +101,7 @@ impl RunRecord {
             start_distance,
             final_distance,
             setup_seconds: synthesis.setup_seconds,
-            optimize_seconds: outcome.seconds,
+            optimize_seconds,
             mean_evaluation_seconds: outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n,
             iterations: outcome.iterations.clone(),
             evaluations: outcome.evaluations.clone(),

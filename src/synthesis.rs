@@ -1,7 +1,10 @@
 //! The synthesis: a builder that validates everything before any long computation, and a run
 //! that optimises from noise, writes the PNG (plus snapshots and a run record) and reports.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,11 +15,14 @@ use rand::{Rng, SeedableRng};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet};
+use crate::manifest::{default_models_dir, ModelSet, Variant};
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
-use crate::optimizer::{self, OptimizerSettings, Progress, StopReason};
+use crate::optimizer::{
+    self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, StopReason,
+};
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Provider, SessionOptions};
+use crate::step_inputs::{self, StepValues};
 
 /// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
 pub const MAX_SIDE: u32 = 8192;
@@ -85,8 +91,8 @@ impl std::fmt::Display for Size {
 /// Peak memory of one evaluation, measured (bytes per output pixel at the full 13-layer depth,
 /// plus the weights and the runtime): see README "Numbers".
 pub fn estimated_memory_bytes(size: Size) -> u64 {
-    const BYTES_PER_PIXEL: u64 = 4_200;
-    const FIXED: u64 = 600 << 20;
+    const BYTES_PER_PIXEL: u64 = 4_000;
+    const FIXED: u64 = 300 << 20;
     FIXED + BYTES_PER_PIXEL * size.pixels()
 }
 
@@ -115,6 +121,8 @@ pub struct SynthesisBuilder {
     pub(crate) snapshot_every: usize,
     record: Option<PathBuf>,
     overwrite: bool,
+    options: BTreeMap<String, String>,
+    pub(crate) redraw_every: usize,
     models_dir: Option<PathBuf>,
     cancel: Arc<AtomicBool>,
 }
@@ -137,6 +145,8 @@ impl Default for SynthesisBuilder {
             snapshot_every: 0,
             record: None,
             overwrite: false,
+            options: BTreeMap::new(),
+            redraw_every: 50,
             models_dir: None,
             cancel: Arc::new(AtomicBool::new(false)),
         }
@@ -174,6 +184,9 @@ impl SynthesisBuilder {
         seed: u64 => seed);
     setter!(/// Write `<output>.iterNNNN.png` every this many iterations (0: never).
         snapshot_every: usize => snapshot_every);
+    setter!(/// For statistics with per-step inputs (sliced): redraw them, and restart L-BFGS, every
+        /// this many iterations.
+        redraw_every: usize => redraw_every);
     setter!(/// Replace an existing output PNG and record (default: refuse, so nothing is lost).
         overwrite: bool => overwrite);
     setter!(/// A flag that stops the run (keeping the best image) when set, e.g. from Ctrl-C.
@@ -194,6 +207,12 @@ impl SynthesisBuilder {
     /// Output size; default: the exemplar's size rounded to a multiple of 16.
     pub fn size(mut self, width: u32, height: u32) -> Self {
         self.size = Some(Size { width, height });
+        self
+    }
+
+    /// Set an option of the statistic, as the manifest names it (e.g. `gram-norm` = `no-n2`).
+    pub fn option(mut self, name: &str, value: &str) -> Self {
+        self.options.insert(name.to_string(), value.to_string());
         self
     }
 
@@ -290,24 +309,33 @@ impl SynthesisBuilder {
 
         let variant = models.variant(&self.statistic)?.clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
-        let weights = self.layer_weights.resolve(&chosen_layers)?;
+        let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
+        let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
+        if self.redraw_every == 0 {
+            return Err(Error::InvalidSetting(
+                "--redraw-every must be at least 1".into(),
+            ));
+        }
 
         runtime::check_provider(self.provider)?;
-        let options = SessionOptions {
+        let session = SessionOptions {
             provider: self.provider,
             threads: self.threads,
         };
         models.verify_weights()?;
-        let mut statistics = Statistics::open(&models, &variant, options)?;
-        let targets = statistics.compute(&exemplar, None)?;
+        let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
+        let mut statistics = Statistics::open(&models, &variant, session)?;
+        let targets = statistics.compute(&exemplar, None, &step)?;
         let objective = Objective::new(
             &models,
             &variant,
             &chosen_layers,
             &weights,
+            &settings,
             &targets,
+            &step,
             (size.width as usize, size.height as usize),
-            options,
+            session,
         )?;
         Ok(Synthesis {
             exemplar,
@@ -315,15 +343,52 @@ impl SynthesisBuilder {
             layers: chosen_layers,
             weights,
             targets,
+            step,
             statistics,
             objective,
             models,
+            variant,
+            options,
             notices,
             setup_seconds: setup_start.elapsed().as_secs_f64(),
             exemplar_path,
             settings: self,
         })
     }
+}
+
+/// The chosen value of each of the variant's options (defaults where the user chose none), and
+/// the graph inputs they set. Options the variant does not have are an error.
+fn resolve_options(
+    statistic: &str,
+    variant: &Variant,
+    chosen: &BTreeMap<String, String>,
+) -> Result<(BTreeMap<String, String>, Vec<(String, Vec<f32>)>)> {
+    if let Some(unknown) = chosen.keys().find(|k| !variant.options.contains_key(*k)) {
+        let known: Vec<&str> = variant.options.keys().map(String::as_str).collect();
+        return Err(Error::InvalidSetting(format!(
+            "--{unknown} does not apply to the {statistic} statistic (its options: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    let mut names = BTreeMap::new();
+    let mut inputs = Vec::new();
+    for (key, spec) in &variant.options {
+        let value = chosen.get(key).unwrap_or(&spec.default);
+        let numbers = spec.values.get(value).ok_or_else(|| {
+            Error::InvalidSetting(format!(
+                "--{key} {value}: choose one of {}",
+                spec.values.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        names.insert(key.clone(), value.clone());
+        inputs.push((spec.input.clone(), numbers.clone()));
+    }
+    Ok((names, inputs))
 }
 
 /// A validated, loaded synthesis, ready to run.
@@ -335,9 +400,14 @@ pub struct Synthesis {
     layers: Vec<String>,
     pub(crate) weights: Vec<f32>,
     targets: LayerStatistics,
+    /// Current per-step inputs (empty for statistics without any).
+    step: StepValues,
     statistics: Statistics,
     objective: Objective,
     models: ModelSet,
+    variant: Variant,
+    /// The variant's options as chosen, e.g. gram-norm = paper.
+    pub(crate) options: BTreeMap<String, String>,
     notices: Vec<String>,
     pub(crate) setup_seconds: f64,
 }
@@ -373,6 +443,11 @@ impl Synthesis {
         &self.layers
     }
 
+    /// Whether the statistic has per-step inputs (and so runs in rounds).
+    pub fn has_step_inputs(&self) -> bool {
+        !self.step.is_empty()
+    }
+
     pub fn exemplar(&self) -> &Planar {
         &self.exemplar
     }
@@ -402,30 +477,74 @@ impl Synthesis {
             .clone()
             .filter(|_| self.settings.snapshot_every > 0);
         let every = self.settings.snapshot_every;
-        let callback = Box::new(move |p: &Progress, x: &[f32]| -> Result<()> {
-            progress(p);
-            if let Some(out) = &snapshot {
-                if p.iteration > 0 && p.iteration.is_multiple_of(every) {
-                    let img = Array3::from_shape_vec((3, h, w), x.to_vec()).expect("image size");
-                    image_io::save_png(&img, &snapshot_path(out, p.iteration))?;
+        let callback: IterationCallback =
+            Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
+                progress(p);
+                if let Some(out) = &snapshot {
+                    if p.iteration.is_multiple_of(every) {
+                        let img =
+                            Array3::from_shape_vec((3, h, w), x.to_vec()).expect("image size");
+                        image_io::save_png(&img, &snapshot_path(out, p.iteration))?;
+                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            }));
         let optimizer_settings = OptimizerSettings {
             max_iterations: self.settings.iterations,
             tolerance: self.settings.tolerance,
             history: self.settings.history,
         };
-        let mut result = optimizer::optimize(
-            &mut self.objective,
-            start.as_slice().expect("standard layout"),
-            &optimizer_settings,
-            self.settings.cancel.clone(),
-            callback,
-        )?;
-        let image = Array3::from_shape_vec((3, h, w), std::mem::take(&mut result.best_image))
-            .expect("image size");
+        // Statistics with per-step inputs are optimised in rounds, redrawing them in between.
+        let redraw = !self.step.is_empty();
+        let per_round = if redraw {
+            self.settings.redraw_every
+        } else {
+            self.settings.iterations
+        };
+        let clock = Instant::now();
+        let mut x = start.as_slice().expect("standard layout").to_vec();
+        let mut rounds: Vec<OptimizationOutcome> = Vec::new();
+        let mut done = 0;
+        while done < self.settings.iterations {
+            let index = rounds.len();
+            if index > 0 {
+                self.step = step_inputs::draw_all(
+                    &self.variant.step_inputs,
+                    self.settings.seed,
+                    index as u64,
+                )?;
+                self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
+                self.objective.set_step_inputs(&self.step)?;
+                self.objective.set_targets(&self.targets)?;
+            }
+            let round = Round {
+                index,
+                first_iteration: done,
+                iterations: per_round.min(self.settings.iterations - done),
+                clock,
+            };
+            let result = optimizer::optimize(
+                &mut self.objective,
+                &x,
+                &optimizer_settings,
+                round,
+                self.settings.cancel.clone(),
+                callback.clone(),
+            )?;
+            done = result
+                .iterations
+                .last()
+                .map_or(done, |i| i.iteration)
+                .max(done + 1);
+            x.clone_from(&result.best_image);
+            let stop = result.stop.clone();
+            rounds.push(result);
+            if !redraw || stop == StopReason::Interrupted {
+                break;
+            }
+        }
+        let result = merge_rounds(rounds);
+        let image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if let Some(out) = &self.settings.output {
             image_io::save_png(&image, out)?;
         }
@@ -436,10 +555,12 @@ impl Synthesis {
             .filter(|(l, _)| self.layers.contains(l))
             .cloned()
             .collect();
-        let start_distance =
-            statistics_distance(&self.statistics.compute(&start, layers)?, &chosen_targets);
-        let final_distance =
-            statistics_distance(&self.statistics.compute(&image, layers)?, &chosen_targets);
+        let mut distance = |img: &Planar| -> Result<f64> {
+            let stats = self.statistics.compute(img, layers, &self.step)?;
+            Ok(statistics_distance(&stats, &chosen_targets))
+        };
+        let start_distance = distance(&start)?;
+        let final_distance = distance(&image)?;
 
         let record = RunRecord::new(
             &self,
@@ -447,6 +568,7 @@ impl Synthesis {
             &result,
             start_distance,
             final_distance,
+            clock.elapsed().as_secs_f64(),
         )?;
         if let Some(path) = &self.settings.record {
             record.write(path)?;
@@ -474,6 +596,27 @@ impl Synthesis {
             ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
             ModelChecksum::new(&grad.file, &grad.sha256),
         ])
+    }
+}
+
+/// One outcome for the whole run: every round's records, the first round's starting loss, and
+/// the last round's best (losses of different rounds use different directions: not comparable).
+fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
+    let initial_loss = rounds.first().map_or(f32::NAN, |r| r.initial_loss);
+    let mut evaluations = Vec::new();
+    let mut iterations = Vec::new();
+    let mut last = None;
+    for mut r in rounds {
+        evaluations.append(&mut r.evaluations);
+        iterations.append(&mut r.iterations);
+        last = Some(r);
+    }
+    let last = last.expect("at least one round");
+    OptimizationOutcome {
+        initial_loss,
+        evaluations,
+        iterations,
+        ..last
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use neurotex::layers::parse_layers;
 use neurotex::objective::{Objective, Statistics};
+use neurotex::step_inputs::draw_all;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
@@ -17,23 +18,46 @@ use rand::SeedableRng;
 /// keeping the truncation error of the ReLU kinks small. Measured: 0.5-1 % relative error over
 /// the checked pixels, so 3 % leaves margin without hiding a wrong adjoint (a wrong conv flip,
 /// channel order or pool scale gives errors of order 100 %).
-fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
+///
+/// `option` sets one of the variant's options (e.g. gram-norm = none) instead of its default.
+fn check_gradient(
+    statistic: &str,
+    option: Option<(&str, &str)>,
+    layer_spec: &str,
+    count: usize,
+    seed: u64,
+) {
     const EPS: f32 = 1e-3;
     let models = models();
-    let variant = models.variant("gram").unwrap();
+    let variant = models.variant(statistic).unwrap();
     let layers = parse_layers(layer_spec, &variant.layers).unwrap();
     let weights = vec![1.0; layers.len()];
-    let exemplar = random_image(32, seed);
+    let settings: Vec<(String, Vec<f32>)> = variant
+        .options
+        .iter()
+        .map(|(key, o)| {
+            let value = match option {
+                Some((k, v)) if k == key => v,
+                _ => o.default.as_str(),
+            };
+            (o.input.clone(), o.values[value].clone())
+        })
+        .collect();
+    let step = draw_all(&variant.step_inputs, seed, 0).unwrap();
+    // The exemplar is larger than the image: sorted and sliced resample its quantiles.
+    let exemplar = random_image(48, seed);
     let targets = Statistics::open(&models, variant, cpu())
         .unwrap()
-        .compute(&exemplar, None)
+        .compute(&exemplar, None, &step)
         .unwrap();
     let mut objective = Objective::new(
         &models,
         variant,
         &layers,
         &weights,
+        &settings,
         &targets,
+        &step,
         (32, 32),
         cpu(),
     )
@@ -70,7 +94,7 @@ fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
         .sqrt();
     let norm: f64 = analytic.iter().map(|a| a * a).sum::<f64>().sqrt();
     let rel = diff / norm;
-    println!("{layer_spec}: relative error {rel:.2e} over {count} pixels (|g| = {norm:.3e})");
+    println!("{statistic} {option:?} {layer_spec}: relative error {rel:.2e} over {count} pixels (|g| = {norm:.3e})");
     assert!(norm > 0.0, "gradient is zero");
     assert!(rel < 3e-2, "{layer_spec}: gradient relative error {rel}");
     // Per pixel too: no single pixel may be far off relative to the gradient's scale.
@@ -84,13 +108,23 @@ fn check_gradient(layer_spec: &str, count: usize, seed: u64) {
 }
 
 #[test]
-fn gradient_matches_finite_differences_all_13_layers() {
-    check_gradient("all", 300, 11);
+fn gram_gradient_matches_finite_differences_all_13_layers() {
+    check_gradient("gram", None, "all", 300, 11);
 }
 
 #[test]
-fn gradient_matches_finite_differences_truncated_models() {
+fn gram_gradient_matches_finite_differences_truncated_models_and_norms() {
     // The shallow set runs in the model truncated after relu2_2; per-block after relu5_1.
-    check_gradient("shallow", 100, 21);
-    check_gradient("per-block", 100, 31);
+    check_gradient("gram", None, "shallow", 100, 21);
+    check_gradient("gram", Some(("gram-norm", "none")), "per-block", 100, 31);
+}
+
+#[test]
+fn sorted_gradient_matches_finite_differences() {
+    check_gradient("sorted", None, "per-block", 200, 41);
+}
+
+#[test]
+fn sliced_gradient_matches_finite_differences() {
+    check_gradient("sliced", None, "per-block", 200, 51);
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Plot loss against evaluations and against wall time for neurotex run records.
+
+Usage: plot_runs.py OUT.png RUN.json [RUN.json ...]
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main() -> None:
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    out, runs = sys.argv[1], sys.argv[2:]
+    fig, (by_eval, by_time) = plt.subplots(1, 2, figsize=(11, 4))
+    for path in runs:
+        rec = json.load(open(path))
+        losses = [e["loss"] for e in rec["evaluations"]]
+        # Best loss so far: what the written image would be if stopped there.
+        best = [min(losses[: i + 1]) for i in range(len(losses))]
+        times = [e["t"] for e in rec["evaluations"]]
+        size = f'{rec["size"]["width"]}x{rec["size"]["height"]}'
+        label = f'{os.path.basename(rec["exemplar"])} {size} ({rec["statistic"]}, {len(rec["layers"])} layers)'
+        by_eval.plot(range(1, len(best) + 1), best, label=label)
+        by_time.plot(times, best, label=label)
+    for ax, xlabel in ((by_eval, "evaluations (loss + gradient)"), (by_time, "seconds")):
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("best loss so far")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("neurotex: loss of L-BFGS texture synthesis")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
