@@ -18,11 +18,14 @@ pub mod error;
 pub mod image_io;
 pub mod layers;
 pub mod manifest;
+pub mod metrics;
 pub mod objective;
 pub mod optimizer;
 pub mod record;
 pub mod runtime;
+pub mod sheet;
 pub mod step_inputs;
+pub mod study;
 pub mod synthesis;
 
 pub use error::{Error, Result};

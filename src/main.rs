@@ -23,6 +23,12 @@ Examples:
   neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
   neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow";
 
+const STUDY_EXAMPLES: &str = "\
+Examples:
+  neurotex study examples/textures/pebbles.png examples/textures/astronaut.png -o out/study
+  neurotex study examples/textures/*.png -o out/quick --size 64 --iters 20
+  neurotex study bark.png -o out/layers --axes layers,statistic";
+
 const BENCH_EXAMPLES: &str = "\
 Examples:
   neurotex bench
@@ -58,6 +64,10 @@ enum Command {
         #[arg(long)]
         models: Option<PathBuf>,
     },
+    /// Run the method study: normalisation, layers, statistic and weights axes on each exemplar;
+    /// write labelled contact sheets and a Markdown + JSON table.
+    #[command(after_help = STUDY_EXAMPLES)]
+    Study(StudyArgs),
     /// Time one evaluation (loss + gradient) per size and layer set; print s/eval and GFLOP/s.
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
@@ -123,6 +133,44 @@ struct SynthArgs {
 }
 
 #[derive(Args)]
+struct StudyArgs {
+    /// Exemplar photos (textures and, to see the method scramble them, non-textures).
+    #[arg(required = true)]
+    exemplars: Vec<PathBuf>,
+    /// Output folder (cells/, sheet_<axis>.png, sheet_all.png, study.md, study.json).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Output size of every cell.
+    #[arg(long, default_value = "256", value_parser = parse_size)]
+    size: Size,
+    /// L-BFGS iterations of every cell (a fixed budget: no early stop).
+    #[arg(long, default_value_t = 200)]
+    iters: usize,
+    /// Seed of the starting noise, the same for every cell.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Axes to run: normalisation, layers, statistic, weights.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "normalisation,layers,statistic,weights"
+    )]
+    axes: Vec<String>,
+    /// Execution provider: cpu, cuda or tensorrt.
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    provider: Provider,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Replace the results of an earlier study in the same folder.
+    #[arg(long)]
+    overwrite: bool,
+    /// Models folder.
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct BenchArgs {
     /// Square sizes to time.
     #[arg(long, value_delimiter = ',', default_value = "128,256,512")]
@@ -169,6 +217,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth(args),
         Command::Providers => providers(),
         Command::Models { models } => list_models(models),
+        Command::Study(args) => run_study(args),
         Command::Bench(args) => run_bench(args),
     };
     match result {
@@ -336,6 +385,36 @@ fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn run_study(args: StudyArgs) -> neurotex::Result<()> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        flag.store(true, Ordering::SeqCst);
+        eprintln!("\ninterrupt: the study stops after this evaluation");
+    });
+    let report = neurotex::study::run_study(
+        neurotex::study::StudySettings {
+            exemplars: args.exemplars,
+            out_dir: args.output,
+            size: args.size,
+            iterations: args.iters,
+            seed: args.seed,
+            axes: args.axes,
+            provider: args.provider,
+            threads: args.threads,
+            models_dir: args.models,
+            overwrite: args.overwrite,
+            cancel,
+        },
+        |line| eprintln!("{line}"),
+    )?;
+    for sheet in &report.sheets {
+        println!("{}", sheet.display());
+    }
+    println!("{}", report.table.display());
     Ok(())
 }
 

@@ -88,10 +88,13 @@ impl Statistics {
 }
 
 /// Relative squared distance between two sets of layer statistics, averaged over layers:
-/// mean_l ‖S_l − T_l‖² / ‖T_l‖². Zero when they are equal; 1 when S is all zeros.
+/// mean_l ‖S_l − T_l‖² / ‖T_l‖². Zero when they are equal; 1 when S is all zeros. Statistics
+/// whose last axis differs in length (sorted values of images of different sizes) are compared
+/// as quantile functions: T is resampled to S's length, as the grad graphs do.
 pub fn statistics_distance(stats: &LayerStatistics, target: &LayerStatistics) -> f64 {
     let mut total = 0.0;
     for ((_, s), (_, t)) in stats.iter().zip(target) {
+        let t = resample_last_axis(t, *s.shape().last().unwrap_or(&1));
         let num: f64 = s
             .iter()
             .zip(t.iter())
@@ -101,6 +104,31 @@ pub fn statistics_distance(stats: &LayerStatistics, target: &LayerStatistics) ->
         total += num / den.max(f64::MIN_POSITIVE);
     }
     total / stats.len().max(1) as f64
+}
+
+/// Linear interpolation of each row (last axis) from K to `m` values, at positions
+/// (k + 0.5) K / m − 0.5: the same quantile resampling as the exported sorted/sliced graphs.
+fn resample_last_axis(t: &ArrayD<f32>, m: usize) -> ArrayD<f32> {
+    let k = *t.shape().last().unwrap_or(&1);
+    if k == m || k == 0 {
+        return t.clone();
+    }
+    let rows = t.len() / k;
+    let flat = t.as_standard_layout();
+    let flat = flat.as_slice().expect("standard layout");
+    let mut out = Vec::with_capacity(rows * m);
+    for row in flat.chunks(k) {
+        for j in 0..m {
+            let pos = ((j as f64 + 0.5) * k as f64 / m as f64 - 0.5).clamp(0.0, (k - 1) as f64);
+            let lo = pos.floor() as usize;
+            let hi = (lo + 1).min(k - 1);
+            let frac = (pos - lo as f64) as f32;
+            out.push(row[lo] + (row[hi] - row[lo]) * frac);
+        }
+    }
+    let mut shape = t.shape().to_vec();
+    *shape.last_mut().expect("non-scalar") = m;
+    ArrayD::from_shape_vec(shape, out).expect("resampled shape")
 }
 
 /// Loss and gradient of a batch of images.

@@ -57,7 +57,10 @@ fn vanish_at_exemplar(statistic: &str) {
         max_abs(&at_exemplar.grad),
         max_abs(&at_noise.grad)
     );
-    assert!(at_noise.loss[0] > 0.0, "noise must be far from the exemplar");
+    assert!(
+        at_noise.loss[0] > 0.0,
+        "noise must be far from the exemplar"
+    );
     assert!(at_exemplar.loss[0] <= 1e-7 * at_noise.loss[0]);
     assert!(max_abs(&at_exemplar.grad) <= 1e-5 * max_abs(&at_noise.grad));
     assert_eq!(at_exemplar.layer_losses.len(), 13);
