@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use neurotex::bench;
 use neurotex::manifest::{default_models_dir, ModelSet};
-use neurotex::optimizer::Progress;
+use neurotex::optimizer::{Progress, Solver};
 use neurotex::runtime::{self, Provider, SessionOptions};
 use neurotex::{LayerWeights, Size, Synthesis};
 
@@ -21,13 +21,15 @@ Examples:
   neurotex synth pebbles.png -o out/w.png --layers relu1_1,relu3_1,relu5_1 --layer-weights 1,0.5,2
   neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda
   neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
-  neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow";
+  neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow
+  neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200";
 
 const STUDY_EXAMPLES: &str = "\
 Examples:
   neurotex study examples/textures/pebbles.png examples/textures/astronaut.png -o out/study
   neurotex study examples/textures/*.png -o out/quick --size 64 --iters 20
-  neurotex study bark.png -o out/layers --axes layers,statistic";
+  neurotex study bark.png -o out/layers --axes layers,statistic
+  neurotex study pebbles.png -o out/solvers --axes solver --max-evals 300";
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
@@ -89,9 +91,16 @@ struct SynthArgs {
     /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
     #[arg(long, default_value_t = 1e-3)]
     tolerance: f64,
+    /// Optimiser: lbfgs (L-BFGS), cg (nonlinear conjugate gradient, Polak-Ribière+), sd
+    /// (steepest descent); all with More-Thuente line search.
+    #[arg(long, default_value = "lbfgs")]
+    solver: String,
     /// L-BFGS memory (correction pairs).
     #[arg(long, default_value_t = 20)]
     history: usize,
+    /// Stop after this many evaluations (loss + gradient) in all.
+    #[arg(long, value_name = "N")]
+    max_evals: Option<usize>,
     /// Layers: relu names (relu1_1 .. relu5_3) and/or presets: all, per-block, shallow, deep.
     #[arg(long, default_value = "per-block")]
     layers: String,
@@ -143,9 +152,12 @@ struct StudyArgs {
     /// Output size of every cell.
     #[arg(long, default_value = "256", value_parser = parse_size)]
     size: Size,
-    /// L-BFGS iterations of every cell (a fixed budget: no early stop).
+    /// Iterations of every cell (a fixed budget: no early stop).
     #[arg(long, default_value_t = 200)]
     iters: usize,
+    /// Evaluations (loss + gradient) of every cell: the fair budget across solvers.
+    #[arg(long, value_name = "N")]
+    max_evals: Option<usize>,
     /// Seed of the starting noise, the same for every cell.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -246,7 +258,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .output(&args.output)
         .iterations(args.iters)
         .tolerance(args.tolerance)
-        .history(args.history)
+        .solver(Solver::parse(&args.solver, args.history)?)
         .layers(&args.layers)
         .layer_weights(args.layer_weights)
         .statistic(&args.statistic)
@@ -263,6 +275,9 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     if let Some(record) = &args.record {
         builder = builder.record(record);
     }
+    if let Some(n) = args.max_evals {
+        builder = builder.max_evaluations(n);
+    }
     if let Some(norm) = &args.gram_norm {
         builder = builder.option("gram-norm", norm);
     }
@@ -274,10 +289,12 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         eprintln!("notice: {notice}");
     }
     eprintln!(
-        "synthesising {} from {} | layers {} | {} | up to {} iterations",
+        "synthesising {} from {} | {} on {} | {} | {} | up to {} iterations",
         synthesis.size(),
         args.exemplar.display(),
+        args.statistic,
         synthesis.layers().join(","),
+        args.solver,
         args.provider,
         args.iters
     );
@@ -401,6 +418,7 @@ fn run_study(args: StudyArgs) -> neurotex::Result<()> {
             out_dir: args.output,
             size: args.size,
             iterations: args.iters,
+            max_evaluations: args.max_evals,
             seed: args.seed,
             axes: args.axes,
             provider: args.provider,

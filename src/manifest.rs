@@ -218,8 +218,11 @@ impl Variant {
     }
 }
 
-/// The graph inputs of a variant's options at their defaults, as (input, value).
-pub fn default_option_inputs(variant: &Variant) -> Vec<(String, Vec<f32>)> {
+/// Values of a variant's options as the graph takes them: (graph input, value).
+pub type OptionInputs = Vec<(String, Vec<f32>)>;
+
+/// The graph inputs of a variant's options at their defaults.
+pub fn default_option_inputs(variant: &Variant) -> OptionInputs {
     variant
         .options
         .values()

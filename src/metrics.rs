@@ -79,8 +79,8 @@ pub fn radial_power_spectrum(img: &Planar) -> Vec<f64> {
             data[y * w + x] = column[y];
         }
     }
-    let mut bands = vec![0.0; SPECTRUM_BANDS];
-    let mut counts = vec![0usize; SPECTRUM_BANDS];
+    let mut bands = [0.0; SPECTRUM_BANDS];
+    let mut counts = [0usize; SPECTRUM_BANDS];
     for y in 0..h {
         let fy = if y <= h / 2 {
             y as f64

@@ -16,7 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use argmin::core::observers::{Observe, ObserverMode};
+use argmin::core::Solver as ArgminSolver;
 use argmin::core::{CostFunction, Executor, Gradient, IterState, State, TerminationReason, KV};
+use argmin::solver::conjugategradient::{beta::PolakRibierePlus, NonlinearConjugateGradient};
+use argmin::solver::gradientdescent::SteepestDescent;
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 
@@ -29,6 +32,8 @@ use crate::objective::Objective;
 pub enum StopReason {
     /// The iteration budget was used up.
     MaxIterations,
+    /// The evaluation budget was used up.
+    MaxEvaluations,
     /// The loss fell by less than the relative tolerance over the last `TOLERANCE_WINDOW` iterations.
     Converged,
     /// Ctrl-C (or the library's cancel flag).
@@ -41,6 +46,7 @@ impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StopReason::MaxIterations => write!(f, "iteration budget reached"),
+            StopReason::MaxEvaluations => write!(f, "evaluation budget reached"),
             StopReason::Converged => write!(f, "converged (relative loss change below tolerance)"),
             StopReason::Interrupted => write!(f, "interrupted; the best image so far was kept"),
             StopReason::LineSearch(m) => write!(f, "line search made no progress ({m})"),
@@ -52,14 +58,56 @@ impl std::fmt::Display for StopReason {
 /// while the next is large, so a single-step test would stop too early.
 pub const TOLERANCE_WINDOW: usize = 10;
 
+/// The optimiser, with its settings. Every one uses More-Thuente line search (argmin's
+/// Hager-Zhang fails in f32) and drives the same memoised cost/gradient bridge.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Solver {
+    /// L-BFGS (Gatys et al.'s choice) with `history` correction pairs.
+    Lbfgs { history: usize },
+    /// Nonlinear conjugate gradient, Polak-Ribière+ beta (β = max(0, β_PR), which restarts
+    /// along the steepest descent when PR would go uphill), line search with c2 = 0.1.
+    /// (Powell's orthogonality restart was tried: with this line search it restarted at every
+    /// iteration, making CG identical to steepest descent.)
+    Cg,
+    /// Steepest descent with line search.
+    Sd,
+}
+
+impl Solver {
+    pub const NAMES: [&'static str; 3] = ["lbfgs", "cg", "sd"];
+
+    /// `lbfgs`, `cg` or `sd`; `history` is L-BFGS's memory.
+    pub fn parse(name: &str, history: usize) -> Result<Solver> {
+        match name.trim() {
+            "lbfgs" => Ok(Solver::Lbfgs { history }),
+            "cg" => Ok(Solver::Cg),
+            "sd" => Ok(Solver::Sd),
+            other => Err(Error::InvalidSetting(format!(
+                "unknown solver '{other}': choose {}",
+                Solver::NAMES.join(", ")
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Solver::Lbfgs { .. } => "lbfgs",
+            Solver::Cg => "cg",
+            Solver::Sd => "sd",
+        }
+    }
+}
+
 /// Settings of one optimisation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OptimizerSettings {
+    pub solver: Solver,
     pub max_iterations: usize,
+    /// Stop after this many evaluations in all (None: no limit).
+    pub max_evaluations: Option<usize>,
     /// Stop when the loss fell by less than this fraction over the last TOLERANCE_WINDOW iterations.
     pub tolerance: f64,
-    /// L-BFGS memory (number of correction pairs).
-    pub history: usize,
 }
 
 /// One round of optimisation: the whole run for statistics without per-step inputs; for those
@@ -72,6 +120,8 @@ pub struct Round {
     pub first_iteration: usize,
     /// Iterations this round may take.
     pub iterations: usize,
+    /// Evaluations done before this round.
+    pub first_evaluation: usize,
     /// When the whole synthesis started: times are reported from here.
     pub clock: Instant,
 }
@@ -153,6 +203,8 @@ struct Bridge<'a> {
     memo: RefCell<Option<Memo>>,
     shared: Arc<Mutex<Shared>>,
     cancel: Arc<AtomicBool>,
+    /// Evaluations this round may still make.
+    evaluation_budget: usize,
 }
 
 fn sigmoid(u: f32) -> f32 {
@@ -179,6 +231,10 @@ impl Bridge<'_> {
         if self.cancel.load(Ordering::SeqCst) {
             self.shared.lock().unwrap().stop = Some(StopReason::Interrupted);
             return Err(argmin::core::Error::msg("interrupted"));
+        }
+        if self.shared.lock().unwrap().evaluations.len() >= self.evaluation_budget {
+            self.shared.lock().unwrap().stop = Some(StopReason::MaxEvaluations);
+            return Err(argmin::core::Error::msg("evaluation budget reached"));
         }
         let x = to_image(u);
         let t0 = Instant::now();
@@ -255,12 +311,45 @@ struct Watcher {
     callback: IterationCallback,
 }
 
-type LbfgsState = IterState<Vec<f32>, Vec<f32>, (), (), (), f32>;
+/// The state every gradient solver here shares.
+type SolverState = IterState<Vec<f32>, Vec<f32>, (), (), (), f32>;
 
-impl Observe<LbfgsState> for Watcher {
+/// What every solver's run has in common: start, budget and observer.
+struct Run {
+    u0: Vec<f32>,
+    iterations: u64,
+    watcher: Watcher,
+}
+
+impl Run {
+    /// Run `solver` to its end; keep only the termination reason (dropping the executor's
+    /// copies of the shared state).
+    fn with<S>(
+        self,
+        bridge: Bridge<'_>,
+        solver: S,
+    ) -> std::result::Result<Option<TerminationReason>, argmin::core::Error>
+    where
+        S: for<'b> ArgminSolver<Bridge<'b>, SolverState>,
+    {
+        let Run {
+            u0,
+            iterations,
+            watcher,
+        } = self;
+        Executor::new(bridge, solver)
+            .configure(|s| s.param(u0).max_iters(iterations))
+            .add_observer(watcher, ObserverMode::Always)
+            .ctrlc(false)
+            .run()
+            .map(|r| r.state.get_termination_reason().cloned())
+    }
+}
+
+impl Observe<SolverState> for Watcher {
     fn observe_iter(
         &mut self,
-        state: &LbfgsState,
+        state: &SolverState,
         _kv: &KV,
     ) -> std::result::Result<(), argmin::core::Error> {
         // After a failed line search L-BFGS ends the run with no parameter: nothing to report.
@@ -313,8 +402,7 @@ impl Observe<LbfgsState> for Watcher {
     }
 }
 
-/// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) with L-BFGS and
-/// More-Thuente line search (argmin's Hager-Zhang fails in f32), for one round.
+/// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) for one round.
 pub fn optimize(
     objective: &mut Objective,
     start: &[f32],
@@ -337,27 +425,45 @@ pub fn optimize(
         memo: RefCell::new(None),
         shared: shared.clone(),
         cancel,
+        evaluation_budget: settings
+            .max_evaluations
+            .map_or(usize::MAX, |m| m.saturating_sub(round.first_evaluation)),
     };
-    let linesearch = MoreThuenteLineSearch::new();
-    // Our own stop rules apply (relative tolerance over a window); argmin's absolute ones would
-    // depend on the loss's scale, so they are switched off.
-    let solver = LBFGS::new(linesearch, settings.history)
-        .with_tolerance_grad(0.0)
-        .and_then(|s| s.with_tolerance_cost(0.0))
-        .map_err(|e| Error::Optimiser(e.to_string()))?;
     let u0: Vec<f32> = start.iter().map(|&x| logit(x)).collect();
     let watcher = Watcher {
         shared: shared.clone(),
         settings: settings.clone(),
         callback,
     };
-    let result = Executor::new(bridge, solver)
-        .configure(|s| s.param(u0).max_iters(round.iterations as u64))
-        .add_observer(watcher, ObserverMode::Always)
-        .ctrlc(false)
-        .run()
-        // Keep only the reason, dropping the executor's copies of the shared state.
-        .map(|r| r.state.get_termination_reason().cloned());
+    let linesearch = MoreThuenteLineSearch::new();
+    let run = Run {
+        u0,
+        iterations: round.iterations as u64,
+        watcher,
+    };
+    // Our own stop rules apply (relative tolerance over a window, budgets); argmin's absolute
+    // tolerances would depend on the loss's scale, so they are switched off.
+    let result = match settings.solver {
+        Solver::Lbfgs { history } => run.with(
+            bridge,
+            LBFGS::new(linesearch, history)
+                .with_tolerance_grad(0.0)
+                .and_then(|s| s.with_tolerance_cost(0.0))
+                .map_err(|e| Error::Optimiser(e.to_string()))?,
+        ),
+        Solver::Cg => run.with(
+            bridge,
+            NonlinearConjugateGradient::new(
+                // CG needs a stricter curvature condition than quasi-Newton methods (c2 = 0.1
+                // rather than 0.9): with a loose line search its directions lose conjugacy.
+                linesearch
+                    .with_c(1e-4, 0.1)
+                    .map_err(|e| Error::Optimiser(e.to_string()))?,
+                PolakRibierePlus::new(),
+            ),
+        ),
+        Solver::Sd => run.with(bridge, SteepestDescent::new(linesearch)),
+    };
 
     let mut shared = Arc::try_unwrap(shared)
         .ok()

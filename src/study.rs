@@ -16,6 +16,7 @@ use crate::layers::LayerWeights;
 use crate::manifest::{default_models_dir, ModelSet};
 use crate::metrics::{color_distance, spectrum_distance};
 use crate::objective::{statistics_distance, Statistics};
+use crate::optimizer::Solver;
 use crate::runtime::{Provider, SessionOptions};
 use crate::sheet::{labelled_sheet, stack, Tile};
 use crate::synthesis::{Size, Synthesis};
@@ -27,6 +28,7 @@ pub struct Method {
     pub layers: String,
     pub weights: String,
     pub gram_norm: Option<String>,
+    pub solver: String,
 }
 
 impl Method {
@@ -38,6 +40,7 @@ impl Method {
             layers: "per-block".into(),
             weights: "uniform".into(),
             gram_norm: Some("paper".into()),
+            solver: "lbfgs".into(),
         }
     }
 
@@ -101,6 +104,10 @@ pub fn axes() -> Vec<Axis> {
             name: "weights",
             cells: vary(&|m, v| m.weights = v.into(), &["uniform", "grow", "shrink"]),
         },
+        Axis {
+            name: "solver",
+            cells: vary(&|m, v| m.solver = v.into(), &Solver::NAMES),
+        },
     ]
 }
 
@@ -111,6 +118,8 @@ pub struct StudySettings {
     pub out_dir: PathBuf,
     pub size: Size,
     pub iterations: usize,
+    /// Evaluation budget of every cell (the fair budget when solvers are compared).
+    pub max_evaluations: Option<usize>,
     pub seed: u64,
     pub axes: Vec<String>,
     pub provider: Provider,
@@ -227,12 +236,16 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 .statistic(&method.statistic)
                 .layers(&method.layers)
                 .layer_weights(LayerWeights::parse(&method.weights)?)
+                .solver(Solver::parse(&method.solver, 20)?)
                 .provider(settings.provider)
                 .threads(settings.threads)
                 .models_dir(&models.dir)
                 .cancel_flag(settings.cancel.clone());
             if let Some(norm) = &method.gram_norm {
                 builder = builder.option("gram-norm", norm);
+            }
+            if let Some(n) = settings.max_evaluations {
+                builder = builder.max_evaluations(n);
             }
             let outcome = builder.build()?.run()?;
             let stats = gram_stats.compute(&outcome.image, Some(&per_block), &vec![])?;
@@ -282,9 +295,13 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 Ok((name.clone(), tiles))
             })
             .collect::<Result<_>>()?;
+        let budget = match settings.max_evaluations {
+            Some(n) => format!("{n} evals"),
+            None => format!("{} iter", settings.iterations),
+        };
         let subtitle = format!(
-            "{}x{}, {} iter, seed {}",
-            settings.size.width, settings.size.height, settings.iterations, settings.seed
+            "{}x{}, {budget}, seed {}",
+            settings.size.width, settings.size.height, settings.seed
         );
         let sheet = labelled_sheet(axis.name, &subtitle, &rows, tile);
         let path = settings.out_dir.join(format!("sheet_{}.png", axis.name));
@@ -315,13 +332,18 @@ fn stem(path: &Path) -> String {
 fn write_tables(report: &StudyReport, axes: &[&Axis]) -> Result<()> {
     let s = &report.settings;
     let mut md = format!(
-        "# neurotex study\n\n{}x{}, {} L-BFGS iterations, seed {}, provider {}.\n\n\
+        "# neurotex study\n\n{}x{}, at most {} iterations and {} evaluations per cell, seed {}, provider {}.\n\n\
          Distances to the exemplar, the same measure for every cell (lower is closer):\n\
          colour = mean per-channel Earth Mover's distance of the colour histograms (intensity\n\
          units); spectrum = mean |Δ log10 power| over radial frequency bands (decades);\n\
          gram = Gram-statistic distance on relu1_1..relu5_1 (relative). The final loss is in\n\
          each statistic's own units: compare it within a statistic only.\n",
-        s.size.width, s.size.height, s.iterations, s.seed, s.provider
+        s.size.width,
+        s.size.height,
+        s.iterations,
+        s.max_evaluations.map_or("unlimited".to_string(), |n| n.to_string()),
+        s.seed,
+        s.provider
     );
     for (name, _) in report
         .cells

@@ -15,10 +15,11 @@ use rand::{Rng, SeedableRng};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, Variant};
+use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
 use crate::optimizer::{
-    self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, StopReason,
+    self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, Solver,
+    StopReason,
 };
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Provider, SessionOptions};
@@ -111,7 +112,8 @@ pub struct SynthesisBuilder {
     size: Option<Size>,
     iterations: usize,
     tolerance: f64,
-    history: usize,
+    solver: Solver,
+    max_evaluations: Option<usize>,
     layers: String,
     pub(crate) layer_weights: LayerWeights,
     pub(crate) statistic: String,
@@ -135,7 +137,8 @@ impl Default for SynthesisBuilder {
             size: None,
             iterations: 300,
             tolerance: 1e-3,
-            history: 20,
+            solver: Solver::Lbfgs { history: 20 },
+            max_evaluations: None,
             layers: layers::DEFAULT_PRESET.to_string(),
             layer_weights: LayerWeights::Uniform,
             statistic: "gram".to_string(),
@@ -168,8 +171,8 @@ impl SynthesisBuilder {
         iterations: usize => iterations);
     setter!(/// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
         tolerance: f64 => tolerance);
-    setter!(/// L-BFGS memory.
-        history: usize => history);
+    setter!(/// The optimiser (default: L-BFGS with 20 correction pairs).
+        solver: Solver => solver);
     setter!(/// Layers: names and/or presets (all, per-block, shallow, deep), comma-separated.
         layers: &str => layers);
     setter!(/// Per-layer weights.
@@ -207,6 +210,12 @@ impl SynthesisBuilder {
     /// Output size; default: the exemplar's size rounded to a multiple of 16.
     pub fn size(mut self, width: u32, height: u32) -> Self {
         self.size = Some(Size { width, height });
+        self
+    }
+
+    /// Stop after this many evaluations (loss + gradient) in all.
+    pub fn max_evaluations(mut self, n: usize) -> Self {
+        self.max_evaluations = Some(n);
         self
     }
 
@@ -282,8 +291,13 @@ impl SynthesisBuilder {
         if self.iterations == 0 {
             return Err(Error::InvalidSetting("--iters must be at least 1".into()));
         }
-        if self.history == 0 {
+        if self.solver == (Solver::Lbfgs { history: 0 }) {
             return Err(Error::InvalidSetting("--history must be at least 1".into()));
+        }
+        if self.max_evaluations == Some(0) {
+            return Err(Error::InvalidSetting(
+                "--max-evals must be at least 1".into(),
+            ));
         }
         if !(0.0..1.0).contains(&self.tolerance) {
             return Err(Error::InvalidSetting(format!(
@@ -363,7 +377,7 @@ fn resolve_options(
     statistic: &str,
     variant: &Variant,
     chosen: &BTreeMap<String, String>,
-) -> Result<(BTreeMap<String, String>, Vec<(String, Vec<f32>)>)> {
+) -> Result<(BTreeMap<String, String>, OptionInputs)> {
     if let Some(unknown) = chosen.keys().find(|k| !variant.options.contains_key(*k)) {
         let known: Vec<&str> = variant.options.keys().map(String::as_str).collect();
         return Err(Error::InvalidSetting(format!(
@@ -492,7 +506,8 @@ impl Synthesis {
         let optimizer_settings = OptimizerSettings {
             max_iterations: self.settings.iterations,
             tolerance: self.settings.tolerance,
-            history: self.settings.history,
+            solver: self.settings.solver,
+            max_evaluations: self.settings.max_evaluations,
         };
         // Statistics with per-step inputs are optimised in rounds, redrawing them in between.
         let redraw = !self.step.is_empty();
@@ -520,6 +535,7 @@ impl Synthesis {
             let round = Round {
                 index,
                 first_iteration: done,
+                first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
                 iterations: per_round.min(self.settings.iterations - done),
                 clock,
             };
@@ -539,7 +555,7 @@ impl Synthesis {
             x.clone_from(&result.best_image);
             let stop = result.stop.clone();
             rounds.push(result);
-            if !redraw || stop == StopReason::Interrupted {
+            if !redraw || matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
                 break;
             }
         }

@@ -187,7 +187,7 @@ fn sorted_targets_of_another_size_are_resampled_as_quantiles() {
         &models,
         variant,
         &layers,
-        &vec![1.0; 13],
+        &[1.0; 13],
         &[],
         &doubled,
         &vec![],

@@ -15,7 +15,16 @@ fn study_writes_sheets_and_tables_for_every_cell() {
             example("bark_tree.png").to_str().unwrap(),
             example("taj_mahal.png").to_str().unwrap(),
         ])
-        .args(["-o", dir.to_str().unwrap(), "--size", "32", "--iters", "3"])
+        .args([
+            "-o",
+            dir.to_str().unwrap(),
+            "--size",
+            "32",
+            "--iters",
+            "3",
+            "--max-evals",
+            "4",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -23,7 +32,14 @@ fn study_writes_sheets_and_tables_for_every_cell() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for axis in ["normalisation", "layers", "statistic", "weights", "all"] {
+    for axis in [
+        "normalisation",
+        "layers",
+        "statistic",
+        "weights",
+        "solver",
+        "all",
+    ] {
         let sheet = neurotex::image_io::load_rgb(&dir.join(format!("sheet_{axis}.png"))).unwrap();
         let (_, h, w) = sheet.image.dim();
         assert!(h > 2 * 96 && w > 3 * 96, "{axis}: {w}x{h}");
@@ -31,8 +47,8 @@ fn study_writes_sheets_and_tables_for_every_cell() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("study.json")).unwrap()).unwrap();
     let cells = json["cells"].as_array().unwrap();
-    // 4 + 4 + 3 + 3 cells, of which the baseline appears on all four axes: 11 distinct, x2 photos.
-    assert_eq!(cells.len(), 22);
+    // 4 + 4 + 3 + 3 + 3 cells, of which the baseline is on all five axes: 13 distinct, x2 photos.
+    assert_eq!(cells.len(), 26);
     for c in cells {
         for key in [
             "color_distance",
@@ -43,7 +59,11 @@ fn study_writes_sheets_and_tables_for_every_cell() {
         ] {
             assert!(c[key].as_f64().unwrap().is_finite(), "{key} in {c}");
         }
-        assert!(c["evaluations"].as_u64().unwrap() >= 3);
+        let evals = c["evaluations"].as_u64().unwrap();
+        assert!(
+            (3..=4).contains(&evals),
+            "{evals} evaluations: the budget is 4"
+        );
         assert!(std::path::Path::new(c["image"].as_str().unwrap()).exists());
     }
     let md = std::fs::read_to_string(dir.join("study.md")).unwrap();
