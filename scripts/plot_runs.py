@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plot loss against evaluations and against wall time for neurotex run records.
 
-Usage: plot_runs.py OUT.png RUN.json [RUN.json ...]
+Usage: plot_runs.py [--title TEXT] OUT.png RUN.json [RUN.json ...]
 """
 import json
 import os
@@ -14,9 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main() -> None:
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    title = "neurotex: loss of texture synthesis"
+    if args[:1] == ["--title"]:
+        title, args = args[1], args[2:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    out, runs = sys.argv[1], sys.argv[2:]
+    out, runs = args[0], args[1:]
     fig, (by_eval, by_time) = plt.subplots(1, 2, figsize=(11, 4))
     for path in runs:
         rec = json.load(open(path))
@@ -25,7 +29,8 @@ def main() -> None:
         best = [min(losses[: i + 1]) for i in range(len(losses))]
         times = [e["t"] for e in rec["evaluations"]]
         size = f'{rec["size"]["width"]}x{rec["size"]["height"]}'
-        label = f'{os.path.basename(rec["exemplar"])} {size} ({rec["statistic"]}, {len(rec["layers"])} layers)'
+        solver = rec["optimizer"]["solver"]["name"]
+        label = f'{os.path.basename(rec["exemplar"])} {size} {solver} ({rec["statistic"]}, {len(rec["layers"])} layers)'
         by_eval.plot(range(1, len(best) + 1), best, label=label)
         by_time.plot(times, best, label=label)
     for ax, xlabel in ((by_eval, "evaluations (loss + gradient)"), (by_time, "seconds")):
@@ -34,7 +39,7 @@ def main() -> None:
         ax.set_ylabel("best loss so far")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("neurotex: loss of L-BFGS texture synthesis")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     print(out)

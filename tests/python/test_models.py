@@ -46,19 +46,22 @@ def conv3x3(x, w, b):
     return (w.reshape(w.shape[0], -1) @ cols).reshape(-1, h, wd) + b[:, None, None]
 
 
-def reference_grams(rgb):
-    """rgb [3,H,W] in [0,1] -> {layer: F F^T / M} with VGG-16's Caffe preprocessing."""
+def reference_features(rgb):
+    """rgb [3,H,W] in [0,1] -> {layer: F [N, M]} with VGG-16's Caffe preprocessing."""
     weights = original_weights()
     x = rgb[::-1].astype(np.float64) * 255.0 - MEAN_BGR[:, None, None]
-    grams = {}
+    feats = {}
     for name, block, conv, _ in export_models.LAYERS:
         if conv == 1 and block > 1:
             c, h, w = x.shape
             x = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
         x = np.maximum(conv3x3(x, *weights[name]), 0.0)
-        f = x.reshape(x.shape[0], -1)
-        grams[name] = f @ f.T / f.shape[1]
-    return grams
+        feats[name] = x.reshape(x.shape[0], -1)
+    return feats
+
+
+def reference_grams(rgb):
+    return {name: f @ f.T / f.shape[1] for name, f in reference_features(rgb).items()}
 
 
 def session(file):
@@ -87,6 +90,31 @@ def test_stats_model_matches_independent_numpy_forward(manifest):
         assert rel < 1e-4, f"{layer}: relative error {rel}"
 
 
+def random_rotation(n, rng):
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q * np.sign(np.diag(r))).T.astype(np.float32)
+
+
+@pytest.mark.parametrize("variant", ["sorted", "sliced"])
+def test_sorted_and_sliced_stats_match_numpy(manifest, variant):
+    rng = np.random.default_rng(1)
+    image = rng.random((1, 3, 32, 48), dtype=np.float32)
+    spec = manifest["variants"][variant]
+    feeds = {spec["stats"]["input"]: image}
+    directions = {}
+    for step in spec["step_inputs"]:
+        directions[step["layer"]] = feeds[step["name"]] = random_rotation(step["shape"][0], rng)
+    sess = session(spec["stats"]["file"])
+    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    for layer, f in reference_features(image[0]).items():
+        if variant == "sliced":
+            f = directions[layer].astype(np.float64) @ f
+        want = np.sort(f, axis=1)
+        g = got[spec["stats"]["outputs"][layer]][0].astype(np.float64)
+        rel = np.linalg.norm(g - want) / np.linalg.norm(want)
+        assert rel < 1e-4, f"{variant} {layer}: relative error {rel}"
+
+
 def test_exported_weights_are_the_original_bits(manifest):
     weights = original_weights()
     raw = open(os.path.join(MODELS, manifest["weights"]["file"]), "rb").read()
@@ -101,6 +129,8 @@ def test_exported_weights_are_the_original_bits(manifest):
 
 
 def test_manifest_checksums_match_files(manifest):
-    files = [manifest["weights"]] + [manifest["variants"]["gram"]["stats"]] + manifest["variants"]["gram"]["grad"]
+    files = [manifest["weights"]]
+    for v in manifest["variants"].values():
+        files += [v["stats"]] + v["grad"]
     for entry in files:
         assert export_models.sha256_file(os.path.join(MODELS, entry["file"])) == entry["sha256"]
