@@ -38,34 +38,40 @@ pub struct Size {
 impl Size {
     /// `WxH` or `N` (square).
     pub fn parse(text: &str) -> Result<Size> {
-        let bad = |reason: &str| Error::InvalidSize {
+        let bad = || Error::InvalidSize {
             given: text.to_string(),
-            reason: reason.to_string(),
+            reason: "write it as WIDTHxHEIGHT (e.g. 512x256) or one number for a square".into(),
         };
-        let parts: Vec<&str> = text.trim().split(['x', 'X']).collect();
-        let nums = parts
-            .iter()
+        let nums = text
+            .trim()
+            .split(['x', 'X'])
             .map(|p| p.trim().parse::<u64>())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| {
-                bad("write it as WIDTHxHEIGHT (e.g. 256x256) or one number for a square")
-            })?;
-        let (w, h) = match nums[..] {
-            [n] => (n, n),
-            [w, h] => (w, h),
-            _ => return Err(bad("write it as WIDTHxHEIGHT, e.g. 512x256")),
-        };
-        if w == 0 || h == 0 {
-            return Err(bad("width and height must be at least 16 pixels"));
+            .map_err(|_| bad())?;
+        match nums[..] {
+            [n] => Size::checked(n, n),
+            [w, h] => Size::checked(w, h),
+            _ => Err(bad()),
         }
-        if w > MAX_SIDE as u64 || h > MAX_SIDE as u64 {
-            return Err(bad(&format!(
+    }
+
+    /// A size whose sides are in 1..=MAX_SIDE (rounding to what the network needs comes later).
+    pub fn checked(width: u64, height: u64) -> Result<Size> {
+        let bad = |reason: String| Error::InvalidSize {
+            given: format!("{width}x{height}"),
+            reason,
+        };
+        if width == 0 || height == 0 {
+            return Err(bad("width and height must be at least 16 pixels".into()));
+        }
+        if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 {
+            return Err(bad(format!(
                 "each side must be at most {MAX_SIDE} pixels (try 1024x1024 or less)"
             )));
         }
         Ok(Size {
-            width: w as u32,
-            height: h as u32,
+            width: width as u32,
+            height: height as u32,
         })
     }
 
@@ -241,6 +247,7 @@ impl SynthesisBuilder {
     /// exemplar's statistics. Every error a user can cause is reported here, before the run.
     pub fn build(self) -> Result<Synthesis> {
         let setup_start = Instant::now();
+        self.check_numbers()?;
         let mut notices = Vec::new();
         let exemplar_path = self
             .exemplar
@@ -262,7 +269,7 @@ impl SynthesisBuilder {
             });
         }
         let requested = match self.size {
-            Some(s) => Size::parse(&s.to_string())?,
+            Some(s) => Size::checked(s.width as u64, s.height as u64)?,
             None => Size {
                 width: ew as u32,
                 height: eh as u32,
@@ -288,24 +295,6 @@ impl SynthesisBuilder {
                 });
             }
         }
-        if self.iterations == 0 {
-            return Err(Error::InvalidSetting("--iters must be at least 1".into()));
-        }
-        if self.solver == (Solver::Lbfgs { history: 0 }) {
-            return Err(Error::InvalidSetting("--history must be at least 1".into()));
-        }
-        if self.max_evaluations == Some(0) {
-            return Err(Error::InvalidSetting(
-                "--max-evals must be at least 1".into(),
-            ));
-        }
-        if !(0.0..1.0).contains(&self.tolerance) {
-            return Err(Error::InvalidSetting(format!(
-                "tolerance {} must be in [0, 1)",
-                self.tolerance
-            )));
-        }
-
         for path in self.output.iter().chain(&self.record) {
             if image_io::same_file(path, &exemplar_path) {
                 return Err(Error::WouldOverwriteExemplar { path: path.clone() });
@@ -325,12 +314,6 @@ impl SynthesisBuilder {
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
         let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
         let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
-        if self.redraw_every == 0 {
-            return Err(Error::InvalidSetting(
-                "--redraw-every must be at least 1".into(),
-            ));
-        }
-
         runtime::check_provider(self.provider)?;
         let session = SessionOptions {
             provider: self.provider,
@@ -368,6 +351,37 @@ impl SynthesisBuilder {
             exemplar_path,
             settings: self,
         })
+    }
+}
+
+impl SynthesisBuilder {
+    /// The settings that need nothing loaded to be checked: first, so that a typo fails at once.
+    fn check_numbers(&self) -> Result<()> {
+        if self.iterations == 0 {
+            return Err(Error::InvalidSetting("--iters must be at least 1".into()));
+        }
+        if self.solver == (Solver::Lbfgs { history: 0 }) {
+            return Err(Error::InvalidSetting("--history must be at least 1".into()));
+        }
+        if self.max_evaluations == Some(0) {
+            return Err(Error::InvalidSetting(
+                "--max-evals must be at least 1".into(),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.tolerance) {
+            return Err(Error::InvalidSetting(format!(
+                "tolerance {} must be in [0, 1)",
+                self.tolerance
+            )));
+        }
+
+        if self.redraw_every == 0 {
+            return Err(Error::InvalidSetting(
+                "--redraw-every must be at least 1".into(),
+            ));
+        }
+
+        Ok(())
     }
 }
 
