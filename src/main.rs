@@ -161,11 +161,11 @@ struct StudyArgs {
     /// Seed of the starting noise, the same for every cell.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Axes to run: normalisation, layers, statistic, weights.
+    /// Axes to run: normalisation, layers, statistic, weights, solver.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "normalisation,layers,statistic,weights"
+        default_value = "normalisation,layers,statistic,weights,solver"
     )]
     axes: Vec<String>,
     /// Execution provider: cpu, cuda or tensorrt.

@@ -1,7 +1,7 @@
 //! The study: the same exemplars synthesised over a grid of method choices (normalisation,
-//! layers, statistic, layer weights), with fixed seed and budget, and compared on distances that
-//! do not depend on the statistic optimised. Writes labelled contact sheets and a Markdown + JSON
-//! table.
+//! layers, statistic, layer weights, solver), with fixed seed and budget, and compared on
+//! distances that do not depend on the statistic optimised. Writes labelled contact sheets and a
+//! Markdown + JSON table.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,8 +48,8 @@ impl Method {
     pub fn key(&self) -> String {
         let norm = self.gram_norm.as_deref().unwrap_or("-");
         format!(
-            "{}_{}_{}_{}",
-            self.statistic, self.layers, self.weights, norm
+            "{}_{}_{}_{}_{}",
+            self.statistic, self.layers, self.weights, norm, self.solver
         )
     }
 }
