@@ -81,18 +81,12 @@ pub fn radial_power_spectrum(img: &Planar) -> Vec<f64> {
     }
     let mut bands = [0.0; SPECTRUM_BANDS];
     let mut counts = [0usize; SPECTRUM_BANDS];
+    // FFT bin i of n is frequency i/n, or (i - n)/n past the middle (cycles per pixel).
+    let freq = |i: usize, n: usize| if i <= n / 2 { i as f64 } else { i as f64 - n as f64 } / n as f64;
     for y in 0..h {
-        let fy = if y <= h / 2 {
-            y as f64
-        } else {
-            y as f64 - h as f64
-        } / h as f64;
+        let fy = freq(y, h);
         for x in 0..w {
-            let fx = if x <= w / 2 {
-                x as f64
-            } else {
-                x as f64 - w as f64
-            } / w as f64;
+            let fx = freq(x, w);
             let f = (fx * fx + fy * fy).sqrt();
             if f == 0.0 || f >= 0.5 {
                 continue;
