@@ -22,7 +22,8 @@ Examples:
   neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda
   neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
   neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow
-  neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200";
+  neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200
+  neurotex synth pebbles.png -o out/big.png --size 512x256 --exemplar-scale 0.5 --match-colors";
 
 const STUDY_EXAMPLES: &str = "\
 Examples:
@@ -115,6 +116,12 @@ struct SynthArgs {
     /// Gram normalisation: paper 1/(4N²M²), no-n2 (drop N²), no-m2 (drop M²), none (drop both).
     #[arg(long, value_name = "NORM")]
     gram_norm: Option<String>,
+    /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    exemplar_scale: f32,
+    /// Match the result's colour histograms to the exemplar's after optimising.
+    #[arg(long)]
+    match_colors: bool,
     /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
     #[arg(long, default_value_t = 50, value_name = "R")]
     redraw_every: usize,
@@ -267,6 +274,8 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .seed(args.seed)
         .snapshot_every(args.snapshot_every)
         .redraw_every(args.redraw_every)
+        .exemplar_scale(args.exemplar_scale)
+        .match_colors(args.match_colors)
         .overwrite(args.overwrite)
         .cancel_flag(cancel);
     if let Some(size) = args.size {

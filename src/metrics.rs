@@ -27,7 +27,7 @@ pub fn color_distance(a: &Planar, b: &Planar) -> f64 {
         / 3.0
 }
 
-fn sorted_channel(img: &Planar, c: usize) -> Vec<f64> {
+pub(crate) fn sorted_channel(img: &Planar, c: usize) -> Vec<f64> {
     let mut v: Vec<f64> = img
         .index_axis(ndarray::Axis(0), c)
         .iter()
@@ -37,11 +37,31 @@ fn sorted_channel(img: &Planar, c: usize) -> Vec<f64> {
     v
 }
 
-fn quantile(sorted: &[f64], p: f64) -> f64 {
+/// The value at probability `p` of sorted samples, by linear interpolation.
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> f64 {
     let pos = (p * sorted.len() as f64 - 0.5).clamp(0.0, (sorted.len() - 1) as f64);
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Per-channel histogram matching (as the original DeepTextures code does after optimisation):
+/// each pixel value is replaced by the reference's value at the same rank, so the result has the
+/// reference's colour histogram and keeps its own arrangement.
+pub fn match_colors(image: &Planar, reference: &Planar) -> Planar {
+    let mut out = image.clone();
+    let n = image.len() / 3;
+    for c in 0..3 {
+        let target = sorted_channel(reference, c);
+        let mut channel = out.index_axis_mut(ndarray::Axis(0), c);
+        let mut order: Vec<(f32, usize)> = channel.iter().copied().zip(0..).collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let flat = channel.as_slice_mut().expect("standard layout");
+        for (rank, (_, i)) in order.into_iter().enumerate() {
+            flat[i] = quantile(&target, (rank as f64 + 0.5) / n as f64) as f32;
+        }
+    }
+    out
 }
 
 /// Number of radial frequency bands of the power spectrum.
@@ -145,6 +165,21 @@ mod tests {
         assert!(
             color_distance(&c, &d) < 5e-3,
             "only the quantile interpolation differs"
+        );
+    }
+
+    #[test]
+    fn matched_colors_have_the_reference_histogram_and_keep_the_arrangement() {
+        let image = stripes(32, 8); // values 0.2 and 0.8, in stripes
+        let reference = Array3::from_shape_fn((3, 16, 16), |(c, y, x)| {
+            (c * 50 + y * 16 + x) as f32 / 400.0
+        });
+        let matched = match_colors(&image, &reference);
+        assert!(color_distance(&image, &reference) > 0.1);
+        assert!(color_distance(&matched, &reference) < 0.01);
+        assert!(
+            matched[[0, 0, 0]] > matched[[0, 0, 4]],
+            "0.8 stripes stay above 0.2 ones"
         );
     }
 

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
+use crate::metrics;
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
 use crate::optimizer::{
     self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, Solver,
@@ -127,6 +128,8 @@ pub struct SynthesisBuilder {
     pub(crate) threads: usize,
     pub(crate) seed: u64,
     pub(crate) snapshot_every: usize,
+    pub(crate) exemplar_scale: f32,
+    pub(crate) match_colors: bool,
     record: Option<PathBuf>,
     overwrite: bool,
     options: BTreeMap<String, String>,
@@ -152,6 +155,8 @@ impl Default for SynthesisBuilder {
             threads: 0,
             seed: 0,
             snapshot_every: 0,
+            exemplar_scale: 1.0,
+            match_colors: false,
             record: None,
             overwrite: false,
             options: BTreeMap::new(),
@@ -193,6 +198,12 @@ impl SynthesisBuilder {
         seed: u64 => seed);
     setter!(/// Write `<output>.iterNNNN.png` every this many iterations (0: never).
         snapshot_every: usize => snapshot_every);
+    setter!(/// Resize the exemplar by this factor before taking its statistics: below 1 its
+        /// structures appear smaller in the output, above 1 larger. The output size defaults to
+        /// the unscaled exemplar's.
+        exemplar_scale: f32 => exemplar_scale);
+    setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
+        match_colors: bool => match_colors);
     setter!(/// For statistics with per-step inputs (sliced): redraw them, and restart L-BFGS, every
         /// this many iterations.
         redraw_every: usize => redraw_every);
@@ -255,16 +266,28 @@ impl SynthesisBuilder {
             .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
         let loaded = image_io::load_rgb(&exemplar_path)?;
         notices.extend(loaded.notices);
-        let exemplar = loaded.image;
-        let (_, eh, ew) = exemplar.dim();
+        let (_, eh, ew) = loaded.image.dim();
+        let exemplar = if self.exemplar_scale == 1.0 {
+            loaded.image
+        } else {
+            let scaled = |v: usize| ((v as f32 * self.exemplar_scale).round() as u32).max(1);
+            let (sw, sh) = (scaled(ew), scaled(eh));
+            notices.push(format!(
+                "exemplar scaled by {} to {sw}x{sh} before taking its statistics",
+                self.exemplar_scale
+            ));
+            image_io::resize(&loaded.image, sw, sh)
+        };
 
         let models = ModelSet::open(&self.models_dir.clone().unwrap_or_else(default_models_dir))?;
         let multiple = models.manifest.image_input.size_multiple;
-        if (ew as u32) < multiple || (eh as u32) < multiple {
+        let (_, sh, sw) = exemplar.dim();
+        if (sw as u32) < multiple || (sh as u32) < multiple {
             return Err(Error::ImageRead {
                 path: exemplar_path,
                 reason: format!(
-                    "{ew}x{eh} is too small: the network needs at least {multiple}x{multiple}"
+                    "{sw}x{sh} is too small: the network needs at least {multiple}x{multiple} \
+                     (after --exemplar-scale)"
                 ),
             });
         }
@@ -375,6 +398,12 @@ impl SynthesisBuilder {
             )));
         }
 
+        if !(self.exemplar_scale > 0.0 && self.exemplar_scale <= 8.0) {
+            return Err(Error::InvalidSetting(format!(
+                "--exemplar-scale {} must be in (0, 8]",
+                self.exemplar_scale
+            )));
+        }
         if self.redraw_every == 0 {
             return Err(Error::InvalidSetting(
                 "--redraw-every must be at least 1".into(),
@@ -574,7 +603,10 @@ impl Synthesis {
             }
         }
         let result = merge_rounds(rounds);
-        let image = Array3::from_shape_vec((3, h, w), x).expect("image size");
+        let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
+        if self.settings.match_colors {
+            image = metrics::match_colors(&image, &self.exemplar);
+        }
         if let Some(out) = &self.settings.output {
             image_io::save_png(&image, out)?;
         }

@@ -80,3 +80,63 @@ fn same_seed_same_start_and_grayscale_exemplars_are_accepted() {
     assert_ne!(a.start_image(), build(5).start_image());
     assert_eq!(a.size().to_string(), "32x48");
 }
+
+#[test]
+fn match_colors_gives_the_exemplar_histogram() {
+    use neurotex::metrics::color_distance;
+    let run = |matched: bool| {
+        let synthesis = Synthesis::builder()
+            .exemplar(example("maple_leaves.png"))
+            .size(64, 64)
+            .iterations(15)
+            .match_colors(matched)
+            .build()
+            .unwrap();
+        let exemplar = synthesis.exemplar().clone();
+        let outcome = synthesis.run().unwrap();
+        assert_eq!(outcome.record.match_colors, matched);
+        color_distance(&outcome.image, &exemplar)
+    };
+    let (plain, matched) = (run(false), run(true));
+    println!("colour distance: plain {plain:.4}, matched {matched:.4}");
+    assert!(matched < 0.01 && matched < 0.5 * plain);
+}
+
+#[test]
+fn exemplar_scale_changes_the_size_of_structures() {
+    use neurotex::metrics::radial_power_spectrum;
+    // Mean frequency of the luminance spectrum: higher when structures are smaller.
+    let centroid = |scale: f32| {
+        let synthesis = Synthesis::builder()
+            .exemplar(example("pebbles.png"))
+            .size(96, 96)
+            .iterations(60)
+            .exemplar_scale(scale)
+            .build()
+            .unwrap();
+        if scale != 1.0 {
+            assert!(synthesis.notices().iter().any(|n| n.contains("scaled by")));
+        }
+        let image = synthesis.run().unwrap().image;
+        let spectrum = radial_power_spectrum(&image);
+        spectrum
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i as f64 * p)
+            .sum::<f64>()
+    };
+    let (native, half) = (centroid(1.0), centroid(0.5));
+    println!("spectral centroid (band): scale 1 {native:.2}, scale 0.5 {half:.2}");
+    assert!(
+        half > native * 1.15,
+        "halving the exemplar must make structures smaller"
+    );
+    let e = Synthesis::builder()
+        .exemplar(example("pebbles.png"))
+        .exemplar_scale(0.0)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("--exemplar-scale"), "{e}");
+}
