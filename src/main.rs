@@ -248,17 +248,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn synth(args: SynthArgs) -> neurotex::Result<()> {
+/// A flag that the first Ctrl-C sets (the run stops after the current evaluation and keeps what
+/// it has); a second Ctrl-C quits at once.
+fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    // First Ctrl-C: stop after the current evaluation and keep the best image. Second: quit now.
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             eprintln!("\ninterrupted twice: quitting without writing");
             std::process::exit(130);
         }
-        eprintln!("\ninterrupt: finishing with the best image so far (Ctrl-C again to quit)");
+        eprintln!("\ninterrupt: {first_press} (Ctrl-C again to quit)");
     });
+    cancel
+}
+
+fn synth(args: SynthArgs) -> neurotex::Result<()> {
+    let cancel = interrupt_flag("finishing with the best image so far");
 
     let mut builder = Synthesis::builder()
         .exemplar(&args.exemplar)
@@ -415,12 +421,7 @@ fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
 }
 
 fn run_study(args: StudyArgs) -> neurotex::Result<()> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        flag.store(true, Ordering::SeqCst);
-        eprintln!("\ninterrupt: the study stops after this evaluation");
-    });
+    let cancel = interrupt_flag("the study stops after this evaluation");
     let report = neurotex::study::run_study(
         neurotex::study::StudySettings {
             exemplars: args.exemplars,
