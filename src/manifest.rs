@@ -1,9 +1,10 @@
 //! models/manifest.json: everything the Rust side knows about a statistic variant.
 //!
-//! The exporter (scripts/export_models.py) writes one entry per variant: the stats model (image
-//! -> one statistic tensor per layer), and grad models truncated after each layer (image,
-//! targets, layer weights, per-step inputs -> loss, layer_losses, grad). Rust wires the stats
-//! outputs to the grad inputs by name, so a new statistic needs no Rust change.
+//! The exporter (scripts/export_models.py) writes one entry per variant (a statistic on a
+//! backbone network with a padding): the stats model (image -> one statistic tensor per layer),
+//! and grad models truncated after each layer (image, targets, layer weights, per-step inputs ->
+//! loss, layer_losses, grad). Rust wires the stats outputs to the grad inputs by name, so a new
+//! statistic needs no Rust change.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,13 +18,41 @@ use crate::error::{Error, Result};
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MODELS_ENV: &str = "NEUROTEX_MODELS";
 
+pub const MANIFEST_FORMAT: u32 = 2;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {
     pub format: u32,
-    pub network: String,
-    pub weights: WeightsFile,
+    /// Networks by name (vgg16, vgg19), each with its weights file.
+    pub backbones: BTreeMap<String, Backbone>,
     pub image_input: ImageInput,
     pub variants: BTreeMap<String, Variant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Backbone {
+    pub network: String,
+    pub layers: Vec<String>,
+    pub weights: WeightsFile,
+}
+
+/// How the convolutions treat the image border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Padding {
+    /// Zeros outside the image (the network as trained).
+    Zero,
+    /// The image wraps around (a torus): the result tiles seamlessly.
+    Circular,
+}
+
+impl Padding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Zero => "zero",
+            Padding::Circular => "circular",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +70,11 @@ pub struct ImageInput {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Variant {
+    /// The statistic's name (gram, sorted, sliced, ...), as the user chooses it.
+    pub statistic: String,
+    /// Key into `Manifest::backbones`.
+    pub backbone: String,
+    pub padding: Padding,
     pub description: String,
     /// Every layer the variant was exported for, in network order.
     pub layers: Vec<String>,
@@ -141,10 +175,21 @@ impl ModelSet {
                 path.display()
             ))
         })?;
-        if manifest.format != 1 {
+        if manifest.format != MANIFEST_FORMAT {
             return Err(err(format!(
-                "manifest format {} is not supported (expected 1)",
+                "manifest format {} is not supported by this neurotex (expected \
+                 {MANIFEST_FORMAT}): export the models again with `make setup`",
                 manifest.format
+            )));
+        }
+        if let Some((name, v)) = manifest
+            .variants
+            .iter()
+            .find(|(_, v)| !manifest.backbones.contains_key(&v.backbone))
+        {
+            return Err(err(format!(
+                "variant {name} names the backbone {}, which the manifest does not describe",
+                v.backbone
             )));
         }
         let set = ModelSet {
@@ -160,7 +205,9 @@ impl ModelSet {
     }
 
     fn all_files(&self) -> Vec<&str> {
-        let mut files = vec![self.manifest.weights.file.as_str()];
+        let mut files: Vec<&str> = (self.manifest.backbones.values())
+            .map(|b| b.weights.file.as_str())
+            .collect();
         for v in self.manifest.variants.values() {
             files.push(&v.stats.file);
             files.extend(v.grad.iter().map(|g| g.file.as_str()));
@@ -200,10 +247,52 @@ impl ModelSet {
         Ok(path)
     }
 
-    /// Verify the shared weights file once.
-    pub fn verify_weights(&self) -> Result<()> {
-        self.verify(&self.manifest.weights.file, &self.manifest.weights.sha256)
-            .map(|_| ())
+    /// The variant of `statistic` on `backbone` with `padding`.
+    pub fn find(&self, statistic: &str, backbone: &str, padding: Padding) -> Result<&Variant> {
+        let variants = &self.manifest.variants;
+        if let Some(v) = variants
+            .values()
+            .find(|v| v.statistic == statistic && v.backbone == backbone && v.padding == padding)
+        {
+            return Ok(v);
+        }
+        let list = |f: &dyn Fn(&Variant) -> &str| {
+            let mut names: Vec<&str> = variants.values().map(f).collect();
+            names.sort();
+            names.dedup();
+            names.join(", ")
+        };
+        Err(if !variants.values().any(|v| v.statistic == statistic) {
+            Error::UnknownVariant {
+                name: statistic.to_string(),
+                available: list(&|v| v.statistic.as_str()),
+            }
+        } else if !self.manifest.backbones.contains_key(backbone) {
+            Error::InvalidSetting(format!(
+                "unknown backbone {backbone}: the models folder has {}",
+                list(&|v| v.backbone.as_str())
+            ))
+        } else {
+            Error::Models {
+                dir: self.dir.clone(),
+                reason: format!(
+                    "no {statistic} models for {backbone} with {} padding; export them \
+                     again with `make setup`",
+                    padding.name()
+                ),
+            }
+        })
+    }
+
+    /// The backbone network a variant runs on (checked to exist when the manifest was opened).
+    pub fn backbone(&self, variant: &Variant) -> &Backbone {
+        &self.manifest.backbones[&variant.backbone]
+    }
+
+    /// Verify the weights file of a variant's backbone.
+    pub fn verify_weights(&self, variant: &Variant) -> Result<()> {
+        let w = &self.backbone(variant).weights;
+        self.verify(&w.file, &w.sha256).map(|_| ())
     }
 }
 

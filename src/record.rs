@@ -36,6 +36,9 @@ pub struct RunRecord {
     pub output: Option<PathBuf>,
     pub size: Size,
     pub statistic: String,
+    pub backbone: String,
+    /// Tileable output (circular padding).
+    pub tile: bool,
     /// The statistic's options as chosen (e.g. gram-norm).
     pub options: std::collections::BTreeMap<String, String>,
     /// Iterations between redraws of the per-step inputs (only for statistics that have them).
@@ -84,6 +87,8 @@ impl RunRecord {
             output: s.output.clone(),
             size: synthesis.size(),
             statistic: s.statistic.clone(),
+            backbone: s.backbone.clone(),
+            tile: s.tile,
             options: synthesis.options.clone(),
             redraw_every: synthesis.has_step_inputs().then_some(s.redraw_every),
             layers: synthesis.layers().to_vec(),

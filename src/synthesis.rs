@@ -13,6 +13,7 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::manifest::Padding;
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
@@ -124,6 +125,8 @@ pub struct SynthesisBuilder {
     layers: String,
     pub(crate) layer_weights: LayerWeights,
     pub(crate) statistic: String,
+    pub(crate) backbone: String,
+    pub(crate) tile: bool,
     pub(crate) provider: Provider,
     pub(crate) threads: usize,
     pub(crate) seed: u64,
@@ -151,6 +154,8 @@ impl Default for SynthesisBuilder {
             layers: layers::DEFAULT_PRESET.to_string(),
             layer_weights: LayerWeights::Uniform,
             statistic: "gram".to_string(),
+            backbone: "vgg16".to_string(),
+            tile: false,
             provider: Provider::Cpu,
             threads: 0,
             seed: 0,
@@ -190,6 +195,10 @@ impl SynthesisBuilder {
         layer_weights: LayerWeights => layer_weights);
     setter!(/// Statistic variant, as named in the manifest (e.g. gram).
         statistic: &str => statistic);
+    setter!(/// The network whose features are matched: vgg16 (default) or vgg19 (Gatys et al.'s).
+        backbone: &str => backbone);
+    setter!(/// Make the result tile seamlessly (circular padding: the image is a torus).
+        tile: bool => tile);
     setter!(/// Execution provider.
         provider: Provider => provider);
     setter!(/// ONNX Runtime intra-op threads (0: all cores).
@@ -333,7 +342,14 @@ impl SynthesisBuilder {
             ));
         }
 
-        let variant = models.variant(&self.statistic)?.clone();
+        let padding = if self.tile {
+            Padding::Circular
+        } else {
+            Padding::Zero
+        };
+        let variant = models
+            .find(&self.statistic, &self.backbone, padding)?
+            .clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
         let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
         let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
@@ -342,7 +358,7 @@ impl SynthesisBuilder {
             provider: self.provider,
             threads: self.threads,
         };
-        models.verify_weights()?;
+        models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
         let mut statistics = Statistics::open(&models, &variant, session)?;
         let targets = statistics.compute(&exemplar, None, &step)?;
@@ -648,13 +664,13 @@ impl Synthesis {
 
     /// Checksums of every model file this synthesis loaded.
     pub(crate) fn model_checksums(&self) -> Result<Vec<ModelChecksum>> {
-        let m = &self.models.manifest;
-        let variant = self.models.variant(&self.settings.statistic)?;
+        let variant = &self.variant;
+        let weights = &self.models.backbone(variant).weights;
         let grad = variant
             .grad_model_for(&self.layers)
             .expect("checked in build");
         Ok(vec![
-            ModelChecksum::new(&m.weights.file, &m.weights.sha256),
+            ModelChecksum::new(&weights.file, &weights.sha256),
             ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
             ModelChecksum::new(&grad.file, &grad.sha256),
         ])

@@ -1,5 +1,6 @@
 //! The grad graphs' hand-derived backward pass against central finite differences of the
-//! graphs' own loss, with the real VGG-16 weights in ONNX Runtime.
+//! graphs' own loss, with the real VGG-16 and VGG-19 weights in ONNX Runtime (`statistic` is
+//! a variant key of the manifest: gram, gram.tile, gram.vgg19, ...).
 
 mod common;
 
@@ -127,4 +128,17 @@ fn sorted_gradient_matches_finite_differences() {
 #[test]
 fn sliced_gradient_matches_finite_differences() {
     check_gradient("sliced", None, "per-block", 200, 51);
+}
+
+#[test]
+fn tileable_gradient_matches_finite_differences() {
+    // Circular padding: the adjoint wraps around too, which pixels on the border exercise.
+    check_gradient("gram.tile", None, "all", 200, 61);
+    check_gradient("sliced.tile", None, "per-block", 100, 71);
+}
+
+#[test]
+fn vgg19_gradient_matches_finite_differences() {
+    check_gradient("gram.vgg19", None, "all", 200, 81);
+    check_gradient("sorted.vgg19.tile", None, "per-block", 100, 91);
 }

@@ -20,8 +20,9 @@ fn rust_selects_a_variant_from_the_manifest_alone() {
     }
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src.join("manifest.json")).unwrap()).unwrap();
-    let gram = manifest["variants"]["gram"].clone();
-    manifest["variants"] = serde_json::json!({ "my-stat": gram });
+    let mut gram = manifest["variants"]["gram"].clone();
+    gram["statistic"] = "my-stat".into();
+    manifest["variants"] = serde_json::json!({ "my-variant": gram });
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
 
     let outcome = Synthesis::builder()
