@@ -26,8 +26,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
+# Seconds per evaluation, GFLOP/s against one large conv, peak memory: benches/results/.
 bench: build
-	$(NEUROTEX) bench --json out/bench.json
+	$(NEUROTEX) bench --sizes 128,256,512,1024 --json benches/results/bench.json
+	.venv/bin/python scripts/plot_bench.py benches/results/bench.json benches/results/bench.png
 
 clean-models:
 	rm -f models/*.onnx models/*.bin models/manifest.json models/.export-stamp

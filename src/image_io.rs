@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageReader, RgbImage};
+use image::{ImageReader, RgbImage};
 use ndarray::Array3;
 
 use crate::error::{Error, Result};
@@ -80,14 +80,19 @@ pub fn to_rgb8(image: &Planar) -> RgbImage {
     })
 }
 
-/// Resize with a Lanczos filter (used to bring an exemplar to the output's scale when asked).
+/// Resize with a Lanczos filter in float precision, clamped to [0, 1] (Lanczos overshoots at
+/// edges). Used for the exemplar (--exemplar-scale, coarse scales) and to carry a coarse-scale
+/// result up to the next scale, where 8-bit rounding would add noise to the optimised pixels.
 pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
-    let resized = DynamicImage::ImageRgb8(to_rgb8(image)).resize_exact(
-        width,
-        height,
-        image::imageops::FilterType::Lanczos3,
-    );
-    from_rgb8(&resized.to_rgb8())
+    let (_, h, w) = image.dim();
+    let src = image::Rgb32FImage::from_fn(w as u32, h as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        image::Rgb([image[[0, y, x]], image[[1, y, x]], image[[2, y, x]]])
+    });
+    let out = image::imageops::resize(&src, width, height, image::imageops::FilterType::Lanczos3);
+    Array3::from_shape_fn((3, height as usize, width as usize), |(c, y, x)| {
+        out.get_pixel(x as u32, y as u32)[c].clamp(0.0, 1.0)
+    })
 }
 
 /// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an

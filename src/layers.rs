@@ -5,14 +5,15 @@
 use crate::error::{Error, Result};
 use crate::manifest::Variant;
 
+/// Whether a layer (block, conv index in block) belongs to a preset.
+pub type LayerRule = fn(u32, u32) -> bool;
+
 /// Named layer sets, as studied in the literature (see README), each a rule on (block, conv).
-pub const PRESETS: &[(&str, &str, fn(u32, u32) -> bool)] = &[
-    ("all", "every conv layer", |_, _| true),
-    ("per-block", "the first layer of each block", |_, conv| {
-        conv == 1
-    }),
-    ("shallow", "blocks 1 and 2", |block, _| block <= 2),
-    ("deep", "blocks 4 and 5", |block, _| block >= 4),
+pub const PRESETS: &[(&str, LayerRule)] = &[
+    ("all", |_, _| true),
+    ("per-block", |_, conv| conv == 1),
+    ("shallow", |block, _| block <= 2),
+    ("deep", |block, _| block >= 4),
 ];
 
 /// The preset used when the user names none: one layer per block, which the reference study
@@ -30,8 +31,8 @@ fn block_and_conv(name: &str) -> Option<(u32, u32)> {
 pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
     let mut chosen: Vec<String> = Vec::new();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let names: Vec<String> = match PRESETS.iter().find(|(p, _, _)| *p == item) {
-            Some((_, _, rule)) => available
+        let names: Vec<String> = match PRESETS.iter().find(|(p, _)| *p == item) {
+            Some((_, rule)) => available
                 .iter()
                 .filter(|l| block_and_conv(l).is_some_and(|(b, c)| rule(b, c)))
                 .cloned()
@@ -65,7 +66,7 @@ pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
 fn preset_names() -> String {
     PRESETS
         .iter()
-        .map(|(p, _, _)| *p)
+        .map(|(p, _)| *p)
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -1,17 +1,19 @@
 //! The neurotex command line: a thin layer over the library.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use neurotex::bench;
+use neurotex::image_io::Planar;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::{Progress, Solver};
 use neurotex::runtime::{self, Provider, SessionOptions};
-use neurotex::{LayerWeights, Size, Synthesis};
+use neurotex::synthesis::sibling_path;
+use neurotex::{LayerWeights, Size, Synthesis, SynthesisBuilder};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -24,7 +26,9 @@ Examples:
   neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow
   neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200
   neurotex synth pebbles.png -o out/big.png --size 512x256 --exemplar-scale 0.5 --match-colors
-  neurotex synth pebbles.png -o out/tile.png --tile
+  neurotex synth pebbles.png -o out/tile.png --tile        (also writes out/tile.2x2.png)
+  neurotex synth pebbles.png -o out/many.png --count 4     (out/many.seed0..3.png, out/many.sheet.png)
+  neurotex synth pebbles.png -o out/big.png --size 1024 --scales 4
   neurotex synth pebbles.png -o out/gatys.png --backbone vgg19 --layers per-block";
 
 const STUDY_EXAMPLES: &str = "\
@@ -37,7 +41,9 @@ Examples:
 const BENCH_EXAMPLES: &str = "\
 Examples:
   neurotex bench
-  neurotex bench --sizes 256 --layers all --min-evals 5 --json out/bench.json";
+  neurotex bench --sizes 256 --layers all --min-evals 5 --json out/bench.json
+  neurotex bench --sizes 128,256 --layers all --batch 1,2,4
+  neurotex bench --backbone vgg19 --tile --loss sorted";
 
 #[derive(Parser)]
 #[command(
@@ -124,6 +130,13 @@ struct SynthArgs {
     /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
     #[arg(long)]
     tile: bool,
+    /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
+    /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
+    #[arg(long, value_name = "N")]
+    scales: Option<usize>,
+    /// Iterations of each coarse scale (--iters applies to the full size) [default: --iters / 4].
+    #[arg(long, value_name = "N")]
+    coarse_iters: Option<usize>,
     /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     exemplar_scale: f32,
@@ -142,6 +155,10 @@ struct SynthArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Make N textures, from seeds SEED..SEED+N-1: OUTPUT-stem.seedK.png each, and
+    /// OUTPUT-stem.sheet.png with all of them side by side.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    count: usize,
     /// Write OUTPUT-stem.iterNNNN.png every K iterations (0: never).
     #[arg(long, default_value_t = 0, value_name = "K")]
     snapshot_every: usize,
@@ -208,6 +225,15 @@ struct BenchArgs {
     /// Statistic to time.
     #[arg(long = "loss", default_value = "gram")]
     statistic: String,
+    /// Network: vgg16 or vgg19.
+    #[arg(long, default_value = "vgg16")]
+    backbone: String,
+    /// Time the tileable (circular-padded) models.
+    #[arg(long)]
+    tile: bool,
+    /// Images per graph run (times are per image): does batching several seeds pay?
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    batch: Vec<usize>,
     /// Timed evaluations per cell (at least).
     #[arg(long, default_value_t = 3)]
     min_evals: usize,
@@ -256,8 +282,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// A flag that the first Ctrl-C sets (the run stops after the current evaluation and keeps what
-/// it has); a second Ctrl-C quits at once.
+/// A flag that the first Ctrl-C, SIGTERM or SIGHUP sets (the run stops after the current
+/// evaluation and writes what it has); a second one quits at once.
 fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -273,7 +299,6 @@ fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
 
 fn synth(args: SynthArgs) -> neurotex::Result<()> {
     let cancel = interrupt_flag("finishing with the best image so far");
-
     let mut builder = Synthesis::builder()
         .exemplar(&args.exemplar)
         .output(&args.output)
@@ -281,7 +306,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .tolerance(args.tolerance)
         .solver(Solver::parse(&args.solver, args.history)?)
         .layers(&args.layers)
-        .layer_weights(args.layer_weights)
+        .layer_weights(args.layer_weights.clone())
         .statistic(&args.statistic)
         .backbone(&args.backbone)
         .tile(args.tile)
@@ -293,9 +318,15 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .exemplar_scale(args.exemplar_scale)
         .match_colors(args.match_colors)
         .overwrite(args.overwrite)
-        .cancel_flag(cancel);
+        .cancel_flag(cancel.clone());
     if let Some(size) = args.size {
         builder = builder.size(size.width, size.height);
+    }
+    if let Some(n) = args.scales {
+        builder = builder.scales(n);
+    }
+    if let Some(n) = args.coarse_iters {
+        builder = builder.coarse_iterations(n);
     }
     if let Some(record) = &args.record {
         builder = builder.record(record);
@@ -309,25 +340,85 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     if let Some(models) = &args.models {
         builder = builder.models_dir(models);
     }
+    if args.count == 0 {
+        return Err(neurotex::Error::InvalidSetting(
+            "--count must be at least 1".into(),
+        ));
+    }
+    // Every file of every run is checked before the first run starts.
+    let runs = builder.variations(args.count);
+    let sheet = sibling_path(&args.output, "sheet");
+    let mut extra = Vec::new();
+    for run in &runs {
+        run.check_outputs()?;
+        if args.tile {
+            extra.extend(run.output_path().map(|o| sibling_path(o, "2x2")));
+        }
+    }
+    if args.count > 1 {
+        extra.push(sheet.clone());
+    }
+    if let Some(existing) = extra.iter().find(|p| p.exists() && !args.overwrite) {
+        return Err(neurotex::Error::OutputExists {
+            path: existing.clone(),
+        });
+    }
+    let mut images = Vec::new();
+    for (k, run) in runs.into_iter().enumerate() {
+        if args.count > 1 {
+            eprintln!("\n[{}/{}] seed {}", k + 1, args.count, args.seed + k as u64);
+        }
+        images.push(synth_one(run, &args)?);
+        if cancel.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    if args.count > 1 {
+        let refs: Vec<&Planar> = images.iter().collect();
+        neurotex::image_io::save_png(&neurotex::image_io::contact_sheet(&refs, 8), &sheet)?;
+        eprintln!(
+            "all {} results side by side: {}",
+            images.len(),
+            sheet.display()
+        );
+    }
+    Ok(())
+}
+
+/// Build and run one synthesis with a progress display; returns the result.
+fn synth_one(builder: SynthesisBuilder, args: &SynthArgs) -> neurotex::Result<Planar> {
+    let output = builder.output_path().map(Path::to_path_buf);
+    let record = builder.record_path().map(Path::to_path_buf);
     let synthesis = builder.build()?;
     for notice in synthesis.notices() {
         eprintln!("notice: {notice}");
     }
+    let sizes = synthesis.scale_sizes();
+    let plan: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
     eprintln!(
-        "synthesising {} from {} | {} on {} | {} | {} | up to {} iterations",
+        "synthesising {} from {} | {} on {} ({}{}) | {} | {} | scales {} | up to {} iterations{}",
         synthesis.size(),
         args.exemplar.display(),
         args.statistic,
         synthesis.layers().join(","),
+        args.backbone,
+        if args.tile { ", tileable" } else { "" },
         args.solver,
         args.provider,
-        args.iters
+        plan.join(" -> "),
+        args.iters,
+        if sizes.len() > 1 { " at full size" } else { "" }
     );
-    let outcome = synthesis.run_with_progress(progress_printer())?;
+    let outcome = synthesis.run_with_progress(progress_printer(sizes.clone()))?;
     eprintln!();
     eprintln!(
-        "done: {} | loss {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
+        "done: {} | loss{} {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
         outcome.stop,
+        if sizes.len() > 1 {
+            " at full size (from the upsampled coarse result)"
+        } else {
+            ""
+        },
         outcome.initial_loss,
         outcome.best_loss,
         outcome.initial_loss / outcome.best_loss,
@@ -338,19 +429,36 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         "statistic distance to the exemplar: noise {:.3} -> result {:.4}",
         outcome.start_distance, outcome.final_distance
     );
-    println!("{}", args.output.display());
-    if let Some(record) = &args.record {
+    if let Some(out) = &output {
+        if args.tile {
+            let preview = sibling_path(out, "2x2");
+            neurotex::image_io::save_png(&neurotex::metrics::tile(&outcome.image, 2, 2), &preview)?;
+            eprintln!("tiled 2x2 preview: {}", preview.display());
+        }
+        println!("{}", out.display());
+    }
+    if let Some(record) = &record {
         eprintln!("run record: {}", record.display());
     }
-    Ok(())
+    Ok(outcome.image)
 }
 
 /// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a log.
-fn progress_printer() -> impl FnMut(&Progress) + 'static {
+fn progress_printer(sizes: Vec<Size>) -> impl FnMut(&Progress) + 'static {
     let tty = std::io::stderr().is_terminal();
     move |p: &Progress| {
+        let scale = if sizes.len() > 1 {
+            format!(
+                "scale {}/{} {} | ",
+                p.scale + 1,
+                sizes.len(),
+                sizes[p.scale]
+            )
+        } else {
+            String::new()
+        };
         let line = format!(
-            "iter {:>4}/{} | loss {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {}",
+            "{scale}iter {:>4}/{} | loss {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {}",
             p.iteration,
             p.max_iterations,
             p.loss,
@@ -476,9 +584,17 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
         provider: args.provider,
         threads: args.threads,
     };
+    let padding = if args.tile {
+        Padding::Circular
+    } else {
+        Padding::Zero
+    };
+    let variant = set.find(&args.statistic, &args.backbone, padding)?;
     println!(
-        "neurotex bench: {} loss + gradient, provider {}, ONNX Runtime {}, {} threads",
+        "neurotex bench: {} loss + gradient on {}{}, provider {}, ONNX Runtime {}, {} threads",
         args.statistic,
+        args.backbone,
+        if args.tile { " (tileable)" } else { "" },
         args.provider,
         rt.version,
         if args.threads == 0 {
@@ -487,34 +603,58 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
             args.threads.to_string()
         }
     );
-    println!("| layers | deepest | size | s/eval | conv GFLOP/s | evals |");
-    println!("|---|---|---|---|---|---|");
+    let reference = bench::reference_conv_gflops(&set, options, args.min_evals, args.min_seconds)?;
+    if let Some(g) = reference {
+        println!("yardstick: one 256->256 3x3 conv at 64x64 runs at {g:.1} GFLOP/s");
+    }
+    println!(
+        "| layers | deepest | size | batch | s/eval per image | conv GFLOP/s | vs yardstick | peak RSS | evals |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
-    for layers in &args.layers {
-        for &size in &args.sizes {
-            let row = bench::measure(
-                &set,
-                &args.statistic,
-                layers,
-                size,
-                options,
-                args.min_evals,
-                args.min_seconds,
-            )?;
-            println!(
-                "| {} | {} | {}² | {:.3} | {:.1} | {} |",
-                row.layer_set,
-                row.deepest_layer,
-                row.size,
-                row.seconds_per_evaluation,
-                row.gflops,
-                row.evaluations
-            );
-            rows.push(row);
+    // Smallest size first, so that the process's peak memory after a cell is that size's.
+    let mut sizes = args.sizes.clone();
+    sizes.sort_unstable();
+    for &size in &sizes {
+        for layer_set in &args.layers {
+            for &batch in &args.batch {
+                let cell = bench::Cell {
+                    variant,
+                    layer_set,
+                    size,
+                    batch,
+                };
+                let row = bench::measure(&set, &cell, options, args.min_evals, args.min_seconds)?;
+                println!(
+                    "| {} | {} | {}² | {} | {:.3} | {:.1} | {} | {} | {} |",
+                    row.layer_set,
+                    row.deepest_layer,
+                    row.size,
+                    row.batch,
+                    row.seconds_per_evaluation,
+                    row.gflops,
+                    reference.map_or("-".into(), |g| format!("{:.0}%", 100.0 * row.gflops / g)),
+                    row.peak_rss_bytes
+                        .map_or("-".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
+                    row.evaluations
+                );
+                rows.push(row);
+            }
         }
     }
     if let Some(path) = args.json {
-        let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
+        let json = serde_json::to_string_pretty(&serde_json::json!({
+            "statistic": args.statistic,
+            "backbone": args.backbone,
+            "tile": args.tile,
+            "provider": args.provider.to_string(),
+            "threads": args.threads,
+            "onnxruntime": rt.version,
+            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+            "reference_conv_gflops": reference,
+            "rows": rows,
+        }))
+        .expect("rows serialise");
         neurotex::image_io::write_atomically(&path, |tmp| {
             std::fs::write(tmp, json).map_err(|e| e.to_string())
         })?;

@@ -27,6 +27,18 @@ pub struct Manifest {
     pub backbones: BTreeMap<String, Backbone>,
     pub image_input: ImageInput,
     pub variants: BTreeMap<String, Variant>,
+    /// A single large conv that `neurotex bench` times as the machine's yardstick.
+    #[serde(default)]
+    pub reference_conv: Option<ReferenceConv>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReferenceConv {
+    pub file: String,
+    pub sha256: String,
+    pub input: String,
+    pub shape: Vec<usize>,
+    pub flops: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

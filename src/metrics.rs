@@ -1,6 +1,7 @@
 //! Distances between an image and the exemplar that do not depend on the statistic optimised,
 //! so that results of different variants, layers and weights can be compared on one scale.
 
+use ndarray::Array3;
 use rustfft::{num_complex::Complex, FftPlanner};
 
 use crate::image_io::Planar;
@@ -133,6 +134,21 @@ pub fn spectrum_distance(a: &Planar, b: &Planar) -> f64 {
         .map(|(x, y)| ((x + floor).log10() - (y + floor).log10()).abs())
         .sum::<f64>()
         / SPECTRUM_BANDS as f64
+}
+
+/// The image repeated `nx` times across and `ny` times down: how a tileable texture is used.
+pub fn tile(image: &Planar, nx: usize, ny: usize) -> Planar {
+    let (_, h, w) = image.dim();
+    Array3::from_shape_fn((3, ny * h, nx * w), |(c, y, x)| image[[c, y % h, x % w]])
+}
+
+/// The image shifted by half its size in both directions (with wrap-around): the centre of its
+/// 2x2 tiling, where the seams cross. A tileable texture looks the same there as anywhere.
+pub fn seam_view(image: &Planar) -> Planar {
+    let (_, h, w) = image.dim();
+    Array3::from_shape_fn((3, h, w), |(c, y, x)| {
+        image[[c, (y + h / 2) % h, (x + w / 2) % w]]
+    })
 }
 
 #[cfg(test)]

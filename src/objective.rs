@@ -242,6 +242,12 @@ impl Objective {
         &self.model.layers
     }
 
+    /// Evaluate images of another size from now on (the graphs take any multiple of 16).
+    pub fn set_size(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+    }
+
     pub fn pixels(&self) -> usize {
         3 * self.height * self.width
     }

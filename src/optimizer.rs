@@ -40,6 +40,9 @@ pub enum StopReason {
     Interrupted,
     /// The line search could not find a lower point: a local minimum, to f32 precision.
     LineSearch(String),
+    /// The loss or gradient was NaN or infinite (at the given evaluation of the run). The
+    /// synthesis restarts the solver from the best image so far, a few times at most.
+    NonFinite(usize),
 }
 
 impl std::fmt::Display for StopReason {
@@ -50,6 +53,10 @@ impl std::fmt::Display for StopReason {
             StopReason::Converged => write!(f, "converged (relative loss change below tolerance)"),
             StopReason::Interrupted => write!(f, "interrupted; the best image so far was kept"),
             StopReason::LineSearch(m) => write!(f, "line search made no progress ({m})"),
+            StopReason::NonFinite(n) => write!(
+                f,
+                "the loss or gradient was not finite at evaluation {n}; kept the best image"
+            ),
         }
     }
 }
@@ -116,6 +123,8 @@ pub struct OptimizerSettings {
 #[derive(Debug, Clone, Copy)]
 pub struct Round {
     pub index: usize,
+    /// Coarse-to-fine scale (0 = coarsest; always 0 in a single-scale run).
+    pub scale: usize,
     /// Iterations done before this round.
     pub first_iteration: usize,
     /// Iterations this round may take.
@@ -130,6 +139,7 @@ pub struct Round {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EvaluationRecord {
     pub round: usize,
+    pub scale: usize,
     pub loss: f32,
     pub layer_losses: Vec<f32>,
     /// Seconds since the optimisation started.
@@ -142,6 +152,7 @@ pub struct EvaluationRecord {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IterationRecord {
     pub round: usize,
+    pub scale: usize,
     pub iteration: usize,
     pub loss: f32,
     pub evaluations: usize,
@@ -151,6 +162,8 @@ pub struct IterationRecord {
 /// What a progress callback sees after each iteration.
 #[derive(Debug, Clone)]
 pub struct Progress {
+    /// Coarse-to-fine scale (0 = coarsest).
+    pub scale: usize,
     pub iteration: usize,
     pub max_iterations: usize,
     pub loss: f32,
@@ -174,6 +187,8 @@ pub struct OptimizationOutcome {
     pub stop: StopReason,
     pub evaluations: Vec<EvaluationRecord>,
     pub iterations: Vec<IterationRecord>,
+    /// Evaluations (numbered over the run) whose loss or gradient was NaN or infinite.
+    pub non_finite: Vec<usize>,
 }
 
 /// State shared by the cost bridge (called by the solver) and the observer (called after each
@@ -248,6 +263,9 @@ impl Bridge<'_> {
         };
         let seconds = t0.elapsed().as_secs_f64();
         let loss = eval.loss[0];
+        // NaN or Inf must never reach the solver's state (it would poison every later point),
+        // the best image or an output: end the round here; the caller restarts from the best.
+        let finite = loss.is_finite() && eval.grad.iter().all(|g| g.is_finite());
         let mut shared = self.shared.lock().unwrap();
         if shared.scale == 0.0 {
             shared.scale = if loss.is_finite() && loss > 0.0 {
@@ -261,12 +279,18 @@ impl Bridge<'_> {
         let t = round.clock.elapsed().as_secs_f64();
         shared.evaluations.push(EvaluationRecord {
             round: round.index,
+            scale: round.scale,
             loss,
             layer_losses: eval.layer_losses,
             t,
             seconds,
         });
-        if loss.is_finite() && shared.best.as_ref().is_none_or(|(b, _)| loss < *b) {
+        if !finite {
+            let at = round.first_evaluation + shared.evaluations.len();
+            shared.stop = Some(StopReason::NonFinite(at));
+            return Err(argmin::core::Error::msg("non-finite loss or gradient"));
+        }
+        if shared.best.as_ref().is_none_or(|(b, _)| loss < *b) {
             shared.best = Some((loss, x.clone()));
         }
         drop(shared);
@@ -365,6 +389,7 @@ impl Observe<SolverState> for Watcher {
         let evaluations = shared.evaluations.len();
         shared.iterations.push(IterationRecord {
             round: round.index,
+            scale: round.scale,
             iteration,
             loss,
             evaluations,
@@ -379,6 +404,7 @@ impl Observe<SolverState> for Watcher {
         drop(shared);
         let per_iteration = elapsed / iteration as f64;
         let progress = Progress {
+            scale: round.scale,
             iteration,
             max_iterations: self.settings.max_iterations,
             loss,
@@ -481,11 +507,21 @@ pub fn optimize(
         (None, Ok(_)) => StopReason::MaxIterations,
         (None, Err(e)) => StopReason::LineSearch(e.to_string()),
     };
-    let (best_loss, best_image) = shared
-        .best
-        .take()
-        .ok_or_else(|| Error::Optimiser(format!("stopped before the first evaluation: {stop}")))?;
+    let (best_loss, best_image) = shared.best.take().ok_or_else(|| {
+        Error::Optimiser(match stop {
+            StopReason::NonFinite(_) => "the loss or gradient is NaN or infinite at the starting \
+                                         image: the models may be damaged; export them again \
+                                         with `make setup`"
+                .to_string(),
+            _ => format!("stopped before the first evaluation: {stop}"),
+        })
+    })?;
+    let non_finite = match stop {
+        StopReason::NonFinite(n) => vec![n],
+        _ => Vec::new(),
+    };
     Ok(OptimizationOutcome {
+        non_finite,
         best_image,
         best_loss,
         initial_loss: shared.evaluations.first().map_or(f32::NAN, |e| e.loss),

@@ -35,6 +35,10 @@ pub struct RunRecord {
     pub exemplar: PathBuf,
     pub output: Option<PathBuf>,
     pub size: Size,
+    /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
+    pub scales: Vec<Size>,
+    /// Iterations allowed at each coarse scale (None when single-scale).
+    pub coarse_iterations: Option<usize>,
     pub statistic: String,
     pub backbone: String,
     /// Tileable output (circular padding).
@@ -57,6 +61,9 @@ pub struct RunRecord {
     pub onnxruntime_version: String,
     pub models: Vec<ModelChecksum>,
     pub stop: StopReason,
+    /// Evaluations whose loss or gradient was NaN or infinite; after each, the solver restarted
+    /// from the best image so far (no such value ever reaches an image).
+    pub non_finite_evaluations: Vec<usize>,
     pub initial_loss: f32,
     pub best_loss: f32,
     /// Statistic distance to the exemplar (mean over layers of ‖S − T‖² / ‖T‖²).
@@ -86,6 +93,8 @@ impl RunRecord {
             exemplar: synthesis.exemplar_path.clone(),
             output: s.output.clone(),
             size: synthesis.size(),
+            scales: synthesis.scale_sizes(),
+            coarse_iterations: (synthesis.scale_sizes().len() > 1).then(|| s.coarse_budget()),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),
             tile: s.tile,
@@ -105,6 +114,7 @@ impl RunRecord {
             onnxruntime_version: rt.version.clone(),
             models: synthesis.model_checksums()?,
             stop: outcome.stop.clone(),
+            non_finite_evaluations: outcome.non_finite.clone(),
             initial_loss: outcome.initial_loss,
             best_loss: outcome.best_loss,
             start_distance,

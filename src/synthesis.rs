@@ -13,9 +13,9 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
-use crate::manifest::Padding;
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
+use crate::manifest::Padding;
 use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
 use crate::metrics;
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
@@ -132,6 +132,10 @@ pub struct SynthesisBuilder {
     pub(crate) seed: u64,
     pub(crate) snapshot_every: usize,
     pub(crate) exemplar_scale: f32,
+    /// Coarse-to-fine scales (None: chosen from the size, see `auto_scales`).
+    pub(crate) scales: Option<usize>,
+    /// Iterations of each coarse scale (None: a quarter of `iterations`).
+    pub(crate) coarse_iterations: Option<usize>,
     pub(crate) match_colors: bool,
     record: Option<PathBuf>,
     overwrite: bool,
@@ -161,6 +165,8 @@ impl Default for SynthesisBuilder {
             seed: 0,
             snapshot_every: 0,
             exemplar_scale: 1.0,
+            scales: None,
+            coarse_iterations: None,
             match_colors: false,
             record: None,
             overwrite: false,
@@ -211,6 +217,14 @@ impl SynthesisBuilder {
         /// structures appear smaller in the output, above 1 larger. The output size defaults to
         /// the unscaled exemplar's.
         exemplar_scale: f32 => exemplar_scale);
+    setter!(/// Coarse-to-fine: synthesise at 1/2^(n-1) of the size first, then upsample and continue
+        /// at twice the size, n times, each scale matching the exemplar's statistics at that
+        /// scale. 1: single-scale (Gatys et al.). Without it: chosen from the size.
+        scales: usize => scales);
+    setter!(/// Iterations of each coarse scale (default: a quarter of `iterations`; a coarse
+        /// evaluation costs a quarter of the next scale's, and the coarse result only has to
+        /// fix the large-scale arrangement).
+        coarse_iterations: usize => coarse_iterations);
     setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
         match_colors: bool => match_colors);
     setter!(/// For statistics with per-step inputs (sliced): redraw them, and restart L-BFGS, every
@@ -327,15 +341,8 @@ impl SynthesisBuilder {
                 });
             }
         }
-        for path in self.output.iter().chain(&self.record) {
-            if image_io::same_file(path, &exemplar_path) {
-                return Err(Error::WouldOverwriteExemplar { path: path.clone() });
-            }
-            image_io::check_writable(path)?;
-            if path.exists() && !self.overwrite {
-                return Err(Error::OutputExists { path: path.clone() });
-            }
-        }
+        self.check_outputs()?;
+        let stages = plan_stages(&exemplar, size, self.scales, multiple)?;
         if self.snapshot_every > 0 && self.output.is_none() {
             return Err(Error::InvalidSetting(
                 "snapshots are written next to the output: give an output path".into(),
@@ -361,6 +368,8 @@ impl SynthesisBuilder {
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
         let mut statistics = Statistics::open(&models, &variant, session)?;
+        // The final scale's targets: the run starts with them when it is single-scale, and
+        // reports its distances with them.
         let targets = statistics.compute(&exemplar, None, &step)?;
         let objective = Objective::new(
             &models,
@@ -375,6 +384,7 @@ impl SynthesisBuilder {
         )?;
         Ok(Synthesis {
             exemplar,
+            stages,
             size,
             layers: chosen_layers,
             weights,
@@ -394,6 +404,62 @@ impl SynthesisBuilder {
 }
 
 impl SynthesisBuilder {
+    /// `count` syntheses that differ only in their seed (seed, seed + 1, ...), each writing
+    /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
+    /// keeps its paths. They run one after another: batching seeds through one graph run was
+    /// measured no faster per image on the CPU provider (README, "Performance").
+    pub fn variations(&self, count: usize) -> Vec<SynthesisBuilder> {
+        if count <= 1 {
+            return vec![self.clone()];
+        }
+        (0..count as u64)
+            .map(|k| {
+                let seed = self.seed + k;
+                let tag = |p: &PathBuf| {
+                    let ext = p.extension().map_or("png".into(), |e| e.to_string_lossy());
+                    sibling_path(p, &format!("seed{seed}")).with_extension(ext.as_ref())
+                };
+                SynthesisBuilder {
+                    seed,
+                    output: self.output.as_ref().map(tag),
+                    record: self.record.as_ref().map(tag),
+                    ..self.clone()
+                }
+            })
+            .collect()
+    }
+
+    pub fn output_path(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+
+    pub fn record_path(&self) -> Option<&Path> {
+        self.record.as_deref()
+    }
+
+    /// The output and record paths: writable, not the exemplar, not replacing a file unless
+    /// `overwrite`. Part of `build()`; callers running several syntheses check them all first.
+    pub fn check_outputs(&self) -> Result<()> {
+        for path in self.output.iter().chain(&self.record) {
+            if let Some(exemplar) = &self.exemplar {
+                if image_io::same_file(path, exemplar) {
+                    return Err(Error::WouldOverwriteExemplar { path: path.clone() });
+                }
+            }
+            image_io::check_writable(path)?;
+            if path.exists() && !self.overwrite {
+                return Err(Error::OutputExists { path: path.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Iterations of each coarse scale.
+    pub(crate) fn coarse_budget(&self) -> usize {
+        self.coarse_iterations
+            .unwrap_or((self.iterations / 4).max(1))
+    }
+
     /// The settings that need nothing loaded to be checked: first, so that a typo fails at once.
     fn check_numbers(&self) -> Result<()> {
         if self.iterations == 0 {
@@ -420,6 +486,16 @@ impl SynthesisBuilder {
                 self.exemplar_scale
             )));
         }
+        if self.coarse_iterations == Some(0) {
+            return Err(Error::InvalidSetting(
+                "--coarse-iters must be at least 1".into(),
+            ));
+        }
+        if self.scales.is_some_and(|n| !(1..=MAX_SCALES).contains(&n)) {
+            return Err(Error::InvalidSetting(format!(
+                "--scales must be between 1 and {MAX_SCALES}"
+            )));
+        }
         if self.redraw_every == 0 {
             return Err(Error::InvalidSetting(
                 "--redraw-every must be at least 1".into(),
@@ -428,6 +504,79 @@ impl SynthesisBuilder {
 
         Ok(())
     }
+}
+
+/// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
+pub const MAX_RESTARTS: usize = 3;
+
+/// Most coarse-to-fine scales accepted.
+pub const MAX_SCALES: usize = 5;
+
+/// Smallest side of the coarsest scale that `auto_scales` goes down to: below it the deepest
+/// layers see a handful of positions and the coarse result says little about the fine one.
+pub const AUTO_COARSEST_SIDE: u32 = 64;
+
+/// Most scales chosen automatically (see README, "Coarse-to-fine", for the measurements).
+pub const AUTO_MAX_SCALES: usize = 3;
+
+/// One scale of a coarse-to-fine run: the output size there and the exemplar at that scale.
+pub struct Stage {
+    pub size: Size,
+    pub exemplar: Planar,
+}
+
+/// The default number of scales: as many as keep the coarsest output and exemplar at least
+/// AUTO_COARSEST_SIDE on their smaller side, up to AUTO_MAX_SCALES.
+pub fn auto_scales(size: Size, exemplar: (usize, usize)) -> usize {
+    let smallest = size
+        .width
+        .min(size.height)
+        .min(exemplar.0 as u32)
+        .min(exemplar.1 as u32);
+    (1..=AUTO_MAX_SCALES)
+        .take_while(|n| smallest >> (n - 1) >= AUTO_COARSEST_SIDE)
+        .last()
+        .unwrap_or(1)
+}
+
+/// Sizes and exemplars of each scale, coarsest first. Each scale halves the output and the
+/// exemplar, so that structures keep their size relative to the image at every scale.
+fn plan_stages(
+    exemplar: &Planar,
+    size: Size,
+    scales: Option<usize>,
+    multiple: u32,
+) -> Result<Vec<Stage>> {
+    let (_, eh, ew) = exemplar.dim();
+    let n = scales.unwrap_or_else(|| auto_scales(size, (ew, eh)));
+    (0..n)
+        .map(|k| {
+            let factor = 1u32 << (n - 1 - k);
+            if factor == 1 {
+                return Ok(Stage {
+                    size,
+                    exemplar: exemplar.clone(),
+                });
+            }
+            let scaled = |v: u32| v / factor;
+            let (sw, sh) = (scaled(ew as u32), scaled(eh as u32));
+            let at = Size {
+                width: scaled(size.width),
+                height: scaled(size.height),
+            };
+            if at.width.min(at.height).min(sw).min(sh) < 2 * multiple {
+                return Err(Error::InvalidSetting(format!(
+                    "--scales {n}: at the coarsest scale the output would be {at} and the \
+                     exemplar {sw}x{sh}, below the {m}x{m} the network needs; use fewer scales",
+                    m = 2 * multiple
+                )));
+            }
+            Ok(Stage {
+                size: at.rounded_to(multiple),
+                exemplar: image_io::resize(exemplar, sw, sh),
+            })
+        })
+        .collect()
 }
 
 /// The chosen value of each of the variant's options (defaults where the user chose none), and
@@ -469,6 +618,8 @@ pub struct Synthesis {
     pub(crate) settings: SynthesisBuilder,
     pub(crate) exemplar_path: PathBuf,
     exemplar: Planar,
+    /// Coarse-to-fine stages, coarsest first; the last is the full size and exemplar.
+    stages: Vec<Stage>,
     size: Size,
     layers: Vec<String>,
     pub(crate) weights: Vec<f32>,
@@ -525,11 +676,15 @@ impl Synthesis {
         &self.exemplar
     }
 
-    /// The noise image the run starts from: uniform white noise, reproducible from the seed.
+    /// The noise image a single-scale run starts from: uniform white noise, reproducible from
+    /// the seed. Distances of the result are reported against this start.
     pub fn start_image(&self) -> Planar {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.settings.seed);
-        let (w, h) = (self.size.width as usize, self.size.height as usize);
-        Array3::from_shape_simple_fn((3, h, w), || rng.random_range(0.0f32..1.0))
+        noise(self.size, self.settings.seed)
+    }
+
+    /// Output sizes of the coarse-to-fine scales, coarsest first (one entry: single-scale).
+    pub fn scale_sizes(&self) -> Vec<Size> {
+        self.stages.iter().map(|s| s.size).collect()
     }
 
     /// Run without a progress display.
@@ -550,14 +705,18 @@ impl Synthesis {
             .clone()
             .filter(|_| self.settings.snapshot_every > 0);
         let every = self.settings.snapshot_every;
+        let sizes = self.scale_sizes();
         let callback: IterationCallback =
             Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
                 progress(p);
                 if let Some(out) = &snapshot {
                     if p.iteration.is_multiple_of(every) {
+                        let at = sizes[p.scale];
+                        let (sw, sh) = (at.width as usize, at.height as usize);
                         let img =
-                            Array3::from_shape_vec((3, h, w), x.to_vec()).expect("image size");
-                        image_io::save_png(&img, &snapshot_path(out, p.iteration))?;
+                            Array3::from_shape_vec((3, sh, sw), x.to_vec()).expect("image size");
+                        let coarse = (p.scale + 1 < sizes.len()).then_some(p.scale);
+                        image_io::save_png(&img, &snapshot_path_at(out, coarse, p.iteration))?;
                     }
                 }
                 Ok(())
@@ -576,47 +735,102 @@ impl Synthesis {
             self.settings.iterations
         };
         let clock = Instant::now();
-        let mut x = start.as_slice().expect("standard layout").to_vec();
+        let stages = std::mem::take(&mut self.stages);
+        let mut x = noise(stages[0].size, self.settings.seed)
+            .into_raw_vec_and_offset()
+            .0;
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
-        let mut done = 0;
-        while done < self.settings.iterations {
-            let index = rounds.len();
-            if index > 0 {
-                self.step = step_inputs::draw_all(
-                    &self.variant.step_inputs,
-                    self.settings.seed,
-                    index as u64,
-                )?;
-                self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
-                self.objective.set_step_inputs(&self.step)?;
-                self.objective.set_targets(&self.targets)?;
+        let mut reached = 0;
+        let mut restarts = 0;
+        'scales: for (scale, stage) in stages.iter().enumerate() {
+            reached = scale;
+            let (sw, sh) = (stage.size.width as usize, stage.size.height as usize);
+            if scale > 0 {
+                let prev = stages[scale - 1].size;
+                let coarse = Array3::from_shape_vec(
+                    (3, prev.height as usize, prev.width as usize),
+                    std::mem::take(&mut x),
+                )
+                .expect("image size");
+                x = image_io::resize(&coarse, sw as u32, sh as u32)
+                    .into_raw_vec_and_offset()
+                    .0;
             }
-            let round = Round {
-                index,
-                first_iteration: done,
-                first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
-                iterations: per_round.min(self.settings.iterations - done),
-                clock,
+            self.objective.set_size(sw, sh);
+            let budget = if scale + 1 == stages.len() {
+                self.settings.iterations
+            } else {
+                self.settings.coarse_budget()
             };
-            let result = optimizer::optimize(
-                &mut self.objective,
-                &x,
-                &optimizer_settings,
-                round,
-                self.settings.cancel.clone(),
-                callback.clone(),
-            )?;
-            done = result
-                .iterations
-                .last()
-                .map_or(done, |i| i.iteration)
-                .max(done + 1);
-            x.clone_from(&result.best_image);
-            let stop = result.stop.clone();
-            rounds.push(result);
-            if !redraw || matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
-                break;
+            let mut done = 0;
+            while done < budget {
+                let index = rounds.len();
+                if index > 0 && redraw {
+                    self.step = step_inputs::draw_all(
+                        &self.variant.step_inputs,
+                        self.settings.seed,
+                        index as u64,
+                    )?;
+                    self.objective.set_step_inputs(&self.step)?;
+                }
+                if done == 0 || redraw {
+                    self.targets = self.statistics.compute(&stage.exemplar, None, &self.step)?;
+                    self.objective.set_targets(&self.targets)?;
+                }
+                let round = Round {
+                    index,
+                    scale,
+                    first_iteration: done,
+                    first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
+                    iterations: per_round.min(budget - done),
+                    clock,
+                };
+                let result = optimizer::optimize(
+                    &mut self.objective,
+                    &x,
+                    &optimizer_settings,
+                    round,
+                    self.settings.cancel.clone(),
+                    callback.clone(),
+                )?;
+                done = result
+                    .iterations
+                    .last()
+                    .map_or(done, |i| i.iteration)
+                    .max(done + 1);
+                x.clone_from(&result.best_image);
+                let stop = result.stop.clone();
+                rounds.push(result);
+                if matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
+                    break 'scales;
+                }
+                if let StopReason::NonFinite(_) = stop {
+                    // A fresh solver from the best image (x): its curvature pairs may hold the
+                    // fault. Repeated faults end the run with the best image.
+                    restarts += 1;
+                    if restarts > MAX_RESTARTS {
+                        break 'scales;
+                    }
+                    continue;
+                }
+                if !redraw {
+                    break;
+                }
             }
+        }
+        // Interrupted before the last scale: carry what there is up to the full size.
+        if reached + 1 < stages.len() {
+            let at = stages[reached].size;
+            let coarse = Array3::from_shape_vec((3, at.height as usize, at.width as usize), x)
+                .expect("image size");
+            x = image_io::resize(&coarse, w as u32, h as u32)
+                .into_raw_vec_and_offset()
+                .0;
+        }
+        self.stages = stages;
+        if self.stages.len() > 1 {
+            // Distances are reported at full size, against the full exemplar.
+            self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
         }
         let result = merge_rounds(rounds);
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
@@ -677,16 +891,26 @@ impl Synthesis {
     }
 }
 
-/// One outcome for the whole run: every round's records, the first round's starting loss, and
-/// the last round's best (losses of different rounds use different directions: not comparable).
+/// One outcome for the whole run: every round's records, the starting loss of the first round at
+/// the last scale reached, and the last round's best (losses of different rounds use different
+/// directions or scales: not comparable).
 fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
-    let initial_loss = rounds.first().map_or(f32::NAN, |r| r.initial_loss);
+    let last_scale = rounds
+        .last()
+        .and_then(|r| r.evaluations.first())
+        .map_or(0, |e| e.scale);
+    let initial_loss = rounds
+        .iter()
+        .find(|r| r.evaluations.first().is_some_and(|e| e.scale == last_scale))
+        .map_or(f32::NAN, |r| r.initial_loss);
     let mut evaluations = Vec::new();
     let mut iterations = Vec::new();
+    let mut non_finite = Vec::new();
     let mut last = None;
     for mut r in rounds {
         evaluations.append(&mut r.evaluations);
         iterations.append(&mut r.iterations);
+        non_finite.append(&mut r.non_finite);
         last = Some(r);
     }
     let last = last.expect("at least one round");
@@ -694,15 +918,34 @@ fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
         initial_loss,
         evaluations,
         iterations,
+        non_finite,
         ..last
     }
 }
 
 /// `out/x.png` -> `out/x.iter0050.png`.
 pub fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
+    snapshot_path_at(output, None, iteration)
+}
+
+/// Snapshots of a coarse scale k carry it in the name: `out/x.scale0.iter0050.png`.
+pub fn snapshot_path_at(output: &Path, coarse_scale: Option<usize>, iteration: usize) -> PathBuf {
+    let scale = coarse_scale.map_or(String::new(), |k| format!("scale{k}."));
+    sibling_path(output, &format!("{scale}iter{iteration:04}"))
+}
+
+/// A PNG next to the output, tagged: (`out/x.png`, `2x2`) -> `out/x.2x2.png`.
+pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
     let stem = output
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    output.with_file_name(format!("{stem}.iter{iteration:04}.png"))
+    output.with_file_name(format!("{stem}.{tag}.png"))
+}
+
+/// Uniform white noise in [0, 1], reproducible from the seed.
+fn noise(size: Size, seed: u64) -> Planar {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (w, h) = (size.width as usize, size.height as usize);
+    Array3::from_shape_simple_fn((3, h, w), || rng.random_range(0.0f32..1.0))
 }

