@@ -19,6 +19,9 @@ pub struct Loaded {
     pub notices: Vec<String>,
 }
 
+/// Largest exemplar side read: beyond it the decoded image alone would take gigabytes.
+pub const MAX_EXEMPLAR_SIDE: u32 = 16384;
+
 /// Read a PNG or JPEG (by content, not extension). Grayscale and alpha are converted to RGB with
 /// a notice; 16-bit images are reduced to 8-bit precision first.
 pub fn load_rgb(path: &Path) -> Result<Loaded> {
@@ -32,11 +35,22 @@ pub fn load_rgb(path: &Path) -> Result<Loaded> {
     if path.is_dir() {
         return Err(fail("it is a folder, not an image".into()));
     }
-    let reader = ImageReader::open(path)
-        .map_err(|e| fail(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
-    let decoded = reader.decode().map_err(|e| {
+    let open = || {
+        ImageReader::open(path)
+            .map_err(|e| fail(e.to_string()))?
+            .with_guessed_format()
+            .map_err(|e| fail(e.to_string()))
+    };
+    // The header first: a file claiming 50000x50000 is refused before anything is allocated.
+    if let Ok((w, h)) = open()?.into_dimensions() {
+        if w.max(h) > MAX_EXEMPLAR_SIDE {
+            return Err(fail(format!(
+                "{w}x{h} is too large (at most {MAX_EXEMPLAR_SIDE} pixels per side): resize it \
+                 first; the exemplar's statistics need no more than a few hundred pixels"
+            )));
+        }
+    }
+    let decoded = open()?.decode().map_err(|e| {
         fail(format!(
             "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
         ))

@@ -11,7 +11,7 @@ use neurotex::bench;
 use neurotex::image_io::Planar;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::{Progress, Solver};
-use neurotex::runtime::{self, Provider, SessionOptions};
+use neurotex::runtime::{self, Precision, Provider, SessionOptions};
 use neurotex::synthesis::sibling_path;
 use neurotex::{LayerWeights, Size, Synthesis, SynthesisBuilder};
 
@@ -152,6 +152,9 @@ struct SynthArgs {
     /// ONNX Runtime threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Arithmetic: fp32, or fp16 (TensorRT only: it builds half-precision kernels).
+    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
+    precision: Precision,
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -231,6 +234,9 @@ struct BenchArgs {
     /// Time the tileable (circular-padded) models.
     #[arg(long)]
     tile: bool,
+    /// Arithmetic: fp32, or fp16 (TensorRT only).
+    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
+    precision: Precision,
     /// Images per graph run (times are per image): does batching several seeds pay?
     #[arg(long, value_delimiter = ',', default_value = "1")]
     batch: Vec<usize>,
@@ -259,6 +265,9 @@ fn parse_size(s: &str) -> Result<Size, String> {
 }
 fn parse_weights(s: &str) -> Result<LayerWeights, String> {
     LayerWeights::parse(s).map_err(|e| e.to_string())
+}
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse::<Precision>().map_err(|e| e.to_string())
 }
 fn parse_provider(s: &str) -> Result<Provider, String> {
     s.parse::<Provider>().map_err(|e| e.to_string())
@@ -312,6 +321,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .tile(args.tile)
         .provider(args.provider)
         .threads(args.threads)
+        .precision(args.precision)
         .seed(args.seed)
         .snapshot_every(args.snapshot_every)
         .redraw_every(args.redraw_every)
@@ -581,9 +591,10 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
     let set = ModelSet::open(&args.models.unwrap_or_else(default_models_dir))?;
     let rt = runtime::init()?;
     let options = SessionOptions {
-        provider: args.provider,
-        threads: args.threads,
+        precision: args.precision,
+        ..SessionOptions::new(args.provider, args.threads)
     };
+    options.check()?;
     let padding = if args.tile {
         Padding::Circular
     } else {

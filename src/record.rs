@@ -11,7 +11,7 @@ use crate::layers::LayerWeights;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason,
 };
-use crate::runtime::{self, Provider};
+use crate::runtime::{self, Precision, Provider};
 use crate::synthesis::{Size, Synthesis};
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +56,7 @@ pub struct RunRecord {
     pub exemplar_scale: f32,
     pub match_colors: bool,
     pub provider: Provider,
+    pub precision: Precision,
     pub threads: usize,
     pub onnxruntime_library: PathBuf,
     pub onnxruntime_version: String,
@@ -109,6 +110,7 @@ impl RunRecord {
             exemplar_scale: s.exemplar_scale,
             match_colors: s.match_colors,
             provider: s.provider,
+            precision: s.precision,
             threads: s.threads,
             onnxruntime_library: rt.library.clone(),
             onnxruntime_version: rt.version.clone(),

@@ -135,12 +135,63 @@ pub fn init() -> Result<&'static Runtime> {
     })
 }
 
+/// Arithmetic precision of the graphs on the device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// float32 everywhere (the models as exported).
+    #[default]
+    Fp32,
+    /// float16 kernels, built by TensorRT from the float32 graphs (inputs and outputs stay f32).
+    Fp16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fp32" | "f32" => Ok(Precision::Fp32),
+            "fp16" | "f16" => Ok(Precision::Fp16),
+            _ => Err(Error::InvalidSetting(format!(
+                "unknown precision '{s}': choose fp32 or fp16"
+            ))),
+        }
+    }
+}
+
 /// Options for every session neurotex opens.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionOptions {
     pub provider: Provider,
     /// Intra-op threads; 0 lets ONNX Runtime use every core.
     pub threads: usize,
+    pub precision: Precision,
+}
+
+impl SessionOptions {
+    /// float32 on `provider` with `threads` intra-op threads (0: every core).
+    pub fn new(provider: Provider, threads: usize) -> Self {
+        SessionOptions {
+            provider,
+            threads,
+            precision: Precision::Fp32,
+        }
+    }
+
+    /// The provider must support the precision: fp16 only on TensorRT, which builds half
+    /// precision kernels from our float32 graphs. (The CUDA provider runs graphs as they are
+    /// typed; it would need float16 exports, which we do not ship. The CPU provider has no fast
+    /// float16 convolutions.)
+    pub fn check(&self) -> Result<()> {
+        if self.precision == Precision::Fp16 && self.provider != Provider::TensorRt {
+            return Err(Error::InvalidSetting(format!(
+                "--precision fp16 needs --provider tensorrt (the {} provider runs the float32 \
+                 models as they are)",
+                self.provider
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Fail early, with what to install, when the provider cannot work here.
@@ -167,6 +218,7 @@ pub fn check_provider(provider: Provider) -> Result<()> {
 /// Open a model with full graph optimisation on the chosen provider. A provider that fails to
 /// register is an error, never a silent fallback to the CPU.
 pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
+    options.check()?;
     let runtime = init()?;
     check_provider(options.provider)?;
     let mut builder = Session::builder(&runtime.environment)?
@@ -177,7 +229,10 @@ pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
     let ep = match options.provider {
         Provider::Cpu => CPU::default().build(),
         Provider::Cuda => CUDA::default().build().error_on_failure(),
-        Provider::TensorRt => ort::ep::TensorRT::default().build().error_on_failure(),
+        Provider::TensorRt => ort::ep::TensorRT::default()
+            .with_fp16(options.precision == Precision::Fp16)
+            .build()
+            .error_on_failure(),
     };
     builder = builder
         .with_execution_providers([ep])

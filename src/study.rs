@@ -198,10 +198,7 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
             .clone()
             .unwrap_or_else(default_models_dir),
     )?;
-    let session = SessionOptions {
-        provider: settings.provider,
-        threads: settings.threads,
-    };
+    let session = SessionOptions::new(settings.provider, settings.threads);
     let gram = models.variant("gram")?;
     let mut gram_stats = Statistics::open(&models, gram, session)?;
     let per_block = crate::layers::parse_layers("per-block", &gram.layers)?;

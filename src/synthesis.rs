@@ -24,7 +24,7 @@ use crate::optimizer::{
     StopReason,
 };
 use crate::record::{ModelChecksum, RunRecord};
-use crate::runtime::{self, Provider, SessionOptions};
+use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::step_inputs::{self, StepValues};
 
 /// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
@@ -129,6 +129,7 @@ pub struct SynthesisBuilder {
     pub(crate) tile: bool,
     pub(crate) provider: Provider,
     pub(crate) threads: usize,
+    pub(crate) precision: Precision,
     pub(crate) seed: u64,
     pub(crate) snapshot_every: usize,
     pub(crate) exemplar_scale: f32,
@@ -162,6 +163,7 @@ impl Default for SynthesisBuilder {
             tile: false,
             provider: Provider::Cpu,
             threads: 0,
+            precision: Precision::Fp32,
             seed: 0,
             snapshot_every: 0,
             exemplar_scale: 1.0,
@@ -207,6 +209,8 @@ impl SynthesisBuilder {
         tile: bool => tile);
     setter!(/// Execution provider.
         provider: Provider => provider);
+    setter!(/// fp16 (TensorRT only) or fp32.
+        precision: Precision => precision);
     setter!(/// ONNX Runtime intra-op threads (0: all cores).
         threads: usize => threads);
     setter!(/// Seed of the noise the synthesis starts from.
@@ -360,11 +364,12 @@ impl SynthesisBuilder {
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
         let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
         let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
-        runtime::check_provider(self.provider)?;
         let session = SessionOptions {
-            provider: self.provider,
-            threads: self.threads,
+            precision: self.precision,
+            ..SessionOptions::new(self.provider, self.threads)
         };
+        session.check()?;
+        runtime::check_provider(self.provider)?;
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
         let mut statistics = Statistics::open(&models, &variant, session)?;

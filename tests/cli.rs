@@ -124,6 +124,14 @@ fn bad_input_is_a_clear_error_before_any_computation() {
         &["TensorrtExecutionProvider"],
     );
     fails_with(
+        &["synth", pebbles, "-o", out, "--precision", "fp16"],
+        &["--precision fp16 needs --provider tensorrt"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--precision", "fp64"],
+        &["choose fp32 or fp16"],
+    );
+    fails_with(
         &["synth", pebbles, "-o", out, "--loss", "fourier"],
         &["unknown statistic 'fourier'", "gram"],
     );

@@ -17,10 +17,7 @@ pub fn models() -> ModelSet {
 }
 
 pub fn cpu() -> SessionOptions {
-    SessionOptions {
-        provider: Provider::Cpu,
-        threads: 0,
-    }
+    SessionOptions::new(Provider::Cpu, 0)
 }
 
 pub fn example(name: &str) -> PathBuf {

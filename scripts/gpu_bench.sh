@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Benchmark the CUDA and TensorRT providers on a GPU machine (CI has none): seconds per
+# evaluation, GFLOP/s and peak memory for fp32 (CUDA, TensorRT) and fp16 (TensorRT), written to
+# benches/results/gpu-<provider>-<precision>.json and printed.
+#
+# Needs the GPU build of ONNX Runtime (README, section "GPU"):
+#   NEUROTEX_ORT_DYLIB=/path/to/onnxruntime/capi/libonnxruntime.so.1.32.0 scripts/gpu_bench.sh
+# Run `make setup build` first (models and binary); SIZES and LAYERS override the cells.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=target/release/neurotex
+SIZES=${SIZES:-256,512,1024}
+LAYERS=${LAYERS:-per-block;all}
+mkdir -p benches/results
+$BIN providers
+for run in "cuda fp32" "tensorrt fp32" "tensorrt fp16"; do
+  set -- $run
+  echo "== $1 $2"
+  if ! $BIN bench --provider "$1" --precision "$2" --sizes "$SIZES" --layers "$LAYERS" \
+      --batch 1,4 --json "benches/results/gpu-$1-$2.json"; then
+    echo "($1 $2 not available here: see the error above)"
+  fi
+done

@@ -1,0 +1,223 @@
+//! Bad exemplars, damaged model folders and a missing ONNX Runtime: each a clear error from
+//! `build()` (or the CLI) before any optimisation, never a panic.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use neurotex::Synthesis;
+
+/// `build()` must fail and its message contain every `expect`.
+fn build_fails(exemplar: &Path, models: Option<&Path>, expect: &[&str]) {
+    let mut b = Synthesis::builder().exemplar(exemplar).size(32, 32);
+    if let Some(m) = models {
+        b = b.models_dir(m);
+    }
+    let e = b.build().err().expect("build must fail").to_string();
+    for x in expect {
+        assert!(e.contains(x), "expected '{x}' in: {e}");
+    }
+}
+
+fn build_ok(exemplar: &Path) -> Vec<String> {
+    let s = Synthesis::builder()
+        .exemplar(exemplar)
+        .size(32, 32)
+        .build()
+        .unwrap_or_else(|e| panic!("{}: {e}", exemplar.display()));
+    s.notices().to_vec()
+}
+
+/// CRC-32 (PNG's), to write a valid header by hand.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A PNG claiming `w` x `h` RGB: signature, IHDR, an empty IDAT and IEND (no pixel data).
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", vec![]), (b"IEND", vec![])] {
+        png.extend((data.len() as u32).to_be_bytes());
+        let mut chunk = kind.to_vec();
+        chunk.extend(data);
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
+#[test]
+fn exemplar_formats_and_sizes() {
+    let dir = scratch("rel-images");
+    let pebbles = image::open(example("pebbles.png")).unwrap();
+    // 16-bit, grayscale and RGBA are accepted (converted, with a notice where it matters).
+    let p16 = dir.join("p16.png");
+    pebbles.to_rgb16().save(&p16).unwrap();
+    assert!(build_ok(&p16).is_empty());
+    let gray = dir.join("gray.png");
+    pebbles.to_luma8().save(&gray).unwrap();
+    assert!(build_ok(&gray)[0].contains("grayscale"));
+    let rgba = dir.join("rgba.png");
+    pebbles.to_rgba8().save(&rgba).unwrap();
+    assert!(build_ok(&rgba)[0].contains("alpha"));
+
+    // Too small for the network, and a 1x1 image.
+    for side in [1, 8] {
+        let small = dir.join(format!("small{side}.png"));
+        pebbles
+            .resize_exact(side, side, image::imageops::FilterType::Triangle)
+            .save(&small)
+            .unwrap();
+        build_fails(&small, None, &["too small", "16x16"]);
+    }
+    // A header claiming 50000x50000: refused from the header, without allocating 7.5 GB.
+    let huge = dir.join("huge.png");
+    std::fs::write(&huge, png_header(50_000, 50_000)).unwrap();
+    build_fails(&huge, None, &["50000x50000", "too large", "resize"]);
+    // A header claiming 0x0 is not a valid PNG.
+    let empty = dir.join("empty.png");
+    std::fs::write(&empty, png_header(0, 0)).unwrap();
+    build_fails(&empty, None, &["empty.png"]);
+}
+
+/// A models folder with links to the real files, a manifest edited by `edit`, and `extra`
+/// files written in place of links.
+fn damaged_models(
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+    extra: &[(&str, &[u8])],
+) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let src = repo().join("models");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap();
+        if file == "manifest.json" || extra.iter().any(|(n, _)| file == *n) {
+            continue;
+        }
+        if path.extension().is_some_and(|e| e == "bin") {
+            std::fs::copy(&path, dir.join(file)).unwrap(); // ONNX Runtime refuses linked data
+        } else {
+            std::os::unix::fs::symlink(&path, dir.join(file)).unwrap();
+        }
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("manifest.json")).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    for (file, bytes) in extra {
+        std::fs::write(dir.join(file), bytes).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn damaged_model_folders_are_refused_with_what_to_do() {
+    let pebbles = example("pebbles.png");
+    // Not JSON.
+    let dir = damaged_models("rel-notjson", |_| {}, &[]);
+    std::fs::write(dir.join("manifest.json"), "{ not json").unwrap();
+    build_fails(
+        &pebbles,
+        Some(&dir),
+        &["not a neurotex manifest", "make setup"],
+    );
+    // A missing field.
+    let dir = damaged_models(
+        "rel-field",
+        |m| {
+            m["variants"]["gram"]
+                .as_object_mut()
+                .unwrap()
+                .remove("grad");
+        },
+        &[],
+    );
+    build_fails(&pebbles, Some(&dir), &["missing field `grad`"]);
+    // A model file replaced (tampered or stale): its checksum no longer matches.
+    let stats = std::fs::read(repo().join("models/sorted.stats.onnx")).unwrap();
+    let dir = damaged_models("rel-tampered", |_| {}, &[("gram.stats.onnx", &stats)]);
+    build_fails(
+        &pebbles,
+        Some(&dir),
+        &["gram.stats.onnx does not match the manifest", "make setup"],
+    );
+    // A model whose inputs are not what the manifest says.
+    let dir = damaged_models(
+        "rel-inputs",
+        |m| m["variants"]["gram"]["stats"]["input"] = "picture".into(),
+        &[],
+    );
+    build_fails(&pebbles, Some(&dir), &["picture"]);
+    // A model whose external data points outside the models folder is refused (ONNX Runtime
+    // checks it; we rely on that and test it): a model must not make us read other files.
+    let model = std::fs::read(repo().join("models/gram.stats.onnx")).unwrap();
+    let escaped = replace_bytes(&model, b"vgg16.weights.bin", b"../../../../etc/x");
+    let digest = sha256_hex(&escaped);
+    let dir = damaged_models(
+        "rel-escape",
+        |m| m["variants"]["gram"]["stats"]["sha256"] = digest.into(),
+        &[("gram.stats.onnx", &escaped)],
+    );
+    build_fails(&pebbles, Some(&dir), &["escapes model directory"]);
+}
+
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "same length keeps the protobuf valid");
+    let mut out = data.to_vec();
+    let mut i = 0;
+    let mut n = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n > 0);
+    out
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let path = scratch("rel-sha").join("f");
+    std::fs::write(&path, data).unwrap();
+    neurotex::manifest::sha256_file(&path).unwrap()
+}
+
+#[test]
+fn a_missing_or_wrong_onnx_runtime_library_says_how_to_install_it() {
+    let run = |lib: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+            .args(["providers"])
+            .env("NEUROTEX_ORT_DYLIB", lib)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{lib} accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run("/nonexistent/libonnxruntime.so");
+    assert!(
+        e.contains("/nonexistent/libonnxruntime.so") && e.contains("make setup"),
+        "{e}"
+    );
+    // A shared library that is not ONNX Runtime.
+    let e = run("/lib/x86_64-linux-gnu/libz.so.1");
+    assert!(e.contains("libz.so.1") && e.contains("make setup"), "{e}");
+}
