@@ -81,14 +81,6 @@ pub fn reference_conv_gflops(
     Ok(Some(conv.flops as f64 / seconds / 1e9))
 }
 
-/// Peak resident memory of this process (VmHWM), where /proc offers it.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// What one benchmark cell times.
 #[derive(Debug, Clone)]
 pub struct Cell<'a> {
@@ -159,7 +151,7 @@ pub fn measure(
         evaluations: n,
         seconds_per_evaluation: per_eval,
         gflops: flops / per_eval / 1e9,
-        peak_rss_bytes: peak_rss_bytes(),
+        peak_rss_bytes: crate::memory::peak_resident_bytes(),
     })
 }
 

@@ -109,6 +109,40 @@ pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
     })
 }
 
+/// Bilinear resize, optionally treating the image as periodic (`wrap`: a tileable texture's
+/// right edge neighbours its left). Used to carry a coarse-scale result up to the next scale:
+/// unlike Lanczos it never overshoots, so no pixel is pushed to 0 or 1, where the solver's
+/// sigmoid parametrisation would all but freeze it.
+pub fn upsample(image: &Planar, width: u32, height: u32, wrap: bool) -> Planar {
+    let (_, h, w) = image.dim();
+    // Source position of each output row/column: two neighbours and the weight of the second.
+    let taps = |from: usize, to: usize| -> Vec<(usize, usize, f32)> {
+        (0..to)
+            .map(|i| {
+                let p = (i as f32 + 0.5) * from as f32 / to as f32 - 0.5;
+                let (lo, frac) = (p.floor(), p - p.floor());
+                let at = |k: f32| {
+                    let k = k as isize;
+                    if wrap {
+                        k.rem_euclid(from as isize) as usize
+                    } else {
+                        k.clamp(0, from as isize - 1) as usize
+                    }
+                };
+                (at(lo), at(lo + 1.0), frac)
+            })
+            .collect()
+    };
+    let (rows, cols) = (taps(h, height as usize), taps(w, width as usize));
+    Array3::from_shape_fn((3, height as usize, width as usize), |(c, y, x)| {
+        let (y0, y1, fy) = rows[y];
+        let (x0, x1, fx) = cols[x];
+        let top = image[[c, y0, x0]] * (1.0 - fx) + image[[c, y0, x1]] * fx;
+        let bottom = image[[c, y1, x0]] * (1.0 - fx) + image[[c, y1, x1]] * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
 /// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
 /// interrupted run never leaves a half-written file where a good one was.
 pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
@@ -246,6 +280,22 @@ mod tests {
         assert_eq!(loaded.image[[0, 3, 3]], 1.0);
         assert_eq!(loaded.image[[1, 3, 3]], 0.0);
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn upsample_interpolates_without_overshoot_and_wraps_when_asked() {
+        // A column edge: 0 on the left half, 1 on the right.
+        let img = Array3::from_shape_fn((3, 2, 4), |(_, _, x)| if x < 2 { 0.0f32 } else { 1.0 });
+        let up = upsample(&img, 8, 4, false);
+        assert!(up.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!(up[[0, 0, 0]], 0.0); // clamped edge: the left border stays dark
+        assert_eq!(up[[0, 0, 7]], 1.0);
+        // Wrapped: the left border blends with the right edge, as on a torus.
+        let wrapped = upsample(&img, 8, 4, true);
+        assert_eq!(wrapped[[0, 0, 0]], 0.25);
+        assert_eq!(wrapped[[0, 0, 7]], 0.75);
+        // Same-size upsampling is the identity.
+        assert_eq!(upsample(&img, 4, 2, true), img);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod image_io;
 pub mod layers;
 pub mod manifest;
+pub mod memory;
 pub mod metrics;
 pub mod objective;
 pub mod optimizer;

@@ -146,6 +146,8 @@ pub struct EvaluationRecord {
     pub t: f64,
     /// Seconds spent in ONNX Runtime for this evaluation.
     pub seconds: f64,
+    /// Resident memory of the process after it (for soak checks: it must stay flat).
+    pub resident_bytes: Option<u64>,
 }
 
 /// One L-BFGS iteration, as recorded.
@@ -284,6 +286,7 @@ impl Bridge<'_> {
             layer_losses: eval.layer_losses,
             t,
             seconds,
+            resident_bytes: crate::memory::resident_bytes(),
         });
         if !finite {
             let at = round.first_evaluation + shared.evaluations.len();

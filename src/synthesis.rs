@@ -17,6 +17,7 @@ use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
 use crate::manifest::Padding;
 use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
+use crate::memory;
 use crate::metrics;
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
 use crate::optimizer::{
@@ -95,21 +96,6 @@ impl std::fmt::Display for Size {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}x{}", self.width, self.height)
     }
-}
-
-/// Peak memory of one evaluation, measured (bytes per output pixel at the full 13-layer depth,
-/// plus the weights and the runtime): see README "Numbers".
-pub fn estimated_memory_bytes(size: Size) -> u64 {
-    const BYTES_PER_PIXEL: u64 = 4_000;
-    const FIXED: u64 = 300 << 20;
-    FIXED + BYTES_PER_PIXEL * size.pixels()
-}
-
-fn available_memory_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
 
 /// Everything a synthesis needs, as the user gave it. `build()` validates it.
@@ -331,8 +317,8 @@ impl SynthesisBuilder {
                 "size {requested} rounded to {size}: the network needs multiples of {multiple}"
             ));
         }
-        let need = estimated_memory_bytes(size);
-        if let Some(avail) = available_memory_bytes() {
+        let need = memory::estimated_bytes(size.pixels());
+        if let Some(avail) = memory::available_bytes() {
             if need > avail {
                 return Err(Error::InvalidSize {
                     given: size.to_string(),
@@ -757,7 +743,7 @@ impl Synthesis {
                     std::mem::take(&mut x),
                 )
                 .expect("image size");
-                x = image_io::resize(&coarse, sw as u32, sh as u32)
+                x = image_io::upsample(&coarse, sw as u32, sh as u32, self.settings.tile)
                     .into_raw_vec_and_offset()
                     .0;
             }
@@ -828,7 +814,7 @@ impl Synthesis {
             let at = stages[reached].size;
             let coarse = Array3::from_shape_vec((3, at.height as usize, at.width as usize), x)
                 .expect("image size");
-            x = image_io::resize(&coarse, w as u32, h as u32)
+            x = image_io::upsample(&coarse, w as u32, h as u32, self.settings.tile)
                 .into_raw_vec_and_offset()
                 .0;
         }
