@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod objective;
 pub mod optimizer;
 pub mod record;
+pub mod resume;
 pub mod runtime;
 pub mod sheet;
 pub mod step_inputs;

@@ -22,6 +22,7 @@ Examples:
   neurotex synth pebbles.png -o out/shallow.png --layers shallow --snapshot-every 50
   neurotex synth pebbles.png -o out/w.png --layers relu1_1,relu3_1,relu5_1 --layer-weights 1,0.5,2
   neurotex synth pebbles.png -o out/p.png --record out/p.json --provider cuda
+  neurotex synth --resume out/p.json          (continue p.json's run after a Ctrl-C)
   neurotex synth pebbles.png -o out/s.png --loss sliced --redraw-every 25
   neurotex synth pebbles.png -o out/n.png --gram-norm no-n2 --layer-weights grow
   neurotex synth pebbles.png -o out/cg.png --solver cg --max-evals 200
@@ -87,10 +88,16 @@ enum Command {
 #[derive(Args)]
 struct SynthArgs {
     /// The exemplar photo (PNG or JPEG; grayscale and RGBA are converted).
-    exemplar: PathBuf,
+    #[arg(required_unless_present = "resume")]
+    exemplar: Option<PathBuf>,
     /// Output PNG (its folder is created).
-    #[arg(short, long)]
-    output: PathBuf,
+    #[arg(short, long, required_unless_present = "resume")]
+    output: Option<PathBuf>,
+    /// Continue the run recorded in RUN.json (e.g. interrupted with Ctrl-C) from the image it
+    /// wrote, with the parameters and models it used, for the iterations it had left; the
+    /// output and record are updated. Other options are taken from the record.
+    #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplar", "output"])]
+    resume: Option<PathBuf>,
     /// Output size, WIDTHxHEIGHT or N for a square [default: the exemplar's, rounded to a multiple of 16].
     #[arg(long, value_parser = parse_size)]
     size: Option<Size>,
@@ -308,9 +315,18 @@ fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
 
 fn synth(args: SynthArgs) -> neurotex::Result<()> {
     let cancel = interrupt_flag("finishing with the best image so far");
+    if let Some(record) = &args.resume {
+        let models = args.models.clone().unwrap_or_else(default_models_dir);
+        synth_one(neurotex::resume::resume(record, &models)?.cancel_flag(cancel))?;
+        return Ok(());
+    }
+    // clap requires both unless --resume is given.
+    let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
+        unreachable!("clap checks the exemplar and output");
+    };
     let mut builder = Synthesis::builder()
-        .exemplar(&args.exemplar)
-        .output(&args.output)
+        .exemplar(exemplar)
+        .output(output)
         .iterations(args.iters)
         .tolerance(args.tolerance)
         .solver(Solver::parse(&args.solver, args.history)?)
@@ -357,7 +373,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     }
     // Every file of every run is checked before the first run starts.
     let runs = builder.variations(args.count);
-    let sheet = sibling_path(&args.output, "sheet");
+    let sheet = sibling_path(output, "sheet");
     let mut extra = Vec::new();
     for run in &runs {
         run.check_outputs()?;
@@ -378,7 +394,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         if args.count > 1 {
             eprintln!("\n[{}/{}] seed {}", k + 1, args.count, args.seed + k as u64);
         }
-        images.push(synth_one(run, &args)?);
+        images.push(synth_one(run)?);
         if cancel.load(Ordering::SeqCst) {
             break;
         }
@@ -396,7 +412,8 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
 }
 
 /// Build and run one synthesis with a progress display; returns the result.
-fn synth_one(builder: SynthesisBuilder, args: &SynthArgs) -> neurotex::Result<Planar> {
+fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
+    let tile = builder.tile_enabled();
     let output = builder.output_path().map(Path::to_path_buf);
     let record = builder.record_path().map(Path::to_path_buf);
     let synthesis = builder.build()?;
@@ -404,21 +421,7 @@ fn synth_one(builder: SynthesisBuilder, args: &SynthArgs) -> neurotex::Result<Pl
         eprintln!("notice: {notice}");
     }
     let sizes = synthesis.scale_sizes();
-    let plan: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
-    eprintln!(
-        "synthesising {} from {} | {} on {} ({}{}) | {} | {} | scales {} | up to {} iterations{}",
-        synthesis.size(),
-        args.exemplar.display(),
-        args.statistic,
-        synthesis.layers().join(","),
-        args.backbone,
-        if args.tile { ", tileable" } else { "" },
-        args.solver,
-        args.provider,
-        plan.join(" -> "),
-        args.iters,
-        if sizes.len() > 1 { " at full size" } else { "" }
-    );
+    eprintln!("synthesising {}", synthesis.describe());
     let outcome = synthesis.run_with_progress(progress_printer(sizes.clone()))?;
     eprintln!();
     eprintln!(
@@ -440,7 +443,7 @@ fn synth_one(builder: SynthesisBuilder, args: &SynthArgs) -> neurotex::Result<Pl
         outcome.start_distance, outcome.final_distance
     );
     if let Some(out) = &output {
-        if args.tile {
+        if tile {
             let preview = sibling_path(out, "2x2");
             neurotex::image_io::save_png(&neurotex::metrics::tile(&outcome.image, 2, 2), &preview)?;
             eprintln!("tiled 2x2 preview: {}", preview.display());

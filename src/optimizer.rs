@@ -67,7 +67,7 @@ pub const TOLERANCE_WINDOW: usize = 10;
 
 /// The optimiser, with its settings. Every one uses More-Thuente line search (argmin's
 /// Hager-Zhang fails in f32) and drives the same memoised cost/gradient bridge.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Solver {
     /// L-BFGS (Gatys et al.'s choice) with `history` correction pairs.
@@ -107,7 +107,7 @@ impl Solver {
 }
 
 /// Settings of one optimisation.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OptimizerSettings {
     pub solver: Solver,
     pub max_iterations: usize,

@@ -62,6 +62,9 @@ pub struct RunRecord {
     pub onnxruntime_version: String,
     pub models: Vec<ModelChecksum>,
     pub stop: StopReason,
+    /// Iterations done by the interrupted run this one resumed (0: not a resumed run); the
+    /// records below are this run's only.
+    pub resumed_after_iterations: usize,
     /// Evaluations whose loss or gradient was NaN or infinite; after each, the solver restarted
     /// from the best image so far (no such value ever reaches an image).
     pub non_finite_evaluations: Vec<usize>,
@@ -116,6 +119,7 @@ impl RunRecord {
             onnxruntime_version: rt.version.clone(),
             models: synthesis.model_checksums()?,
             stop: outcome.stop.clone(),
+            resumed_after_iterations: s.resumed_after,
             non_finite_evaluations: outcome.non_finite.clone(),
             initial_loss: outcome.initial_loss,
             best_loss: outcome.best_loss,

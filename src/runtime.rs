@@ -20,7 +20,7 @@ pub const DYLIB_ENV: &str = "NEUROTEX_ORT_DYLIB";
 const BUNDLED_DYLIB: &str = ".cache/onnxruntime/libonnxruntime.so";
 
 /// An execution provider the user can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Cpu,
@@ -136,7 +136,7 @@ pub fn init() -> Result<&'static Runtime> {
 }
 
 /// Arithmetic precision of the graphs on the device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// float32 everywhere (the models as exported).

@@ -32,7 +32,7 @@ use crate::step_inputs::{self, StepValues};
 pub const MAX_SIDE: u32 = 8192;
 
 /// Output size in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Size {
     pub width: u32,
     pub height: u32,
@@ -128,6 +128,10 @@ pub struct SynthesisBuilder {
     overwrite: bool,
     options: BTreeMap<String, String>,
     pub(crate) redraw_every: usize,
+    /// Start from this image instead of noise (a resumed run), single-scale.
+    start: Option<Planar>,
+    /// Iterations an interrupted run had done before this one resumed it.
+    pub(crate) resumed_after: usize,
     models_dir: Option<PathBuf>,
     cancel: Arc<AtomicBool>,
 }
@@ -160,6 +164,8 @@ impl Default for SynthesisBuilder {
             overwrite: false,
             options: BTreeMap::new(),
             redraw_every: 50,
+            start: None,
+            resumed_after: 0,
             models_dir: None,
             cancel: Arc::new(AtomicBool::new(false)),
         }
@@ -332,7 +338,20 @@ impl SynthesisBuilder {
             }
         }
         self.check_outputs()?;
-        let stages = plan_stages(&exemplar, size, self.scales, multiple)?;
+        let scales = if self.start.is_some() {
+            Some(1)
+        } else {
+            self.scales
+        };
+        let stages = plan_stages(&exemplar, size, scales, multiple)?;
+        if let Some(start) = &self.start {
+            let (_, h, w) = start.dim();
+            if (w as u32, h as u32) != (size.width, size.height) {
+                return Err(Error::InvalidSetting(format!(
+                    "the start image is {w}x{h}, the output {size}: they must match"
+                )));
+            }
+        }
         if self.snapshot_every > 0 && self.output.is_none() {
             return Err(Error::InvalidSetting(
                 "snapshots are written next to the output: give an output path".into(),
@@ -418,6 +437,18 @@ impl SynthesisBuilder {
                 }
             })
             .collect()
+    }
+
+    /// Start from `image` (e.g. an interrupted run's output) instead of noise; single-scale.
+    /// `after` counts the iterations done before, for the record.
+    pub fn start_from(mut self, image: Planar, after: usize) -> Self {
+        self.start = Some(image);
+        self.resumed_after = after;
+        self
+    }
+
+    pub fn tile_enabled(&self) -> bool {
+        self.tile
     }
 
     pub fn output_path(&self) -> Option<&Path> {
@@ -673,6 +704,31 @@ impl Synthesis {
         noise(self.size, self.settings.seed)
     }
 
+    /// One line on what runs: statistic, layers, network, padding, solver, provider, scales.
+    pub fn describe(&self) -> String {
+        let s = &self.settings;
+        let plan: Vec<String> = self.stages.iter().map(|st| st.size.to_string()).collect();
+        format!(
+            "{} from {} | {} on {} ({}{}) | {} | {} | scales {} | up to {} iterations{}{}",
+            self.size,
+            self.exemplar_path.display(),
+            s.statistic,
+            self.layers.join(","),
+            s.backbone,
+            if s.tile { ", tileable" } else { "" },
+            s.solver.name(),
+            s.provider,
+            plan.join(" -> "),
+            s.iterations,
+            if plan.len() > 1 { " at full size" } else { "" },
+            if s.resumed_after > 0 {
+                format!(", resuming after {}", s.resumed_after)
+            } else {
+                String::new()
+            }
+        )
+    }
+
     /// Output sizes of the coarse-to-fine scales, coarsest first (one entry: single-scale).
     pub fn scale_sizes(&self) -> Vec<Size> {
         self.stages.iter().map(|s| s.size).collect()
@@ -727,9 +783,14 @@ impl Synthesis {
         };
         let clock = Instant::now();
         let stages = std::mem::take(&mut self.stages);
-        let mut x = noise(stages[0].size, self.settings.seed)
-            .into_raw_vec_and_offset()
-            .0;
+        let mut x = match &self.settings.start {
+            Some(image) => image.iter().copied().collect(),
+            None => {
+                noise(stages[0].size, self.settings.seed)
+                    .into_raw_vec_and_offset()
+                    .0
+            }
+        };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
         let mut reached = 0;
         let mut restarts = 0;

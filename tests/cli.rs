@@ -323,3 +323,66 @@ fn ctrl_c_and_sigterm_keep_the_best_image_so_far() {
         assert_eq!(json["stop"]["reason"], "interrupted", "SIG{signal}");
     }
 }
+
+#[test]
+fn resume_continues_an_interrupted_run_from_its_image() {
+    use std::io::{BufRead, BufReader};
+    let dir = scratch("cli-resume");
+    let out = dir.join("r.png");
+    let record = dir.join("r.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+        .args(["synth", example("pebbles.png").to_str().unwrap(), "-o"])
+        .args([out.to_str().unwrap(), "--record", record.to_str().unwrap()])
+        .args(["--size", "64", "--scales", "1", "--iters", "60", "--tolerance", "0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("iter   10/") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "ended early:\n{log}");
+        log.push_str(&line);
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    std::io::Read::read_to_string(&mut stderr, &mut String::new()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let first = read(&record);
+    assert_eq!(first["stop"]["reason"], "interrupted");
+    let done = first["iterations"].as_array().unwrap().len();
+    assert!((10..60).contains(&done), "{done} iterations before the interrupt");
+
+    let run = neurotex(&["synth", "--resume", record.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("resuming after {done}")), "{stderr}");
+    let second = read(&record);
+    assert_eq!(second["resumed_after_iterations"], done);
+    assert_eq!(second["optimizer"]["max_iterations"], 60 - done);
+    assert_eq!(second["stop"]["reason"], "max-iterations");
+    // It went on from the interrupted image, not from noise.
+    let (noise, resumed, best) = (
+        first["initial_loss"].as_f64().unwrap(),
+        second["initial_loss"].as_f64().unwrap(),
+        first["best_loss"].as_f64().unwrap(),
+    );
+    assert!(resumed < 1.1 * best && resumed < 0.1 * noise, "{noise} {best} {resumed}");
+    assert!(second["best_loss"].as_f64().unwrap() < best);
+
+    // A finished run has nothing left; --resume takes no exemplar or output.
+    fails_with(
+        &["synth", "--resume", record.to_str().unwrap()],
+        &["nothing to resume"],
+    );
+    fails_with(
+        &["synth", "x.png", "--resume", record.to_str().unwrap()],
+        &["cannot be used with"],
+    );
+}
