@@ -35,9 +35,18 @@ pub fn load_rgb(path: &Path) -> Result<Loaded> {
     if path.is_dir() {
         return Err(fail("it is a folder, not an image".into()));
     }
+    let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
+    decode_rgb(&bytes, path)
+}
+
+/// Decode an image file's bytes (`path` only names it in messages). The fuzzed entry point.
+pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
+    let fail = |reason: String| Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    };
     let open = || {
-        ImageReader::open(path)
-            .map_err(|e| fail(e.to_string()))?
+        ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| fail(e.to_string()))
     };
@@ -146,11 +155,24 @@ pub fn upsample(image: &Planar, width: u32, height: u32, wrap: bool) -> Planar {
 /// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
 /// interrupted run never leaves a half-written file where a good one was.
 pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
-    let rgb = to_rgb8(image);
-    write_atomically(path, |tmp| {
-        rgb.save_with_format(tmp, image::ImageFormat::Png)
-            .map_err(|e| e.to_string())
-    })
+    // Encoded in memory first: a buffered file writer can lose a write error (a full disk) when
+    // it is dropped, and a truncated PNG would then be renamed into place.
+    let mut png = Vec::new();
+    to_rgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Error::OutputNotWritable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    write_atomically(path, |tmp| write_synced(tmp, &png))
+}
+
+/// Write and flush to the disk, reporting every error (e.g. no space left).
+fn write_synced(path: &Path, bytes: &[u8]) -> std::result::Result<(), String> {
+    use std::io::Write;
+    let mut file = fs::File::create(path).map_err(|e| e.to_string())?;
+    file.write_all(bytes).map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())
 }
 
 /// Write any file atomically (temporary sibling + rename), creating the folder.

@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod error;
+pub mod fuzzing;
 pub mod image_io;
 pub mod layers;
 pub mod manifest;

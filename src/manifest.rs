@@ -153,6 +153,59 @@ pub struct GradOutputs {
     pub grad: String,
 }
 
+impl Manifest {
+    /// Parse and check a manifest's text: JSON of the right shape and format, every variant's
+    /// backbone described. The fuzzed entry point; the error says what is wrong.
+    pub fn parse(text: &str) -> std::result::Result<Manifest, String> {
+        let manifest: Manifest =
+            serde_json::from_str(text).map_err(|e| format!("not a neurotex manifest: {e}"))?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(format!(
+                "manifest format {} is not supported by this neurotex (expected \
+                 {MANIFEST_FORMAT}): export the models again with `make setup`",
+                manifest.format
+            ));
+        }
+        if let Some((name, v)) = manifest
+            .variants
+            .iter()
+            .find(|(_, v)| !manifest.backbones.contains_key(&v.backbone))
+        {
+            return Err(format!(
+                "variant {name} names the backbone {}, which the manifest does not describe",
+                v.backbone
+            ));
+        }
+        // Every file is a plain name inside the models folder: a manifest must not make us read
+        // (checksum) or load files elsewhere.
+        if let Some(bad) = manifest.files().into_iter().find(|f| {
+            let mut parts = Path::new(f).components();
+            !matches!(
+                (parts.next(), parts.next()),
+                (Some(std::path::Component::Normal(_)), None)
+            )
+        }) {
+            return Err(format!(
+                "the file name '{bad}' is not a plain name inside the models folder"
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Every file the manifest names: weights, stats and grad models, the reference conv.
+    pub fn files(&self) -> Vec<&str> {
+        let mut files: Vec<&str> = (self.backbones.values())
+            .map(|b| b.weights.file.as_str())
+            .collect();
+        for v in self.variants.values() {
+            files.push(&v.stats.file);
+            files.extend(v.grad.iter().map(|g| g.file.as_str()));
+        }
+        files.extend(self.reference_conv.iter().map(|c| c.file.as_str()));
+        files
+    }
+}
+
 /// A models folder whose manifest parsed and whose files exist.
 #[derive(Debug, Clone)]
 pub struct ModelSet {
@@ -181,50 +234,18 @@ impl ModelSet {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            err(format!(
-                "{} is not a neurotex manifest: {e}",
-                path.display()
-            ))
-        })?;
-        if manifest.format != MANIFEST_FORMAT {
-            return Err(err(format!(
-                "manifest format {} is not supported by this neurotex (expected \
-                 {MANIFEST_FORMAT}): export the models again with `make setup`",
-                manifest.format
-            )));
-        }
-        if let Some((name, v)) = manifest
-            .variants
-            .iter()
-            .find(|(_, v)| !manifest.backbones.contains_key(&v.backbone))
-        {
-            return Err(err(format!(
-                "variant {name} names the backbone {}, which the manifest does not describe",
-                v.backbone
-            )));
-        }
+        let manifest = Manifest::parse(&text)
+            .map_err(|reason| err(format!("{}: {reason}", path.display())))?;
         let set = ModelSet {
             dir: dir.to_path_buf(),
             manifest,
         };
-        for file in set.all_files() {
+        for file in set.manifest.files() {
             if !set.dir.join(file).is_file() {
                 return Err(err(format!("{file} is missing")));
             }
         }
         Ok(set)
-    }
-
-    fn all_files(&self) -> Vec<&str> {
-        let mut files: Vec<&str> = (self.manifest.backbones.values())
-            .map(|b| b.weights.file.as_str())
-            .collect();
-        for v in self.manifest.variants.values() {
-            files.push(&v.stats.file);
-            files.extend(v.grad.iter().map(|g| g.file.as_str()));
-        }
-        files
     }
 
     pub fn variant(&self, name: &str) -> Result<&Variant> {

@@ -890,7 +890,27 @@ impl Synthesis {
             image = metrics::match_colors(&image, &self.exemplar);
         }
         if let Some(out) = &self.settings.output {
-            image_io::save_png(&image, out)?;
+            if let Err(e) = image_io::save_png(&image, out) {
+                // Minutes of work must not be lost to a full disk: try the temp folder too.
+                let rescue = std::env::temp_dir().join(format!(
+                    "neurotex-rescued-{}-{}",
+                    std::process::id(),
+                    out.file_name()
+                        .map_or("out.png".into(), |n| n.to_string_lossy())
+                ));
+                let kept = match image_io::save_png(&image, &rescue) {
+                    Ok(()) => format!("the result was saved to {} instead", rescue.display()),
+                    Err(_) => "it could not be saved elsewhere either".to_string(),
+                };
+                let reason = match e {
+                    Error::OutputNotWritable { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(Error::OutputNotWritable {
+                    path: out.clone(),
+                    reason: format!("{reason}; {kept}"),
+                });
+            }
         }
         let layers = Some(self.layers.as_slice());
         let chosen_targets: LayerStatistics = self

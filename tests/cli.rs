@@ -333,7 +333,16 @@ fn resume_continues_an_interrupted_run_from_its_image() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
         .args(["synth", example("pebbles.png").to_str().unwrap(), "-o"])
         .args([out.to_str().unwrap(), "--record", record.to_str().unwrap()])
-        .args(["--size", "64", "--scales", "1", "--iters", "60", "--tolerance", "0"])
+        .args([
+            "--size",
+            "64",
+            "--scales",
+            "1",
+            "--iters",
+            "60",
+            "--tolerance",
+            "0",
+        ])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -342,7 +351,10 @@ fn resume_continues_an_interrupted_run_from_its_image() {
     let mut log = String::new();
     while !log.contains("iter   10/") {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "ended early:\n{log}");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ended early:\n{log}"
+        );
         log.push_str(&line);
     }
     Command::new("kill")
@@ -357,12 +369,18 @@ fn resume_continues_an_interrupted_run_from_its_image() {
     let first = read(&record);
     assert_eq!(first["stop"]["reason"], "interrupted");
     let done = first["iterations"].as_array().unwrap().len();
-    assert!((10..60).contains(&done), "{done} iterations before the interrupt");
+    assert!(
+        (10..60).contains(&done),
+        "{done} iterations before the interrupt"
+    );
 
     let run = neurotex(&["synth", "--resume", record.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("resuming after {done}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("resuming after {done}")),
+        "{stderr}"
+    );
     let second = read(&record);
     assert_eq!(second["resumed_after_iterations"], done);
     assert_eq!(second["optimizer"]["max_iterations"], 60 - done);
@@ -373,7 +391,10 @@ fn resume_continues_an_interrupted_run_from_its_image() {
         second["initial_loss"].as_f64().unwrap(),
         first["best_loss"].as_f64().unwrap(),
     );
-    assert!(resumed < 1.1 * best && resumed < 0.1 * noise, "{noise} {best} {resumed}");
+    assert!(
+        resumed < 1.1 * best && resumed < 0.1 * noise,
+        "{noise} {best} {resumed}"
+    );
     assert!(second["best_loss"].as_f64().unwrap() < best);
 
     // A finished run has nothing left; --resume takes no exemplar or output.

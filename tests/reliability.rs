@@ -221,3 +221,69 @@ fn a_missing_or_wrong_onnx_runtime_library_says_how_to_install_it() {
     let e = run("/lib/x86_64-linux-gnu/libz.so.1");
     assert!(e.contains("libz.so.1") && e.contains("make setup"), "{e}");
 }
+
+#[test]
+fn a_manifest_naming_files_outside_its_folder_is_refused() {
+    let text = std::fs::read_to_string(
+        repo().join("tests/fuzz_regressions/manifest_parse/seed_escaping_file.json"),
+    )
+    .unwrap();
+    let e = neurotex::manifest::Manifest::parse(&text).unwrap_err();
+    assert!(
+        e.contains("../../etc/passwd") && e.contains("plain name"),
+        "{e}"
+    );
+    let ok = std::fs::read_to_string(
+        repo().join("tests/fuzz_regressions/manifest_parse/seed_gram_only.json"),
+    )
+    .unwrap();
+    assert!(neurotex::manifest::Manifest::parse(&ok).is_ok());
+}
+
+#[test]
+fn a_full_disk_is_an_error_that_leaves_no_partial_file_and_rescues_the_result() {
+    let dir = scratch("rel-full");
+    let mnt = dir.join("tiny");
+    std::fs::create_dir_all(&mnt).unwrap();
+    // A 16 kB disk: the write probe fits, a 128x128 texture (about 45 kB as PNG) does not.
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("SKIPPED: cannot mount a tmpfs here (needs root); the full-disk case is untested");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&mnt);
+    let out = mnt.join("full.png");
+    let run = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+        .args(["synth", example("pebbles.png").to_str().unwrap(), "-o"])
+        .arg(&out)
+        .args(["--size", "128", "--scales", "1", "--iters", "2"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("No space left"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&mnt).unwrap().collect();
+    assert!(left.is_empty(), "files left on the full disk: {left:?}");
+    // The result was kept elsewhere, and the message says where.
+    let rescued = stderr
+        .split("saved to ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no rescue path in: {stderr}"));
+    let image = neurotex::image_io::load_rgb(Path::new(rescued))
+        .unwrap()
+        .image;
+    assert_eq!(image.dim(), (3, 128, 128));
+    std::fs::remove_file(rescued).unwrap();
+}
