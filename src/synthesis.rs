@@ -15,8 +15,7 @@ use rand::{Rng, SeedableRng};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::layers::{self, LayerWeights};
-use crate::manifest::Padding;
-use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Variant};
+use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Padding, Variant};
 use crate::memory;
 use crate::metrics;
 use crate::objective::{statistics_distance, LayerStatistics, Objective, Statistics};
@@ -798,15 +797,7 @@ impl Synthesis {
             reached = scale;
             let (sw, sh) = (stage.size.width as usize, stage.size.height as usize);
             if scale > 0 {
-                let prev = stages[scale - 1].size;
-                let coarse = Array3::from_shape_vec(
-                    (3, prev.height as usize, prev.width as usize),
-                    std::mem::take(&mut x),
-                )
-                .expect("image size");
-                x = image_io::upsample(&coarse, sw as u32, sh as u32, self.settings.tile)
-                    .into_raw_vec_and_offset()
-                    .0;
+                x = carry_up(x, stages[scale - 1].size, stage.size, self.settings.tile);
             }
             self.objective.set_size(sw, sh);
             let budget = if scale + 1 == stages.len() {
@@ -872,12 +863,7 @@ impl Synthesis {
         }
         // Interrupted before the last scale: carry what there is up to the full size.
         if reached + 1 < stages.len() {
-            let at = stages[reached].size;
-            let coarse = Array3::from_shape_vec((3, at.height as usize, at.width as usize), x)
-                .expect("image size");
-            x = image_io::upsample(&coarse, w as u32, h as u32, self.settings.tile)
-                .into_raw_vec_and_offset()
-                .0;
+            x = carry_up(x, stages[reached].size, self.size, self.settings.tile);
         }
         self.stages = stages;
         if self.stages.len() > 1 {
@@ -890,27 +876,7 @@ impl Synthesis {
             image = metrics::match_colors(&image, &self.exemplar);
         }
         if let Some(out) = &self.settings.output {
-            if let Err(e) = image_io::save_png(&image, out) {
-                // Minutes of work must not be lost to a full disk: try the temp folder too.
-                let rescue = std::env::temp_dir().join(format!(
-                    "neurotex-rescued-{}-{}",
-                    std::process::id(),
-                    out.file_name()
-                        .map_or("out.png".into(), |n| n.to_string_lossy())
-                ));
-                let kept = match image_io::save_png(&image, &rescue) {
-                    Ok(()) => format!("the result was saved to {} instead", rescue.display()),
-                    Err(_) => "it could not be saved elsewhere either".to_string(),
-                };
-                let reason = match e {
-                    Error::OutputNotWritable { reason, .. } => reason,
-                    other => other.to_string(),
-                };
-                return Err(Error::OutputNotWritable {
-                    path: out.clone(),
-                    reason: format!("{reason}; {kept}"),
-                });
-            }
+            save_or_rescue(&image, out)?;
         }
         let layers = Some(self.layers.as_slice());
         let chosen_targets: LayerStatistics = self
@@ -1013,6 +979,42 @@ pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     output.with_file_name(format!("{stem}.{tag}.png"))
+}
+
+/// A coarse scale's image ([3,H,W] row-major at `from`) upsampled to `to`, wrapping around the
+/// edges for tileable output.
+fn carry_up(x: Vec<f32>, from: Size, to: Size, tile: bool) -> Vec<f32> {
+    let coarse = Array3::from_shape_vec((3, from.height as usize, from.width as usize), x)
+        .expect("image size");
+    image_io::upsample(&coarse, to.width, to.height, tile)
+        .into_raw_vec_and_offset()
+        .0
+}
+
+/// Write the result; if that fails (a full disk), minutes of work must not be lost: save it to
+/// the temp folder too and say where.
+fn save_or_rescue(image: &Planar, out: &Path) -> Result<()> {
+    let Err(e) = image_io::save_png(image, out) else {
+        return Ok(());
+    };
+    let rescue = std::env::temp_dir().join(format!(
+        "neurotex-rescued-{}-{}",
+        std::process::id(),
+        out.file_name()
+            .map_or("out.png".into(), |n| n.to_string_lossy())
+    ));
+    let kept = match image_io::save_png(image, &rescue) {
+        Ok(()) => format!("the result was saved to {} instead", rescue.display()),
+        Err(_) => "it could not be saved elsewhere either".to_string(),
+    };
+    let reason = match e {
+        Error::OutputNotWritable { reason, .. } => reason,
+        other => other.to_string(),
+    };
+    Err(Error::OutputNotWritable {
+        path: out.to_path_buf(),
+        reason: format!("{reason}; {kept}"),
+    })
 }
 
 /// Uniform white noise in [0, 1], reproducible from the seed.
