@@ -52,8 +52,8 @@ Examples:
     version,
     about = "Neural texture synthesis: a texture that looks like your photo, at the size you need",
     long_about = "Neural texture synthesis (Gatys, Ecker & Bethge 2015): starts from noise and \
-                  optimises the pixels until the statistics of ImageNet VGG-16 features match \
-                  those of an exemplar photo. Loss and gradient run in ONNX Runtime.",
+                  optimises the pixels until the statistics of ImageNet VGG-16 (or VGG-19) \
+                  features match those of an exemplar photo. Loss and gradient run in ONNX Runtime.",
     after_help = "Run `neurotex <command> --help` for the options and examples of each command."
 )]
 struct Cli {
