@@ -272,43 +272,65 @@ fn providers_and_models_commands_report() {
     );
 }
 
+/// Start `neurotex args`, wait until its progress shows `marker`, then send it SIG`signal`.
+/// Returns the child, the rest of its stderr, and the log so far.
+fn interrupt_after(
+    args: &[&str],
+    marker: &str,
+    signal: &str,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+    String,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains(marker) {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ended early:\n{log}"
+        );
+        log.push_str(&line);
+    }
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (child, stderr, log)
+}
+
 #[test]
 fn ctrl_c_and_sigterm_keep_the_best_image_so_far() {
     for signal in ["INT", "TERM"] {
         let dir = scratch(&format!("cli-{signal}"));
         let out = dir.join("interrupted.png");
         let record = dir.join("interrupted.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
-            .args([
-                "synth",
-                example("grass_meadow.png").to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-                "--record",
-                record.to_str().unwrap(),
-            ])
-            .args(["--size", "64", "--iters", "100000", "--tolerance", "0"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let exemplar = example("grass_meadow.png");
+        let args = [
+            "synth",
+            exemplar.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+            "--size",
+            "64",
+            "--iters",
+            "100000",
+            "--tolerance",
+            "0",
+        ];
         // Wait for the first progress line, then interrupt.
-        use std::io::{BufRead, BufReader};
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut log = String::new();
-        while !log.contains("iter ") {
-            let mut line = String::new();
-            assert!(
-                stderr.read_line(&mut line).unwrap() > 0,
-                "ended early:\n{log}"
-            );
-            log.push_str(&line);
-        }
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let (mut child, mut stderr, log) = interrupt_after(&args, "iter ", signal);
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
         let exit = child.wait().unwrap();
@@ -326,41 +348,27 @@ fn ctrl_c_and_sigterm_keep_the_best_image_so_far() {
 
 #[test]
 fn resume_continues_an_interrupted_run_from_its_image() {
-    use std::io::{BufRead, BufReader};
     let dir = scratch("cli-resume");
     let out = dir.join("r.png");
     let record = dir.join("r.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
-        .args(["synth", example("pebbles.png").to_str().unwrap(), "-o"])
-        .args([out.to_str().unwrap(), "--record", record.to_str().unwrap()])
-        .args([
-            "--size",
-            "64",
-            "--scales",
-            "1",
-            "--iters",
-            "60",
-            "--tolerance",
-            "0",
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    while !log.contains("iter   10/") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "ended early:\n{log}"
-        );
-        log.push_str(&line);
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let exemplar = example("pebbles.png");
+    let args = [
+        "synth",
+        exemplar.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--record",
+        record.to_str().unwrap(),
+        "--size",
+        "64",
+        "--scales",
+        "1",
+        "--iters",
+        "60",
+        "--tolerance",
+        "0",
+    ];
+    let (mut child, mut stderr, _) = interrupt_after(&args, "iter   10/", "INT");
     std::io::Read::read_to_string(&mut stderr, &mut String::new()).unwrap();
     assert!(child.wait().unwrap().success());
     let read = |p: &std::path::Path| -> serde_json::Value {
