@@ -133,6 +133,11 @@ pub struct Round {
     pub first_evaluation: usize,
     /// When the whole synthesis started: times are reported from here.
     pub clock: Instant,
+    /// For progress and ETA: when this scale started, its iteration budget, and the work of
+    /// the scales still to come, in iterations of this one (a scale twice as large costs 4x).
+    pub scale_started: Instant,
+    pub scale_budget: usize,
+    pub later_work: f64,
 }
 
 /// One graph evaluation, as recorded.
@@ -166,6 +171,7 @@ pub struct IterationRecord {
 pub struct Progress {
     /// Coarse-to-fine scale (0 = coarsest).
     pub scale: usize,
+    /// Iteration within the current scale, and that scale's budget.
     pub iteration: usize,
     pub max_iterations: usize,
     pub loss: f32,
@@ -405,17 +411,19 @@ impl Observe<SolverState> for Watcher {
                 ((then - loss) as f64) < self.settings.tolerance * (then as f64).abs()
             };
         drop(shared);
-        let per_iteration = elapsed / iteration as f64;
+        // `iteration` counts within the scale, so time it from the scale's start.
+        let per_iteration = round.scale_started.elapsed().as_secs_f64() / iteration as f64;
+        let remaining = round.scale_budget.saturating_sub(iteration) as f64 + round.later_work;
         let progress = Progress {
             scale: round.scale,
             iteration,
-            max_iterations: self.settings.max_iterations,
+            max_iterations: round.scale_budget,
             loss,
             best_loss,
             evaluations,
             elapsed,
             seconds_per_iteration: per_iteration,
-            eta: per_iteration * self.settings.max_iterations.saturating_sub(iteration) as f64,
+            eta: per_iteration * remaining,
         };
         let image = to_image(u);
         if let Err(e) = (self.callback.borrow_mut())(&progress, &image) {

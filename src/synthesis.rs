@@ -805,6 +805,18 @@ impl Synthesis {
             } else {
                 self.settings.coarse_budget()
             };
+            // Later scales' iterations cost 4x per doubling of the side.
+            let later_work: f64 = (scale + 1..stages.len())
+                .map(|k| {
+                    let budget_k = if k + 1 == stages.len() {
+                        self.settings.iterations
+                    } else {
+                        self.settings.coarse_budget()
+                    };
+                    budget_k as f64 * 4f64.powi((k - scale) as i32)
+                })
+                .sum();
+            let scale_started = Instant::now();
             let mut done = 0;
             while done < budget {
                 let index = rounds.len();
@@ -827,6 +839,9 @@ impl Synthesis {
                     first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
                     iterations: per_round.min(budget - done),
                     clock,
+                    scale_started,
+                    scale_budget: budget,
+                    later_work,
                 };
                 let result = optimizer::optimize(
                     &mut self.objective,
