@@ -475,6 +475,15 @@ impl SynthesisBuilder {
         Ok(())
     }
 
+    /// Iterations of scale `k` of `n`: the full size gets `iterations`, coarse ones less.
+    fn scale_budget(&self, k: usize, n: usize) -> usize {
+        if k + 1 == n {
+            self.iterations
+        } else {
+            self.coarse_budget()
+        }
+    }
+
     /// Iterations of each coarse scale.
     pub(crate) fn coarse_budget(&self) -> usize {
         self.coarse_iterations
@@ -800,20 +809,12 @@ impl Synthesis {
                 x = carry_up(x, stages[scale - 1].size, stage.size, self.settings.tile);
             }
             self.objective.set_size(sw, sh);
-            let budget = if scale + 1 == stages.len() {
-                self.settings.iterations
-            } else {
-                self.settings.coarse_budget()
-            };
+            let budget = self.settings.scale_budget(scale, stages.len());
             // Later scales' iterations cost 4x per doubling of the side.
             let later_work: f64 = (scale + 1..stages.len())
                 .map(|k| {
-                    let budget_k = if k + 1 == stages.len() {
-                        self.settings.iterations
-                    } else {
-                        self.settings.coarse_budget()
-                    };
-                    budget_k as f64 * 4f64.powi((k - scale) as i32)
+                    self.settings.scale_budget(k, stages.len()) as f64
+                        * 4f64.powi((k - scale) as i32)
                 })
                 .sum();
             let scale_started = Instant::now();
