@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use neurotex::bench;
@@ -299,16 +300,29 @@ fn main() -> ExitCode {
 }
 
 /// A flag that the first Ctrl-C, SIGTERM or SIGHUP sets (the run stops after the current
-/// evaluation and writes what it has); a second one quits at once.
+/// evaluation and writes what it has); a second one, a second or more later, quits at once.
 fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
+    // One signal often arrives twice: `timeout`, `kill 0` and process managers send it to the
+    // process and to its whole group. Counting that as "pressed twice" lost the result (seen
+    // under `timeout 80 neurotex synth ...`), so repeats within this window are the same press.
+    const SAME_PRESS: Duration = Duration::from_secs(1);
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
+    let first = std::sync::Mutex::new(None::<Instant>);
     let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted twice: quitting without writing");
-            std::process::exit(130);
+        let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+        match *first {
+            Some(at) if at.elapsed() >= SAME_PRESS => {
+                eprintln!("\ninterrupted twice: quitting without writing");
+                std::process::exit(130);
+            }
+            Some(_) => {}
+            None => {
+                *first = Some(Instant::now());
+                flag.store(true, Ordering::SeqCst);
+                eprintln!("\ninterrupt: {first_press} (Ctrl-C again to quit)");
+            }
         }
-        eprintln!("\ninterrupt: {first_press} (Ctrl-C again to quit)");
     });
     cancel
 }
