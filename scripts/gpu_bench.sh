@@ -4,7 +4,7 @@
 # benches/results/gpu-<provider>-<precision>.json and printed.
 #
 # Needs the GPU build of ONNX Runtime (README, section "GPU"):
-#   NEUROTEX_ORT_DYLIB=/path/to/onnxruntime/capi/libonnxruntime.so.1.32.0 scripts/gpu_bench.sh
+#   NEUROTEX_ORT_DYLIB=/path/to/onnxruntime/capi/libonnxruntime.so.1.31.1 scripts/gpu_bench.sh
 # Run `make setup build` first (models and binary); SIZES and LAYERS override the cells.
 set -euo pipefail
 cd "$(dirname "$0")/.."

