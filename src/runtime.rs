@@ -232,8 +232,7 @@ pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
         // iteration on some runs (64², 400 evaluations: 1.3 GB resident instead of 0.25; a
         // 256² run reached 2.5 GB): measured with scripts/soak.sh. Off, memory stays flat, and
         // the arena allocator still reuses blocks; the speed is the same within noise (README).
-        .with_memory_pattern(false)?
-        .with_intra_op_spinning(std::env::var_os("NT_SPIN").is_some())?;
+        .with_memory_pattern(false)?;
     let ep = match options.provider {
         // `ort`'s CPU provider disables ONNX Runtime's arena unless asked: without it every
         // run page-faulted its working memory afresh (1024², relu1_1 only: 450 000 faults and
