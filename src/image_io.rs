@@ -35,7 +35,12 @@ pub fn load_rgb(path: &Path) -> Result<Loaded> {
     if path.is_dir() {
         return Err(fail("it is a folder, not an image".into()));
     }
-    let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            fail(format!("{e}: allow your user to read it (e.g. chmod u+r)"))
+        }
+        _ => fail(e.to_string()),
+    })?;
     decode_rgb(&bytes, path)
 }
 

@@ -228,10 +228,9 @@ pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
         // adjoint weights (transpose + flip of the stored kernels) once, at load.
         .with_optimization_level(GraphOptimizationLevel::All)?
         .with_intra_threads(options.threads)?
-        // ONNX Runtime's memory-pattern planner kept ~one evaluation's working memory per L-BFGS
-        // iteration on some runs (64², 400 evaluations: 1.3 GB resident instead of 0.25; a
-        // 256² run reached 2.5 GB): measured with scripts/soak.sh. Off, memory stays flat, and
-        // the arena allocator still reuses blocks; the speed is the same within noise (README).
+        // The memory-pattern planner is no faster with the arena on (1024², relu1_1: 0.603 vs
+        // 0.612 s) and holds more (2.0 vs 1.1 GiB peak); with the arena off, as `ort` used to
+        // leave it, it also grew resident memory run after run (scripts/soak.sh, README).
         .with_memory_pattern(false)?;
     let ep = match options.provider {
         // `ort`'s CPU provider disables ONNX Runtime's arena unless asked: without it every

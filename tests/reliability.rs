@@ -387,3 +387,40 @@ fn writers_racing_for_one_output_never_leave_a_corrupt_file() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn an_exemplar_the_user_may_not_read_says_so() {
+    // Root reads any file, so run as `nobody` (setpriv, util-linux) on a file with mode 000.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("neurotex-perm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let secret = dir.join("secret.png");
+    std::fs::copy(example("pebbles.png"), &secret).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let as_nobody = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_neurotex"))
+        .arg("synth")
+        .arg(&secret)
+        .arg("-o")
+        .arg(dir.join("out.png"))
+        .output();
+    let Some(out) = as_nobody
+        .ok()
+        .filter(|o| !String::from_utf8_lossy(&o.stderr).contains("setpriv:"))
+    else {
+        println!("SKIPPED: cannot run as another user here (needs root and setpriv)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("secret.png")
+            && stderr.contains("Permission denied")
+            && stderr.contains("chmod"),
+        "{stderr}"
+    );
+    assert!(!dir.join("out.png").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
