@@ -237,7 +237,8 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
             continue
         w = g.weight(f"{name}_w")
         if GRAPH_VARIANT == "naive":
-            # The pre-activation is the Relu's input: recompute it as Conv (unfused).
+            # The mask from the pre-activation (the Relu's input): the Conv's output then has
+            # two consumers, and ONNX Runtime cannot fuse Conv+Relu.
             pre = g.node_input(feats[i])
             positive = g.op("Greater", [pre, g.const(0.0)], f"pos_{name}")
             grad = g.op("Where", [positive, grad, g.const(0.0)], f"gpre_{name}")
@@ -245,7 +246,7 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
             positive = g.op("Greater", [feats[i], g.const(0.0)], f"pos_{name}")
             mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
             grad = g.op("Mul", [grad, mask], f"gpre_{name}")
-        if (i == 0 and not circular) or (GRAPH_VARIANT != "ours" and not circular):
+        if not circular and (i == 0 or GRAPH_VARIANT != "ours"):
             grad = g.op("ConvTranspose", [grad, w], "gbgr", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
         else:
             wt = g.op("Transpose", [w], f"wt_{name}", perm=[1, 0, 2, 3])
