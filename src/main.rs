@@ -62,10 +62,12 @@ struct Cli {
     command: Command,
 }
 
+// `allow_negative_numbers`: `--iters -3` reaches the value parser, which names the option and
+// what it takes, instead of clap calling -3 an unknown option.
 #[derive(Subcommand)]
 enum Command {
     /// Synthesise a texture from an exemplar photo.
-    #[command(after_help = SYNTH_EXAMPLES)]
+    #[command(after_help = SYNTH_EXAMPLES, allow_negative_numbers = true)]
     Synth(SynthArgs),
     /// Show which execution providers the loaded ONNX Runtime offers, and where it came from.
     #[command(after_help = "Example:\n  neurotex providers")]
@@ -79,10 +81,10 @@ enum Command {
     },
     /// Run the method study: normalisation, layers, statistic and weights axes on each exemplar;
     /// write labelled contact sheets and a Markdown + JSON table.
-    #[command(after_help = STUDY_EXAMPLES)]
+    #[command(after_help = STUDY_EXAMPLES, allow_negative_numbers = true)]
     Study(StudyArgs),
     /// Time one evaluation (loss + gradient) per size and layer set; print s/eval and GFLOP/s.
-    #[command(after_help = BENCH_EXAMPLES)]
+    #[command(after_help = BENCH_EXAMPLES, allow_negative_numbers = true)]
     Bench(BenchArgs),
 }
 

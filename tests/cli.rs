@@ -79,6 +79,23 @@ fn bad_input_is_a_clear_error_before_any_computation() {
         &["synth", pebbles, "-o", out, "--size", "abc"],
         &["WIDTHxHEIGHT"],
     );
+    // Negative and NaN numbers reach the value checks (clap would call -5 an unknown option).
+    fails_with(
+        &["synth", pebbles, "-o", out, "--size", "-5"],
+        &["invalid size -5", "WIDTHxHEIGHT"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--iters", "-3"],
+        &["'-3' for '--iters"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--tolerance", "-1"],
+        &["tolerance -1 must be in [0, 1)"],
+    );
+    fails_with(
+        &["synth", pebbles, "-o", out, "--exemplar-scale", "NaN"],
+        &["--exemplar-scale NaN must be in (0, 8]"],
+    );
     fails_with(
         &["synth", pebbles, "-o", out, "--size", "100000x100000"],
         &["at most 8192"],
