@@ -71,39 +71,25 @@ fn bad_input_is_a_clear_error_before_any_computation() {
         &["synth", text_as_jpg.to_str().unwrap(), "-o", out],
         &["notes.jpg"],
     );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--size", "0x64"],
-        &["invalid size", "at least"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--size", "abc"],
-        &["WIDTHxHEIGHT"],
-    );
-    // Negative and NaN numbers reach the value checks (clap would call -5 an unknown option).
-    fails_with(
-        &["synth", pebbles, "-o", out, "--size", "-5"],
-        &["invalid size -5", "WIDTHxHEIGHT"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--iters", "-3"],
-        &["'-3' for '--iters"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--tolerance", "-1"],
-        &["tolerance -1 must be in [0, 1)"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--exemplar-scale", "NaN"],
-        &["--exemplar-scale NaN must be in (0, 8]"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--size", "100000x100000"],
-        &["at most 8192"],
-    );
-    fails_with(
-        &["synth", pebbles, "-o", out, "--size", "8000x8000"],
-        &["GiB", "smaller --size"],
-    );
+    // One bad value each. Negative and NaN numbers reach the value checks (clap would call -5
+    // an unknown option).
+    let bad_values: &[(&str, &str, &[&str])] = &[
+        ("--size", "0x64", &["invalid size", "at least"]),
+        ("--size", "abc", &["WIDTHxHEIGHT"]),
+        ("--size", "-5", &["invalid size -5", "WIDTHxHEIGHT"]),
+        ("--iters", "-3", &["'-3' for '--iters"]),
+        ("--tolerance", "-1", &["tolerance -1 must be in [0, 1)"]),
+        (
+            "--exemplar-scale",
+            "NaN",
+            &["--exemplar-scale NaN must be in (0, 8]"],
+        ),
+        ("--size", "100000x100000", &["at most 8192"]),
+        ("--size", "8000x8000", &["GiB", "smaller --size"]),
+    ];
+    for (option, value, expect) in bad_values {
+        fails_with(&["synth", pebbles, "-o", out, option, value], expect);
+    }
     fails_with(
         &["synth", pebbles, "-o", out, "--layers", "relu1_1,conv9"],
         &["unknown layer 'conv9'", "relu5_3", "per-block"],
