@@ -1,5 +1,5 @@
 # neurotex: the two commands of README.md are `make demo` and `make test`.
-.PHONY: setup build demo test lint bench clean-models
+.PHONY: setup build demo test lint bench bench-optimizer clean-models
 
 NEUROTEX := target/release/neurotex
 CARGO ?= cargo
@@ -30,6 +30,10 @@ lint:
 bench: build
 	$(NEUROTEX) bench --sizes 128,256,512,1024 --json benches/results/bench.json
 	.venv/bin/python scripts/plot_bench.py benches/results/bench.json benches/results/bench.png
+
+# The host side of an iteration (argmin's L-BFGS over the pixels), without ONNX Runtime.
+bench-optimizer:
+	$(CARGO) bench --bench optimizer
 
 clean-models:
 	rm -f models/*.onnx models/*.bin models/manifest.json models/.export-stamp

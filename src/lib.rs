@@ -23,6 +23,7 @@ pub mod memory;
 pub mod metrics;
 pub mod objective;
 pub mod optimizer;
+pub mod pixels;
 pub mod record;
 pub mod resume;
 pub mod runtime;

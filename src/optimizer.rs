@@ -24,7 +24,21 @@ use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 
 use crate::error::{Error, Result};
-use crate::objective::Objective;
+use crate::objective::{Evaluation, Objective};
+use crate::pixels::{self, Pixels};
+
+/// What the optimiser minimises: the loss, per-layer losses and gradient of one image
+/// ([3,H,W] row-major in [0,1]). The ONNX grad model in a synthesis; a cheap analytic function
+/// in the optimiser's benchmark (benches/optimizer.rs), which times the host side alone.
+pub trait ImageLoss {
+    fn evaluate_image(&mut self, image: &[f32]) -> Result<Evaluation>;
+}
+
+impl ImageLoss for Objective {
+    fn evaluate_image(&mut self, image: &[f32]) -> Result<Evaluation> {
+        self.evaluate(image, 1)
+    }
+}
 
 /// Why the optimisation stopped.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -214,15 +228,15 @@ struct Shared {
 }
 
 struct Memo {
-    u: Vec<f32>,
+    u: Pixels,
     cost: f32,
-    grad_u: Vec<f32>,
+    grad_u: Pixels,
 }
 
 /// argmin's problem: cost and gradient at u from ONE graph run, memoised per u because argmin
 /// asks for them separately.
 struct Bridge<'a> {
-    objective: RefCell<&'a mut Objective>,
+    objective: RefCell<&'a mut dyn ImageLoss>,
     memo: RefCell<Option<Memo>>,
     shared: Arc<Mutex<Shared>>,
     cancel: Arc<AtomicBool>,
@@ -241,13 +255,13 @@ pub fn logit(x: f32) -> f32 {
 }
 
 pub fn to_image(u: &[f32]) -> Vec<f32> {
-    u.iter().map(|&v| sigmoid(v)).collect()
+    pixels::map(u, sigmoid)
 }
 
 impl Bridge<'_> {
-    fn evaluate(&self, u: &[f32]) -> std::result::Result<(), argmin::core::Error> {
+    fn evaluate(&self, u: &Pixels) -> std::result::Result<(), argmin::core::Error> {
         if let Some(m) = self.memo.borrow().as_ref() {
-            if m.u == u {
+            if &m.u == u {
                 return Ok(());
             }
         }
@@ -259,9 +273,9 @@ impl Bridge<'_> {
             self.shared.lock().unwrap().stop = Some(StopReason::MaxEvaluations);
             return Err(argmin::core::Error::msg("evaluation budget reached"));
         }
-        let x = to_image(u);
+        let x = to_image(&u.0);
         let t0 = Instant::now();
-        let eval = match self.objective.borrow_mut().evaluate(&x, 1) {
+        let eval = match self.objective.borrow_mut().evaluate_image(&x) {
             Ok(e) => e,
             Err(e) => {
                 let msg = e.to_string();
@@ -304,34 +318,29 @@ impl Bridge<'_> {
         }
         drop(shared);
         // Chain rule through x = sigmoid(u): d/du = d/dx * x (1 - x).
-        let grad_u = eval
-            .grad
-            .iter()
-            .zip(&x)
-            .map(|(g, x)| g * x * (1.0 - x) / scale)
-            .collect();
+        let grad_u = pixels::zip_map(&eval.grad, &x, |g, x| g * x * (1.0 - x) / scale);
         *self.memo.borrow_mut() = Some(Memo {
-            u: u.to_vec(),
+            u: u.clone(),
             cost: loss / scale,
-            grad_u,
+            grad_u: Pixels(grad_u),
         });
         Ok(())
     }
 }
 
 impl CostFunction for Bridge<'_> {
-    type Param = Vec<f32>;
+    type Param = Pixels;
     type Output = f32;
-    fn cost(&self, u: &Vec<f32>) -> std::result::Result<f32, argmin::core::Error> {
+    fn cost(&self, u: &Pixels) -> std::result::Result<f32, argmin::core::Error> {
         self.evaluate(u)?;
         Ok(self.memo.borrow().as_ref().unwrap().cost)
     }
 }
 
 impl Gradient for Bridge<'_> {
-    type Param = Vec<f32>;
-    type Gradient = Vec<f32>;
-    fn gradient(&self, u: &Vec<f32>) -> std::result::Result<Vec<f32>, argmin::core::Error> {
+    type Param = Pixels;
+    type Gradient = Pixels;
+    fn gradient(&self, u: &Pixels) -> std::result::Result<Pixels, argmin::core::Error> {
         self.evaluate(u)?;
         Ok(self.memo.borrow().as_ref().unwrap().grad_u.clone())
     }
@@ -345,11 +354,11 @@ struct Watcher {
 }
 
 /// The state every gradient solver here shares.
-type SolverState = IterState<Vec<f32>, Vec<f32>, (), (), (), f32>;
+type SolverState = IterState<Pixels, Pixels, (), (), (), f32>;
 
 /// What every solver's run has in common: start, budget and observer.
 struct Run {
-    u0: Vec<f32>,
+    u0: Pixels,
     iterations: u64,
     watcher: Watcher,
 }
@@ -425,7 +434,7 @@ impl Observe<SolverState> for Watcher {
             seconds_per_iteration: per_iteration,
             eta: per_iteration * remaining,
         };
-        let image = to_image(u);
+        let image = to_image(&u.0);
         if let Err(e) = (self.callback.borrow_mut())(&progress, &image) {
             let msg = e.to_string();
             self.shared.lock().unwrap().fatal = Some(e);
@@ -441,7 +450,7 @@ impl Observe<SolverState> for Watcher {
 
 /// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) for one round.
 pub fn optimize(
-    objective: &mut Objective,
+    objective: &mut dyn ImageLoss,
     start: &[f32],
     settings: &OptimizerSettings,
     round: Round,
@@ -466,7 +475,7 @@ pub fn optimize(
             .max_evaluations
             .map_or(usize::MAX, |m| m.saturating_sub(round.first_evaluation)),
     };
-    let u0: Vec<f32> = start.iter().map(|&x| logit(x)).collect();
+    let u0 = Pixels(pixels::map(start, logit));
     let watcher = Watcher {
         shared: shared.clone(),
         settings: settings.clone(),
