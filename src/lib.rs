@@ -17,6 +17,7 @@ pub mod bench;
 pub mod error;
 pub mod fuzzing;
 pub mod image_io;
+pub mod init;
 pub mod layers;
 pub mod manifest;
 pub mod memory;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use neurotex::bench;
 use neurotex::image_io::Planar;
+use neurotex::init::Init;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::{Progress, Solver};
 use neurotex::runtime::{self, Precision, Provider, SessionOptions};
@@ -153,6 +154,10 @@ struct SynthArgs {
     /// Match the result's colour histograms to the exemplar's after optimising.
     #[arg(long)]
     match_colors: bool,
+    /// Start from: noise (uniform white noise, Gatys et al.) or spectrum (random-phase noise
+    /// with the exemplar's colours and power spectrum: a head start on fine-grained textures).
+    #[arg(long, default_value = "noise", value_parser = Init::parse, value_name = "START")]
+    init: Init,
     /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
     #[arg(long, default_value_t = 50, value_name = "R")]
     redraw_every: usize,
@@ -359,6 +364,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
         .redraw_every(args.redraw_every)
         .exemplar_scale(args.exemplar_scale)
         .match_colors(args.match_colors)
+        .init(args.init)
         .overwrite(args.overwrite)
         .cancel_flag(cancel.clone());
     if let Some(size) = args.size {

@@ -2,7 +2,7 @@
 //! so that results of different variants, layers and weights can be compared on one scale.
 
 use ndarray::Array3;
-use rustfft::{num_complex::Complex, FftPlanner};
+use rustfft::num_complex::Complex;
 
 use crate::image_io::Planar;
 
@@ -83,23 +83,7 @@ pub fn radial_power_spectrum(img: &Planar) -> Vec<f64> {
         .collect();
     let mean = luma.iter().sum::<f64>() / luma.len() as f64;
     let mut data: Vec<Complex<f64>> = luma.iter().map(|v| Complex::new(v - mean, 0.0)).collect();
-    // 2-D FFT: rows, then columns.
-    let mut planner = FftPlanner::new();
-    let row_fft = planner.plan_fft_forward(w);
-    for row in data.chunks_mut(w) {
-        row_fft.process(row);
-    }
-    let col_fft = planner.plan_fft_forward(h);
-    let mut column = vec![Complex::new(0.0, 0.0); h];
-    for x in 0..w {
-        for y in 0..h {
-            column[y] = data[y * w + x];
-        }
-        col_fft.process(&mut column);
-        for y in 0..h {
-            data[y * w + x] = column[y];
-        }
-    }
+    crate::init::fft2(&mut data, w, h, false);
     let mut bands = [0.0; SPECTRUM_BANDS];
     let mut counts = [0usize; SPECTRUM_BANDS];
     // FFT bin i of n is frequency i/n, or (i - n)/n past the middle (cycles per pixel).

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use ndarray::ArrayD;
-use ort::session::{Session, SessionInputValue};
+use ort::memory::Allocator;
+use ort::session::{IoBinding, Session, SessionInputValue};
 use ort::value::{Tensor, TensorRef};
 
 use crate::error::{Error, Result};
@@ -185,17 +186,24 @@ pub struct Evaluation {
 }
 
 /// The grad model of a variant, loaded with the exemplar's statistics and the layer weights.
+///
+/// Runs through ONNX Runtime's IO binding. The layer weights, options, targets (the exemplar's
+/// statistics: 7 MB for all 13 Gram layers) and step inputs are bound when they are set and stay
+/// bound between runs: a GPU provider copies them to the device once, not at every evaluation.
+/// The image and the outputs live in tensors allocated once per shape and reused.
 pub struct Objective {
     session: Session,
     model: GradModel,
-    /// Inputs that stay the same for the whole run: layer weights and options.
-    fixed_inputs: Vec<(String, Tensor<f32>)>,
-    /// The exemplar's statistics, one input per layer of the model.
-    targets: Vec<(String, Tensor<f32>)>,
-    /// Per-step inputs (e.g. random directions), replaced when the host redraws them.
-    step: Vec<(String, Tensor<f32>)>,
+    binding: IoBinding,
+    /// The image input and the three outputs, for the current shape [batch, 3, H, W].
+    buffers: Option<Buffers>,
     height: usize,
     width: usize,
+}
+
+struct Buffers {
+    batch: usize,
+    image: Tensor<f32>,
 }
 
 impl Objective {
@@ -231,16 +239,6 @@ impl Objective {
                     .map_or(0.0, |i| weights[i])
             })
             .collect();
-        let mut fixed_inputs = vec![(
-            model.layer_weights_input.clone(),
-            Tensor::from_array(([model_weights.len()], model_weights))?,
-        )];
-        for (input, value) in settings {
-            fixed_inputs.push((
-                input.clone(),
-                Tensor::from_array(([value.len()], value.clone()))?,
-            ));
-        }
         let input_names: Vec<&str> = [&model.image_input, &model.layer_weights_input]
             .into_iter()
             .chain(model.target_inputs.values())
@@ -250,12 +248,20 @@ impl Objective {
             .collect();
         let o = &model.outputs;
         let output_names = [o.loss.as_str(), o.layer_losses.as_str(), o.grad.as_str()];
+        let session = open_checked(models, &path, options, &input_names, &output_names)?;
+        let mut binding = session.create_binding()?;
+        binding.bind_input(
+            &model.layer_weights_input,
+            &Tensor::from_array(([model_weights.len()], model_weights))?,
+        )?;
+        for (input, value) in settings {
+            binding.bind_input(input, &Tensor::from_array(([value.len()], value.clone()))?)?;
+        }
         let mut objective = Objective {
-            session: open_checked(models, &path, options, &input_names, &output_names)?,
+            session,
             model: model.clone(),
-            fixed_inputs,
-            targets: Vec::new(),
-            step: Vec::new(),
+            binding,
+            buffers: None,
             height,
             width,
         };
@@ -266,26 +272,23 @@ impl Objective {
 
     /// Replace the target statistics (e.g. after the step inputs they depend on were redrawn).
     pub fn set_targets(&mut self, targets: &LayerStatistics) -> Result<()> {
-        self.targets = self
-            .model
-            .layers
-            .iter()
-            .map(|layer| {
-                let (_, target) = targets.iter().find(|(l, _)| l == layer).ok_or_else(|| {
-                    Error::Optimiser(format!("the stats model gives no statistic for {layer}"))
-                })?;
-                Ok((
-                    self.model.target_inputs[layer].clone(),
-                    Tensor::from_array(target.clone())?,
-                ))
-            })
-            .collect::<Result<_>>()?;
+        for layer in &self.model.layers {
+            let (_, target) = targets.iter().find(|(l, _)| l == layer).ok_or_else(|| {
+                Error::Optimiser(format!("the stats model gives no statistic for {layer}"))
+            })?;
+            self.binding.bind_input(
+                &self.model.target_inputs[layer],
+                &Tensor::from_array(target.clone())?,
+            )?;
+        }
         Ok(())
     }
 
     /// Replace the per-step inputs.
     pub fn set_step_inputs(&mut self, step: &StepValues) -> Result<()> {
-        self.step = step_tensors(&self.model.step_inputs, step)?;
+        for (name, value) in step_tensors(&self.model.step_inputs, step)? {
+            self.binding.bind_input(name, &value)?;
+        }
         Ok(())
     }
 
@@ -307,18 +310,31 @@ impl Objective {
     /// Loss and gradient for `batch` images stored one after another in `images`.
     pub fn evaluate(&mut self, images: &[f32], batch: usize) -> Result<Evaluation> {
         assert_eq!(images.len(), batch * self.pixels(), "image buffer size");
-        let image = TensorRef::from_array_view(([batch, 3, self.height, self.width], images))?;
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
-            vec![(Cow::Borrowed(self.model.image_input.as_str()), image.into())];
-        for (name, value) in self
-            .fixed_inputs
-            .iter()
-            .chain(&self.targets)
-            .chain(&self.step)
-        {
-            inputs.push((Cow::Borrowed(name.as_str()), value.into()));
+        let shape = [batch, 3, self.height, self.width];
+        let o = &self.model.outputs;
+        if self.buffers.as_ref().is_none_or(|b| {
+            b.batch != batch || b.image.shape().iter().map(|&d| d as usize).ne(shape)
+        }) {
+            // A new size (coarse-to-fine) or batch: tensors for it, reused until the next.
+            let cpu = Allocator::default();
+            let layers = self.model.layers.len();
+            self.binding
+                .bind_output(&o.loss, Tensor::<f32>::new(&cpu, [batch])?)?;
+            self.binding
+                .bind_output(&o.layer_losses, Tensor::<f32>::new(&cpu, [batch, layers])?)?;
+            self.binding
+                .bind_output(&o.grad, Tensor::<f32>::new(&cpu, shape)?)?;
+            self.buffers = Some(Buffers {
+                batch,
+                image: Tensor::new(&cpu, shape)?,
+            });
         }
-        let outputs = self.session.run(inputs)?;
+        let buffers = self.buffers.as_mut().expect("allocated above");
+        buffers.image.extract_tensor_mut().1.copy_from_slice(images);
+        // Bound again at every run: a GPU provider copies the image when it is bound.
+        self.binding
+            .bind_input(&self.model.image_input, &buffers.image)?;
+        let outputs = self.session.run_binding(&self.binding)?;
         let take = |name: &str| -> Result<Vec<f32>> {
             Ok(outputs[name].try_extract_tensor::<f32>()?.1.to_vec())
         };

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::image_io::write_atomically;
+use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason,
@@ -55,6 +56,8 @@ pub struct RunRecord {
     pub snapshot_every: usize,
     pub exemplar_scale: f32,
     pub match_colors: bool,
+    /// What the run started from (noise, spectrum).
+    pub init: Init,
     pub provider: Provider,
     pub precision: Precision,
     pub threads: usize,
@@ -112,6 +115,7 @@ impl RunRecord {
             snapshot_every: s.snapshot_every,
             exemplar_scale: s.exemplar_scale,
             match_colors: s.match_colors,
+            init: s.init,
             provider: s.provider,
             precision: s.precision,
             threads: s.threads,

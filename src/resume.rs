@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::image_io;
+use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::manifest::ModelSet;
 use crate::optimizer::OptimizerSettings;
@@ -34,6 +35,8 @@ struct Saved {
     snapshot_every: usize,
     exemplar_scale: f32,
     match_colors: bool,
+    #[serde(default)]
+    init: Init,
     provider: Provider,
     #[serde(default)]
     precision: Precision,
@@ -137,6 +140,7 @@ pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
         .snapshot_every(saved.snapshot_every)
         .exemplar_scale(saved.exemplar_scale)
         .match_colors(saved.match_colors)
+        .init(saved.init)
         .provider(saved.provider)
         .precision(saved.precision)
         .threads(saved.threads)

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::Array3;
-use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
+use crate::init::Init;
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Padding, Variant};
 use crate::memory;
@@ -123,6 +123,8 @@ pub struct SynthesisBuilder {
     /// Iterations of each coarse scale (None: a quarter of `iterations`).
     pub(crate) coarse_iterations: Option<usize>,
     pub(crate) match_colors: bool,
+    /// The starting image: white noise or random-phase noise from the exemplar.
+    pub(crate) init: Init,
     record: Option<PathBuf>,
     overwrite: bool,
     options: BTreeMap<String, String>,
@@ -159,6 +161,7 @@ impl Default for SynthesisBuilder {
             scales: None,
             coarse_iterations: None,
             match_colors: false,
+            init: Init::Noise,
             record: None,
             overwrite: false,
             options: BTreeMap::new(),
@@ -222,6 +225,9 @@ impl SynthesisBuilder {
         coarse_iterations: usize => coarse_iterations);
     setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
         match_colors: bool => match_colors);
+    setter!(/// What the synthesis starts from: white noise (Gatys et al.) or random-phase noise with
+        /// the exemplar's power spectrum and colours (src/init.rs).
+        init: Init => init);
     setter!(/// For statistics with per-step inputs (sliced): redraw them, and restart L-BFGS, every
         /// this many iterations.
         redraw_every: usize => redraw_every);
@@ -706,10 +712,13 @@ impl Synthesis {
         &self.exemplar
     }
 
-    /// The noise image a single-scale run starts from: uniform white noise, reproducible from
-    /// the seed. Distances of the result are reported against this start.
+    /// The image a single-scale run starts from (white or random-phase noise, reproducible
+    /// from the seed). Distances of the result are reported against this start.
     pub fn start_image(&self) -> Planar {
-        noise(self.size, self.settings.seed)
+        let (w, h) = (self.size.width as usize, self.size.height as usize);
+        self.settings
+            .init
+            .image(&self.exemplar, w, h, self.settings.seed)
     }
 
     /// One line on what runs: statistic, layers, network, padding, solver, provider, scales.
@@ -794,9 +803,13 @@ impl Synthesis {
         let mut x = match &self.settings.start {
             Some(image) => image.iter().copied().collect(),
             None => {
-                noise(stages[0].size, self.settings.seed)
-                    .into_raw_vec_and_offset()
-                    .0
+                let at = stages[0].size;
+                let (w, h) = (at.width as usize, at.height as usize);
+                let start = self
+                    .settings
+                    .init
+                    .image(&stages[0].exemplar, w, h, self.settings.seed);
+                start.into_raw_vec_and_offset().0
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
@@ -1031,11 +1044,4 @@ fn save_or_rescue(image: &Planar, out: &Path) -> Result<()> {
         path: out.to_path_buf(),
         reason: format!("{reason}; {kept}"),
     })
-}
-
-/// Uniform white noise in [0, 1], reproducible from the seed.
-fn noise(size: Size, seed: u64) -> Planar {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let (w, h) = (size.width as usize, size.height as usize);
-    Array3::from_shape_simple_fn((3, h, w), || rng.random_range(0.0f32..1.0))
 }

@@ -84,6 +84,11 @@ fn bad_input_is_a_clear_error_before_any_computation() {
             "NaN",
             &["--exemplar-scale NaN must be in (0, 8]"],
         ),
+        (
+            "--init",
+            "zeros",
+            &["unknown start 'zeros'", "noise, spectrum"],
+        ),
         ("--size", "100000x100000", &["at most 8192"]),
         ("--size", "8000x8000", &["GiB", "smaller --size"]),
     ];
