@@ -331,10 +331,13 @@ impl Objective {
         }
         let buffers = self.buffers.as_mut().expect("allocated above");
         buffers.image.extract_tensor_mut().1.copy_from_slice(images);
-        // Bound again at every run: a GPU provider copies the image when it is bound.
+        // Bound again at every run: a GPU provider copies the image when it is bound. The
+        // synchronisations are no-ops on the CPU; on a GPU they wait for those copies.
         self.binding
             .bind_input(&self.model.image_input, &buffers.image)?;
+        self.binding.synchronize_inputs()?;
         let outputs = self.session.run_binding(&self.binding)?;
+        self.binding.synchronize_outputs()?;
         let take = |name: &str| -> Result<Vec<f32>> {
             Ok(outputs[name].try_extract_tensor::<f32>()?.1.to_vec())
         };
