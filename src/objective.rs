@@ -195,15 +195,10 @@ pub struct Objective {
     session: Session,
     model: GradModel,
     binding: IoBinding,
-    /// The image input and the three outputs, for the current shape [batch, 3, H, W].
-    buffers: Option<Buffers>,
+    /// The image input, [batch, 3, H, W] as last evaluated (the binding holds the outputs').
+    image: Option<Tensor<f32>>,
     height: usize,
     width: usize,
-}
-
-struct Buffers {
-    batch: usize,
-    image: Tensor<f32>,
 }
 
 impl Objective {
@@ -261,7 +256,7 @@ impl Objective {
             session,
             model: model.clone(),
             binding,
-            buffers: None,
+            image: None,
             height,
             width,
         };
@@ -312,9 +307,11 @@ impl Objective {
         assert_eq!(images.len(), batch * self.pixels(), "image buffer size");
         let shape = [batch, 3, self.height, self.width];
         let o = &self.model.outputs;
-        if self.buffers.as_ref().is_none_or(|b| {
-            b.batch != batch || b.image.shape().iter().map(|&d| d as usize).ne(shape)
-        }) {
+        if self
+            .image
+            .as_ref()
+            .is_none_or(|t| t.shape().iter().map(|&d| d as usize).ne(shape))
+        {
             // A new size (coarse-to-fine) or batch: tensors for it, reused until the next.
             let cpu = Allocator::default();
             let layers = self.model.layers.len();
@@ -324,17 +321,13 @@ impl Objective {
                 .bind_output(&o.layer_losses, Tensor::<f32>::new(&cpu, [batch, layers])?)?;
             self.binding
                 .bind_output(&o.grad, Tensor::<f32>::new(&cpu, shape)?)?;
-            self.buffers = Some(Buffers {
-                batch,
-                image: Tensor::new(&cpu, shape)?,
-            });
+            self.image = Some(Tensor::new(&cpu, shape)?);
         }
-        let buffers = self.buffers.as_mut().expect("allocated above");
-        buffers.image.extract_tensor_mut().1.copy_from_slice(images);
+        let image = self.image.as_mut().expect("allocated above");
+        image.extract_tensor_mut().1.copy_from_slice(images);
         // Bound again at every run: a GPU provider copies the image when it is bound. The
         // synchronisations are no-ops on the CPU; on a GPU they wait for those copies.
-        self.binding
-            .bind_input(&self.model.image_input, &buffers.image)?;
+        self.binding.bind_input(&self.model.image_input, image)?;
         self.binding.synchronize_inputs()?;
         let outputs = self.session.run_binding(&self.binding)?;
         self.binding.synchronize_outputs()?;
