@@ -21,16 +21,13 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from session_options import feeds_for
+from session_options import feeds_for, session_options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def options(profile_dir=None):
-    # neurotex's settings (src/runtime.rs): all optimisations, every core, arena on, no pattern.
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.enable_mem_pattern = False
+    so = session_options()
     if profile_dir:
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(profile_dir, "profile")

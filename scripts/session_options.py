@@ -29,13 +29,19 @@ def feeds_for(session, size, rng):
     return feeds
 
 
-def time_config(path, size, repeats, **opts):
+def session_options(**opts):
+    """neurotex's settings (src/runtime.rs), with the named ones changed."""
     so = ort.SessionOptions()
     so.graph_optimization_level = opts.get("level", ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     so.intra_op_num_threads = opts.get("threads", 0)
     so.enable_mem_pattern = opts.get("mem_pattern", False)
     so.enable_cpu_mem_arena = opts.get("arena", True)
     so.execution_mode = opts.get("mode", ort.ExecutionMode.ORT_SEQUENTIAL)
+    return so
+
+
+def time_config(path, size, repeats, **opts):
+    so = session_options(**opts)
     t0 = time.perf_counter()
     session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     load = time.perf_counter() - t0
