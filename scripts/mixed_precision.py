@@ -2,9 +2,10 @@
 """Rewrite neurotex's Gram grad models in mixed precision (float16 network, float32 statistic),
 for the CUDA provider, which runs a graph in the types it is written in (TensorRT's fp16 mode
 needs TensorRT, which our GPU machines lack). An experiment: on an H200 with ONNX Runtime
-1.31.1 it was no faster than float32 (0.020 s per evaluation at 1024² either way; the CUDA
-provider's float32 convolutions already run on tensor cores as TF32) and reached the same
-quality, so the shipped models stay float32 (README, "GPU"; benches/results/gpu-h200-*mixed16*).
+1.31.1 it was no faster than float32 (0.020 s per evaluation at 1024² either way; the float32
+graph's convolutions already reach ~65 TFLOP/s, most likely on the tensor cores as TF32) and
+reached the same quality, so the shipped models stay float32 (README, "GPU";
+benches/results/gpu-h200-*mixed16*).
 
   float16: the VGG convolutions, ReLUs and pools, the ReLU masks and the conv adjoints;
   float32: the preprocessing, the Gram matrices, the loss, the last (64 -> 3) adjoint and the
