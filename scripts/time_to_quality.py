@@ -21,8 +21,10 @@ def load(path):
 
 
 def full_size(record):
+    """Evaluations of the full loss at full size (a shallow pass's loss leaves layers out)."""
     last = max(e.get("scale", 0) for e in record["evaluations"])
-    return [e for e in record["evaluations"] if e.get("scale", 0) == last]
+    return [e for e in record["evaluations"]
+            if e.get("scale", 0) == last and not e.get("shallow")]
 
 
 def main():
@@ -49,7 +51,8 @@ def main():
         evals = r["evaluations"]
         scales = max(e.get("scale", 0) for e in evals) + 1
         hit = next(((i, e) for i, e in enumerate(evals)
-                    if e.get("scale", 0) == scales - 1 and e["loss"] <= target), None)
+                    if e.get("scale", 0) == scales - 1 and not e.get("shallow")
+                    and e["loss"] <= target), None)
         if hit:
             t = f"{hit[1]['t']:.1f}"
             n = str(hit[0] + 1)

@@ -152,6 +152,9 @@ pub struct Round {
     pub scale_started: Instant,
     pub scale_budget: usize,
     pub later_work: f64,
+    /// The loss covers only the shallow layers (the shallow pass at the start of the last
+    /// scale): its values are not comparable with the full loss.
+    pub shallow: bool,
 }
 
 /// One graph evaluation, as recorded.
@@ -167,6 +170,8 @@ pub struct EvaluationRecord {
     pub seconds: f64,
     /// Resident memory of the process after it (for soak checks: it must stay flat).
     pub resident_bytes: Option<u64>,
+    /// A shallow-pass evaluation (see `Round::shallow`).
+    pub shallow: bool,
 }
 
 /// One L-BFGS iteration, as recorded.
@@ -178,6 +183,8 @@ pub struct IterationRecord {
     pub loss: f32,
     pub evaluations: usize,
     pub t: f64,
+    /// A shallow-pass iteration (see `Round::shallow`).
+    pub shallow: bool,
 }
 
 /// What a progress callback sees after each iteration.
@@ -194,6 +201,8 @@ pub struct Progress {
     pub elapsed: f64,
     pub seconds_per_iteration: f64,
     pub eta: f64,
+    /// In the shallow pass (see `Round::shallow`).
+    pub shallow: bool,
 }
 
 /// Called after each iteration with the progress and the current image (x, in [0,1]).
@@ -307,6 +316,7 @@ impl Bridge<'_> {
             t,
             seconds,
             resident_bytes: crate::memory::resident_bytes(),
+            shallow: round.shallow,
         });
         if !finite {
             let at = round.first_evaluation + shared.evaluations.len();
@@ -412,6 +422,7 @@ impl Observe<SolverState> for Watcher {
             loss,
             evaluations,
             t: elapsed,
+            shallow: round.shallow,
         });
         let best_loss = shared.best.as_ref().map_or(loss, |(b, _)| *b);
         let converged =
@@ -433,6 +444,7 @@ impl Observe<SolverState> for Watcher {
             elapsed,
             seconds_per_iteration: per_iteration,
             eta: per_iteration * remaining,
+            shallow: round.shallow,
         };
         let image = to_image(&u.0);
         if let Err(e) = (self.callback.borrow_mut())(&progress, &image) {

@@ -40,6 +40,8 @@ pub struct RunRecord {
     pub scales: Vec<Size>,
     /// Iterations allowed at each coarse scale (None when single-scale).
     pub coarse_iterations: Option<usize>,
+    /// Iterations of the shallow pass at the start of the last scale (None when single-scale).
+    pub shallow_first: Option<usize>,
     pub statistic: String,
     pub backbone: String,
     /// Tileable output (circular padding).
@@ -102,6 +104,7 @@ impl RunRecord {
             size: synthesis.size(),
             scales: synthesis.scale_sizes(),
             coarse_iterations: (synthesis.scale_sizes().len() > 1).then(|| s.coarse_budget()),
+            shallow_first: (synthesis.scale_sizes().len() > 1).then(|| s.shallow_budget()),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),
             tile: s.tile,

@@ -122,6 +122,9 @@ pub struct SynthesisBuilder {
     pub(crate) scales: Option<usize>,
     /// Iterations of each coarse scale (None: a quarter of `iterations`).
     pub(crate) coarse_iterations: Option<usize>,
+    /// Iterations of the shallow pass at the start of the last scale (None: a quarter of
+    /// `iterations`; 0: none).
+    pub(crate) shallow_first: Option<usize>,
     pub(crate) match_colors: bool,
     /// The starting image: white noise or random-phase noise from the exemplar.
     pub(crate) init: Init,
@@ -160,6 +163,7 @@ impl Default for SynthesisBuilder {
             exemplar_scale: 1.0,
             scales: None,
             coarse_iterations: None,
+            shallow_first: None,
             match_colors: false,
             init: Init::Noise,
             record: None,
@@ -223,6 +227,10 @@ impl SynthesisBuilder {
         /// evaluation costs a quarter of the next scale's, and the coarse result only has to
         /// fix the large-scale arrangement).
         coarse_iterations: usize => coarse_iterations);
+    setter!(/// Coarse-to-fine: the first this many iterations at the full size match only the chosen
+        /// layers up to relu3_1, in a graph that stops there (see `SHALLOW_DEPTH`); 0: none.
+        /// Default: a quarter of `iterations`.
+        shallow_first: usize => shallow_first);
     setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
         match_colors: bool => match_colors);
     setter!(/// What the synthesis starts from: white noise (Gatys et al.) or random-phase noise with
@@ -349,6 +357,12 @@ impl SynthesisBuilder {
             self.scales
         };
         let stages = plan_stages(&exemplar, size, scales, multiple)?;
+        if let Some(n) = self.shallow_first.filter(|&n| n > 0 && stages.len() == 1) {
+            notices.push(format!(
+                "--shallow-first {n} has no effect: it fixes what upsampling blurs, and this run \
+                 is single-scale"
+            ));
+        }
         if let Some(start) = &self.start {
             let (_, h, w) = start.dim();
             if (w as u32, h as u32) != (size.width, size.height) {
@@ -372,6 +386,18 @@ impl SynthesisBuilder {
             .find(&self.statistic, &self.backbone, padding)?
             .clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
+        if self.shallow_first.is_some_and(|n| n > 0) && stages.len() > 1 {
+            let n = chosen_layers
+                .iter()
+                .filter(|l| is_shallow(&variant, l))
+                .count();
+            if n == 0 || n == chosen_layers.len() {
+                notices.push(format!(
+                    "--shallow-first has no effect: it needs layers both up to {SHALLOW_DEPTH} \
+                     and deeper"
+                ));
+            }
+        }
         let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
         let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
         let session = SessionOptions {
@@ -398,6 +424,8 @@ impl SynthesisBuilder {
             session,
         )?;
         Ok(Synthesis {
+            option_inputs: settings,
+            session,
             exemplar,
             stages,
             size,
@@ -490,6 +518,11 @@ impl SynthesisBuilder {
         }
     }
 
+    /// Iterations of the shallow pass at the start of the last scale of a coarse-to-fine run.
+    pub(crate) fn shallow_budget(&self) -> usize {
+        self.shallow_first.unwrap_or(self.iterations / 4)
+    }
+
     /// Iterations of each coarse scale.
     pub(crate) fn coarse_budget(&self) -> usize {
         self.coarse_iterations
@@ -522,6 +555,12 @@ impl SynthesisBuilder {
                 self.exemplar_scale
             )));
         }
+        if let Some(n) = self.shallow_first.filter(|&n| n >= self.iterations) {
+            return Err(Error::InvalidSetting(format!(
+                "--shallow-first {n} must be fewer than --iters {}",
+                self.iterations
+            )));
+        }
         if self.coarse_iterations == Some(0) {
             return Err(Error::InvalidSetting(
                 "--coarse-iters must be at least 1".into(),
@@ -544,6 +583,20 @@ impl SynthesisBuilder {
 
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
+
+/// The deepest layer of the shallow pass. Right after upsampling, the full-size loss is
+/// dominated by relu2_1 and relu3_1 (bilinear upsampling blurs the mid-scale structure; README,
+/// "Coarse-to-fine"), and a graph that ends at relu3_1 costs ~40% of one that ends at relu5_1
+/// (its convolutions are 14.6 of 37.8 GFLOP at 256²).
+pub const SHALLOW_DEPTH: &str = "relu3_1";
+
+/// Whether the shallow pass matches `layer`: it is SHALLOW_DEPTH or comes before it.
+fn is_shallow(variant: &Variant, layer: &str) -> bool {
+    let depth = |name: &str| variant.layers.iter().position(|l| l == name);
+    depth(layer)
+        .zip(depth(SHALLOW_DEPTH))
+        .is_some_and(|(d, cut)| d <= cut)
+}
 
 /// Most coarse-to-fine scales accepted.
 pub const MAX_SCALES: usize = 5;
@@ -664,6 +717,9 @@ pub struct Synthesis {
     step: StepValues,
     statistics: Statistics,
     objective: Objective,
+    /// What a second objective (the shallow pass) is opened with.
+    option_inputs: OptionInputs,
+    session: SessionOptions,
     models: ModelSet,
     variant: Variant,
     /// The variant's options as chosen, e.g. gram-norm = paper.
@@ -746,6 +802,34 @@ impl Synthesis {
         )
     }
 
+    /// The shallow pass's objective: the chosen layers up to SHALLOW_DEPTH with their weights,
+    /// in the grad model that ends there. None when that is all the chosen layers (nothing
+    /// cheaper to run) or none of them.
+    fn shallow_objective(&self, size: Size) -> Result<Option<Objective>> {
+        let (layers, weights): (Vec<String>, Vec<f32>) = self
+            .layers
+            .iter()
+            .zip(&self.weights)
+            .filter(|(l, _)| is_shallow(&self.variant, l))
+            .map(|(l, w)| (l.clone(), *w))
+            .unzip();
+        if layers.is_empty() || layers.len() == self.layers.len() {
+            return Ok(None);
+        }
+        Objective::new(
+            &self.models,
+            &self.variant,
+            &layers,
+            &weights,
+            &self.option_inputs,
+            &self.targets,
+            &self.step,
+            (size.width as usize, size.height as usize),
+            self.session,
+        )
+        .map(Some)
+    }
+
     /// Output sizes of the coarse-to-fine scales, coarsest first (one entry: single-scale).
     pub fn scale_sizes(&self) -> Vec<Size> {
         self.stages.iter().map(|s| s.size).collect()
@@ -813,6 +897,7 @@ impl Synthesis {
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
+        let mut full_start_loss = None;
         let mut reached = 0;
         let mut restarts = 0;
         'scales: for (scale, stage) in stages.iter().enumerate() {
@@ -832,6 +917,9 @@ impl Synthesis {
                 .sum();
             let scale_started = Instant::now();
             let mut done = 0;
+            let wants_shallow =
+                scale > 0 && scale + 1 == stages.len() && self.settings.shallow_budget() > 0;
+            let mut shallow: Option<Objective> = None;
             while done < budget {
                 let index = rounds.len();
                 if index > 0 && redraw {
@@ -846,19 +934,34 @@ impl Synthesis {
                     self.targets = self.statistics.compute(&stage.exemplar, None, &self.step)?;
                     self.objective.set_targets(&self.targets)?;
                 }
+                // The shallow pass, if any, is the last scale's first round.
+                if done == 0 && wants_shallow {
+                    shallow = self.shallow_objective(stage.size)?;
+                    if shallow.is_some() {
+                        // The full loss of the upsampled image, which the run reports as the
+                        // last scale's start (the pass's own loss leaves layers out).
+                        full_start_loss = Some(self.objective.evaluate(&x, 1)?.loss[0]);
+                    }
+                }
+                let in_shallow_pass = shallow.is_some();
                 let round = Round {
                     index,
                     scale,
                     first_iteration: done,
                     first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
-                    iterations: per_round.min(budget - done),
+                    iterations: if in_shallow_pass {
+                        self.settings.shallow_budget()
+                    } else {
+                        per_round.min(budget - done)
+                    },
                     clock,
                     scale_started,
                     scale_budget: budget,
                     later_work,
+                    shallow: in_shallow_pass,
                 };
                 let result = optimizer::optimize(
-                    &mut self.objective,
+                    shallow.as_mut().unwrap_or(&mut self.objective),
                     &x,
                     &optimizer_settings,
                     round,
@@ -871,6 +974,8 @@ impl Synthesis {
                     .map_or(done, |i| i.iteration)
                     .max(done + 1);
                 x.clone_from(&result.best_image);
+                // One round only: its session (and memory) goes before the full objective runs.
+                shallow = None;
                 let stop = result.stop.clone();
                 rounds.push(result);
                 if matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
@@ -885,7 +990,7 @@ impl Synthesis {
                     }
                     continue;
                 }
-                if !redraw {
+                if !redraw && !in_shallow_pass {
                     break;
                 }
             }
@@ -899,7 +1004,10 @@ impl Synthesis {
             // Distances are reported at full size, against the full exemplar.
             self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
         }
-        let result = merge_rounds(rounds);
+        let mut result = merge_rounds(rounds);
+        if let Some(loss) = full_start_loss {
+            result.initial_loss = loss;
+        }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if self.settings.match_colors {
             image = metrics::match_colors(&image, &self.exemplar);
@@ -966,6 +1074,7 @@ fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
         .last()
         .and_then(|r| r.evaluations.first())
         .map_or(0, |e| e.scale);
+    // (After a shallow pass the run replaces this with the upsampled image's full loss.)
     let initial_loss = rounds
         .iter()
         .find(|r| r.evaluations.first().is_some_and(|e| e.scale == last_scale))

@@ -233,3 +233,75 @@ fn vgg19_backbone_synthesises_and_is_recorded() {
         .to_string();
     assert!(e.contains("resnet50") && e.contains("vgg19"), "{e}");
 }
+
+#[test]
+fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
+    // Coarse-to-fine, 2 scales at 128²: the first 10 full-size iterations match only relu1_1,
+    // relu2_1 and relu3_1 in the graph that ends at relu3_1, then all five layers run.
+    let run = |shallow_first: usize| {
+        Synthesis::builder()
+            .exemplar(example("pebbles.png"))
+            .size(128, 128)
+            .scales(2)
+            .iterations(30)
+            .coarse_iterations(20)
+            .shallow_first(shallow_first)
+            .tolerance(0.0)
+            .seed(4)
+            .build()
+            .unwrap()
+            .run()
+            .unwrap()
+    };
+    let plain = run(0);
+    let outcome = run(10);
+    assert_eq!(outcome.record.shallow_first, Some(10));
+    let full_size: Vec<_> = outcome
+        .record
+        .evaluations
+        .iter()
+        .filter(|e| e.scale == 1)
+        .collect();
+    let passes = full_size.iter().take_while(|e| e.shallow).count();
+    assert!(passes >= 10, "{passes} shallow evaluations");
+    assert!(full_size[passes..].iter().all(|e| !e.shallow));
+    // The shallow graph has the layers up to relu3_1 (5 of them), the full one up to relu5_1.
+    assert_eq!(full_size[0].layer_losses.len(), 5);
+    assert_eq!(full_size[passes].layer_losses.len(), 11);
+    let shallow_iterations = outcome
+        .record
+        .iterations
+        .iter()
+        .filter(|i| i.shallow)
+        .count();
+    assert_eq!(shallow_iterations, 10);
+    let cost = |shallow: bool| {
+        let s: Vec<f64> = full_size
+            .iter()
+            .filter(|e| e.shallow == shallow)
+            .map(|e| e.seconds)
+            .collect();
+        s.iter().sum::<f64>() / s.len() as f64
+    };
+    let after_pass = full_size[passes].loss;
+    println!(
+        "upsampled image's full loss {:.3e}, after the shallow pass {after_pass:.3e}; shallow \
+         evaluation {:.3} s vs full {:.3} s; final distance {:.4} (without the pass {:.4})",
+        outcome.initial_loss,
+        cost(true),
+        cost(false),
+        outcome.final_distance,
+        plain.final_distance
+    );
+    assert!(after_pass < 0.5 * outcome.initial_loss);
+    assert!(outcome.final_distance < 1.25 * plain.final_distance);
+    // A pass as long as the whole budget is refused before anything loads.
+    let err = Synthesis::builder()
+        .exemplar(example("pebbles.png"))
+        .iterations(30)
+        .shallow_first(30)
+        .build()
+        .err()
+        .expect("--shallow-first 30 with --iters 30");
+    assert!(err.to_string().contains("fewer than --iters"), "{err}");
+}
