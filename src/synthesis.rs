@@ -937,12 +937,10 @@ impl Synthesis {
                 // The shallow pass, if any, is the last scale's first round.
                 if done == 0 && wants_shallow {
                     shallow = self.shallow_objective(stage.size)?;
-                    if shallow.is_some() {
-                        // The full loss of the upsampled image, which the run reports as the
-                        // last scale's start (the pass's own loss leaves layers out).
-                        full_start_loss = Some(self.objective.evaluate(&x, 1)?.loss[0]);
-                    }
                 }
+                // The upsampled image, whose full loss the run reports as the last scale's
+                // start (the pass's own loss leaves layers out).
+                let upsampled = shallow.is_some().then(|| x.clone());
                 let in_shallow_pass = shallow.is_some();
                 let round = Round {
                     index,
@@ -974,8 +972,12 @@ impl Synthesis {
                     .map_or(done, |i| i.iteration)
                     .max(done + 1);
                 x.clone_from(&result.best_image);
-                // One round only: its session (and memory) goes before the full objective runs.
+                // One round only: its session (and memory) goes before the full objective runs
+                // at this size, so that the two never hold their buffers at once.
                 shallow = None;
+                if let Some(image) = upsampled {
+                    full_start_loss = Some(self.objective.evaluate(&image, 1)?.loss[0]);
+                }
                 let stop = result.stop.clone();
                 rounds.push(result);
                 if matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
