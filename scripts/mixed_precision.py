@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import json
 import math
 import os
@@ -38,6 +37,8 @@ import shutil
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
+
+from export_models import sha256_file
 
 TARGET_EXPONENT = 8  # the largest scaled feature gradient is 2^8
 HALF_OPS = ("n_conv_", "n_relu", "n_pool", "n_pos_", "n_mask_", "n_gpre_", "n_gin_", "n_gup_",
@@ -207,14 +208,6 @@ def topological(nodes: list[onnx.NodeProto], available: set[str]) -> list[onnx.N
     return done
 
 
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="models")
@@ -241,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         model = convert(src, layers)
         dst = os.path.join(args.out, grad["file"])
         onnx.save(model, dst)
-        grad["sha256"] = sha256(dst)
+        grad["sha256"] = sha256_file(dst)
         print("wrote", dst)
     man = os.path.join(args.out, "manifest.json")
     json.dump(manifest, open(man, "w"), indent=1)
