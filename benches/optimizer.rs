@@ -93,6 +93,7 @@ fn main() {
                 first_iteration: 0,
                 iterations,
                 first_evaluation: 0,
+                scale_evaluations: 0,
                 clock,
                 scale_started: clock,
                 scale_budget: iterations,

@@ -145,6 +145,8 @@ pub struct Round {
     pub iterations: usize,
     /// Evaluations done before this round.
     pub first_evaluation: usize,
+    /// Of those, the ones at this scale (progress counts evaluations per scale).
+    pub scale_evaluations: usize,
     /// When the whole synthesis started: times are reported from here.
     pub clock: Instant,
     /// For progress and ETA: when this scale started, its iteration budget, and the work of
@@ -197,6 +199,7 @@ pub struct Progress {
     pub max_iterations: usize,
     pub loss: f32,
     pub best_loss: f32,
+    /// Evaluations at this scale so far (all its rounds).
     pub evaluations: usize,
     pub elapsed: f64,
     pub seconds_per_iteration: f64,
@@ -440,7 +443,7 @@ impl Observe<SolverState> for Watcher {
             max_iterations: round.scale_budget,
             loss,
             best_loss,
-            evaluations,
+            evaluations: round.scale_evaluations + evaluations,
             elapsed,
             seconds_per_iteration: per_iteration,
             eta: per_iteration * remaining,

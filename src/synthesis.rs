@@ -947,6 +947,11 @@ impl Synthesis {
                     scale,
                     first_iteration: done,
                     first_evaluation: rounds.iter().map(|r| r.evaluations.len()).sum(),
+                    scale_evaluations: rounds
+                        .iter()
+                        .flat_map(|r| &r.evaluations)
+                        .filter(|e| e.scale == scale)
+                        .count(),
                     iterations: if in_shallow_pass {
                         self.settings.shallow_budget()
                     } else {
