@@ -32,6 +32,7 @@ pub mod sheet;
 pub mod step_inputs;
 pub mod study;
 pub mod synthesis;
+pub mod upsample;
 
 pub use error::{Error, Result};
 pub use layers::LayerWeights;

@@ -15,6 +15,7 @@ use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::{Progress, Solver};
 use neurotex::runtime::{self, Precision, Provider, SessionOptions};
 use neurotex::synthesis::sibling_path;
+use neurotex::upsample::Upsampling;
 use neurotex::{LayerWeights, Size, Synthesis, SynthesisBuilder};
 
 const SYNTH_EXAMPLES: &str = "\
@@ -154,6 +155,11 @@ struct SynthArgs {
     /// that upsampling blurred before all layers run. 0: none. [default: --iters / 4]
     #[arg(long, value_name = "N")]
     shallow_first: Option<usize>,
+    /// Coarse-to-fine: how each coarse result is carried up to the next scale: example (detail
+    /// from the exemplar, placed by matching 5x5 neighbourhoods at the coarse scale: the next
+    /// scale starts much closer) or bilinear.
+    #[arg(long, default_value = "example", value_parser = Upsampling::parse, value_name = "METHOD")]
+    upsample: Upsampling,
     /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     exemplar_scale: f32,
@@ -385,6 +391,7 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     if let Some(n) = args.shallow_first {
         builder = builder.shallow_first(n);
     }
+    builder = builder.upsampling(args.upsample);
     if let Some(record) = &args.record {
         builder = builder.record(record);
     }

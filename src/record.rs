@@ -14,6 +14,7 @@ use crate::optimizer::{
 };
 use crate::runtime::{self, Precision, Provider};
 use crate::synthesis::{Size, Synthesis};
+use crate::upsample::Upsampling;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelChecksum {
@@ -42,6 +43,8 @@ pub struct RunRecord {
     pub coarse_iterations: Option<usize>,
     /// Iterations of the shallow pass at the start of the last scale (None when single-scale).
     pub shallow_first: Option<usize>,
+    /// How each coarse scale's result was carried up to the next (None when single-scale).
+    pub upsampling: Option<Upsampling>,
     pub statistic: String,
     pub backbone: String,
     /// Tileable output (circular padding).
@@ -105,6 +108,7 @@ impl RunRecord {
             scales: synthesis.scale_sizes(),
             coarse_iterations: (synthesis.scale_sizes().len() > 1).then(|| s.coarse_budget()),
             shallow_first: (synthesis.scale_sizes().len() > 1).then(|| s.shallow_budget()),
+            upsampling: (synthesis.scale_sizes().len() > 1).then_some(s.upsampling),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),
             tile: s.tile,

@@ -26,6 +26,7 @@ use crate::optimizer::{
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::step_inputs::{self, StepValues};
+use crate::upsample::Upsampling;
 
 /// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
 pub const MAX_SIDE: u32 = 8192;
@@ -125,6 +126,8 @@ pub struct SynthesisBuilder {
     /// Iterations of the shallow pass at the start of the last scale (None: a quarter of
     /// `iterations`; 0: none).
     pub(crate) shallow_first: Option<usize>,
+    /// How each coarse scale's result is carried up to the next scale.
+    pub(crate) upsampling: Upsampling,
     pub(crate) match_colors: bool,
     /// The starting image: white noise or random-phase noise from the exemplar.
     pub(crate) init: Init,
@@ -164,6 +167,7 @@ impl Default for SynthesisBuilder {
             scales: None,
             coarse_iterations: None,
             shallow_first: None,
+            upsampling: Upsampling::Example,
             match_colors: false,
             init: Init::Noise,
             record: None,
@@ -231,6 +235,9 @@ impl SynthesisBuilder {
         /// layers up to relu3_1, in a graph that stops there (see `SHALLOW_DEPTH`); 0: none.
         /// Default: a quarter of `iterations`.
         shallow_first: usize => shallow_first);
+    setter!(/// Coarse-to-fine: how each coarse result is carried up to the next scale: with detail
+        /// from the exemplar (default) or bilinearly (src/upsample.rs).
+        upsampling: Upsampling => upsampling);
     setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
         match_colors: bool => match_colors);
     setter!(/// What the synthesis starts from: white noise (Gatys et al.) or random-phase noise with
@@ -781,8 +788,13 @@ impl Synthesis {
     pub fn describe(&self) -> String {
         let s = &self.settings;
         let plan: Vec<String> = self.stages.iter().map(|st| st.size.to_string()).collect();
+        let upsampling = if plan.len() > 1 {
+            format!(" ({} upsampling)", s.upsampling.name())
+        } else {
+            String::new()
+        };
         format!(
-            "{} from {} | {} on {} ({}{}) | {} | {} | scales {} | up to {} iterations{}{}",
+            "{} from {} | {} on {} ({}{}) | {} | {} | scales {}{} | up to {} iterations{}{}",
             self.size,
             self.exemplar_path.display(),
             s.statistic,
@@ -792,6 +804,7 @@ impl Synthesis {
             s.solver.name(),
             s.provider,
             plan.join(" -> "),
+            upsampling,
             s.iterations,
             if plan.len() > 1 { " at full size" } else { "" },
             if s.resumed_after > 0 {
@@ -828,6 +841,19 @@ impl Synthesis {
             self.session,
         )
         .map(Some)
+    }
+
+    /// The image `x` ([3,H,W] row-major) at scale `from` carried up to scale `to`, wrapping
+    /// around the edges for tileable output.
+    fn carry_up(&self, method: Upsampling, x: Vec<f32>, from: &Stage, to: &Stage) -> Vec<f32> {
+        let (w, h) = (from.size.width as usize, from.size.height as usize);
+        let coarse = Array3::from_shape_vec((3, h, w), x).expect("image size");
+        let size = (to.size.width, to.size.height);
+        let tile = self.settings.tile;
+        method
+            .carry_up(&coarse, &from.exemplar, &to.exemplar, size, tile)
+            .into_raw_vec_and_offset()
+            .0
     }
 
     /// Output sizes of the coarse-to-fine scales, coarsest first (one entry: single-scale).
@@ -904,7 +930,7 @@ impl Synthesis {
             reached = scale;
             let (sw, sh) = (stage.size.width as usize, stage.size.height as usize);
             if scale > 0 {
-                x = carry_up(x, stages[scale - 1].size, stage.size, self.settings.tile);
+                x = self.carry_up(self.settings.upsampling, x, &stages[scale - 1], stage);
             }
             self.objective.set_size(sw, sh);
             let budget = self.settings.scale_budget(scale, stages.len());
@@ -1002,9 +1028,10 @@ impl Synthesis {
                 }
             }
         }
-        // Interrupted before the last scale: carry what there is up to the full size.
+        // Interrupted before the last scale: carry what there is up to the full size, at once.
         if reached + 1 < stages.len() {
-            x = carry_up(x, stages[reached].size, self.size, self.settings.tile);
+            let full = stages.last().expect("a scale");
+            x = self.carry_up(Upsampling::Bilinear, x, &stages[reached], full);
         }
         self.stages = stages;
         if self.stages.len() > 1 {
@@ -1124,16 +1151,6 @@ pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     output.with_file_name(format!("{stem}.{tag}.png"))
-}
-
-/// A coarse scale's image ([3,H,W] row-major at `from`) upsampled to `to`, wrapping around the
-/// edges for tileable output.
-fn carry_up(x: Vec<f32>, from: Size, to: Size, tile: bool) -> Vec<f32> {
-    let coarse = Array3::from_shape_vec((3, from.height as usize, from.width as usize), x)
-        .expect("image size");
-    image_io::upsample(&coarse, to.width, to.height, tile)
-        .into_raw_vec_and_offset()
-        .0
 }
 
 /// Write the result; if that fails (a full disk), minutes of work must not be lost: save it to

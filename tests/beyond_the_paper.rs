@@ -8,6 +8,7 @@ use neurotex::init::Init;
 use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
+use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Synthesis};
 
 /// Gram distance (zero-padded VGG-16, one layer per block) of an image to the exemplar.
@@ -304,4 +305,61 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
         .err()
         .expect("--shallow-first 30 with --iters 30");
     assert!(err.to_string().contains("fewer than --iters"), "{err}");
+}
+
+#[test]
+fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
+    // Coarse-to-fine, 2 scales at 128², no shallow pass: the same coarse result carried up
+    // either way (the coarse scale does not depend on it), then 20 iterations at full size.
+    let run = |upsampling: Upsampling| {
+        Synthesis::builder()
+            .exemplar(example("pebbles.png"))
+            .size(128, 128)
+            .scales(2)
+            .iterations(20)
+            .coarse_iterations(20)
+            .shallow_first(0)
+            .upsampling(upsampling)
+            .tolerance(0.0)
+            .seed(4)
+            .build()
+            .unwrap()
+            .run()
+            .unwrap()
+    };
+    let bilinear = run(Upsampling::Bilinear);
+    let example = run(Upsampling::Example);
+    assert_eq!(example.record.upsampling, Some(Upsampling::Example));
+    assert_eq!(bilinear.record.upsampling, Some(Upsampling::Bilinear));
+    let full_size = |o: &neurotex::synthesis::Outcome| -> Vec<f32> {
+        o.record
+            .evaluations
+            .iter()
+            .filter(|e| e.scale == 1)
+            .map(|e| e.loss)
+            .collect()
+    };
+    let (b, e) = (full_size(&bilinear), full_size(&example));
+    let coarse_end = |o: &neurotex::synthesis::Outcome| {
+        o.record.evaluations.iter().filter(|e| e.scale == 0).count()
+    };
+    assert_eq!(coarse_end(&bilinear), coarse_end(&example));
+    let best = |v: &[f32]| v.iter().cloned().fold(f32::INFINITY, f32::min);
+    println!(
+        "full-size loss at the start: bilinear {:.3e}, example {:.3e}; after 20 iterations: \
+         {:.3e}, {:.3e}; final distance {:.4}, {:.4}",
+        b[0],
+        e[0],
+        best(&b),
+        best(&e),
+        bilinear.final_distance,
+        example.final_distance
+    );
+    assert!(e[0] < b[0], "start: example {} vs bilinear {}", e[0], b[0]);
+    assert!(
+        best(&e) < best(&b),
+        "end: example {} vs bilinear {}",
+        best(&e),
+        best(&b)
+    );
 }
