@@ -83,6 +83,8 @@ pub struct RunRecord {
     pub final_distance: f64,
     pub setup_seconds: f64,
     pub optimize_seconds: f64,
+    /// Of optimize_seconds, the time spent carrying results up between scales.
+    pub upsampling_seconds: f64,
     pub mean_evaluation_seconds: f64,
     pub iterations: Vec<IterationRecord>,
     pub evaluations: Vec<EvaluationRecord>,
@@ -138,6 +140,7 @@ impl RunRecord {
             final_distance,
             setup_seconds: synthesis.setup_seconds,
             optimize_seconds,
+            upsampling_seconds: synthesis.upsampling_seconds,
             mean_evaluation_seconds: outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n,
             iterations: outcome.iterations.clone(),
             evaluations: outcome.evaluations.clone(),

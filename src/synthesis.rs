@@ -447,6 +447,7 @@ impl SynthesisBuilder {
             options,
             notices,
             setup_seconds: setup_start.elapsed().as_secs_f64(),
+            upsampling_seconds: 0.0,
             exemplar_path,
             settings: self,
         })
@@ -733,6 +734,8 @@ pub struct Synthesis {
     pub(crate) options: BTreeMap<String, String>,
     notices: Vec<String>,
     pub(crate) setup_seconds: f64,
+    /// Time spent carrying results up from one scale to the next.
+    pub(crate) upsampling_seconds: f64,
 }
 
 /// What a run produced.
@@ -845,15 +848,15 @@ impl Synthesis {
 
     /// The image `x` ([3,H,W] row-major) at scale `from` carried up to scale `to`, wrapping
     /// around the edges for tileable output.
-    fn carry_up(&self, method: Upsampling, x: Vec<f32>, from: &Stage, to: &Stage) -> Vec<f32> {
+    fn carry_up(&mut self, method: Upsampling, x: Vec<f32>, from: &Stage, to: &Stage) -> Vec<f32> {
+        let started = Instant::now();
         let (w, h) = (from.size.width as usize, from.size.height as usize);
         let coarse = Array3::from_shape_vec((3, h, w), x).expect("image size");
         let size = (to.size.width, to.size.height);
         let tile = self.settings.tile;
-        method
-            .carry_up(&coarse, &from.exemplar, &to.exemplar, size, tile)
-            .into_raw_vec_and_offset()
-            .0
+        let up = method.carry_up(&coarse, &from.exemplar, &to.exemplar, size, tile);
+        self.upsampling_seconds += started.elapsed().as_secs_f64();
+        up.into_raw_vec_and_offset().0
     }
 
     /// Output sizes of the coarse-to-fine scales, coarsest first (one entry: single-scale).
