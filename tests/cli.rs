@@ -89,6 +89,11 @@ fn bad_input_is_a_clear_error_before_any_computation() {
             "zeros",
             &["unknown start 'zeros'", "noise, spectrum"],
         ),
+        (
+            "--upsample",
+            "lanczos",
+            &["unknown upsampling 'lanczos'", "example, bilinear"],
+        ),
         ("--size", "100000x100000", &["at most 8192"]),
         ("--size", "8000x8000", &["GiB", "smaller --size"]),
     ];
