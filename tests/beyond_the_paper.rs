@@ -9,7 +9,7 @@ use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
 use neurotex::upsample::Upsampling;
-use neurotex::{image_io::Planar, Synthesis};
+use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
 
 /// Gram distance (zero-padded VGG-16, one layer per block) of an image to the exemplar.
 fn gram_distance(image: &Planar, exemplar: &Planar) -> f64 {
@@ -235,20 +235,25 @@ fn vgg19_backbone_synthesises_and_is_recorded() {
     assert!(e.contains("resnet50") && e.contains("vgg19"), "{e}");
 }
 
+/// Pebbles at 128², coarse-to-fine with 2 scales (20 iterations at 64²), seed 4, no early stop.
+fn pebbles_two_scales(iterations: usize) -> SynthesisBuilder {
+    Synthesis::builder()
+        .exemplar(example("pebbles.png"))
+        .size(128, 128)
+        .scales(2)
+        .iterations(iterations)
+        .coarse_iterations(20)
+        .tolerance(0.0)
+        .seed(4)
+}
+
 #[test]
 fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     // Coarse-to-fine, 2 scales at 128²: the first 10 full-size iterations match only relu1_1,
     // relu2_1 and relu3_1 in the graph that ends at relu3_1, then all five layers run.
     let run = |shallow_first: usize| {
-        Synthesis::builder()
-            .exemplar(example("pebbles.png"))
-            .size(128, 128)
-            .scales(2)
-            .iterations(30)
-            .coarse_iterations(20)
+        pebbles_two_scales(30)
             .shallow_first(shallow_first)
-            .tolerance(0.0)
-            .seed(4)
             .build()
             .unwrap()
             .run()
@@ -312,16 +317,9 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
     // Coarse-to-fine, 2 scales at 128², no shallow pass: the same coarse result carried up
     // either way (the coarse scale does not depend on it), then 20 iterations at full size.
     let run = |upsampling: Upsampling| {
-        Synthesis::builder()
-            .exemplar(example("pebbles.png"))
-            .size(128, 128)
-            .scales(2)
-            .iterations(20)
-            .coarse_iterations(20)
+        pebbles_two_scales(20)
             .shallow_first(0)
             .upsampling(upsampling)
-            .tolerance(0.0)
-            .seed(4)
             .build()
             .unwrap()
             .run()
