@@ -127,16 +127,20 @@ pub fn resize(image: &Planar, width: u32, height: u32) -> Planar {
 /// the second.
 type Tap = (usize, usize, f32);
 
+/// Index `k` of a row or column of `n` samples, possibly outside it: wrapped around (`wrap`:
+/// periodic) or the nearest edge sample.
+pub(crate) fn edge_index(k: isize, n: usize, wrap: bool) -> usize {
+    if wrap {
+        k.rem_euclid(n as isize) as usize
+    } else {
+        k.clamp(0, n as isize - 1) as usize
+    }
+}
+
 /// The taps of a bilinear resize from `from` to `to` samples (pixel centres aligned); `wrap`
 /// treats the signal as periodic, otherwise edges are repeated.
 fn bilinear_taps(from: usize, to: usize, wrap: bool) -> Vec<Tap> {
-    let at = |k: isize| {
-        if wrap {
-            k.rem_euclid(from as isize) as usize
-        } else {
-            k.clamp(0, from as isize - 1) as usize
-        }
-    };
+    let at = |k: isize| edge_index(k, from, wrap);
     (0..to)
         .map(|i| {
             let p = (i as f32 + 0.5) * from as f32 / to as f32 - 0.5;

@@ -102,15 +102,17 @@ impl RunRecord {
         let rt = runtime::init()?;
         let s = &synthesis.settings;
         let n = outcome.evaluations.len().max(1) as f64;
+        let scales = synthesis.scale_sizes();
+        let multi_scale = scales.len() > 1;
         Ok(RunRecord {
             neurotex_version: env!("CARGO_PKG_VERSION"),
             exemplar: synthesis.exemplar_path.clone(),
             output: s.output.clone(),
             size: synthesis.size(),
-            scales: synthesis.scale_sizes(),
-            coarse_iterations: (synthesis.scale_sizes().len() > 1).then(|| s.coarse_budget()),
-            shallow_first: (synthesis.scale_sizes().len() > 1).then(|| s.shallow_budget()),
-            upsampling: (synthesis.scale_sizes().len() > 1).then_some(s.upsampling),
+            scales,
+            coarse_iterations: multi_scale.then(|| s.coarse_budget()),
+            shallow_first: multi_scale.then(|| s.shallow_budget()),
+            upsampling: multi_scale.then_some(s.upsampling),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),
             tile: s.tile,

@@ -94,13 +94,7 @@ const BLOCK: usize = 512;
 fn neighbourhoods(image: &Planar, points: &[(usize, usize)], wrap: bool) -> Array2<f32> {
     let (channels, h, w) = image.dim();
     let side = (2 * RADIUS + 1) as usize;
-    let at = |v: isize, n: usize| -> usize {
-        if wrap {
-            v.rem_euclid(n as isize) as usize
-        } else {
-            v.clamp(0, n as isize - 1) as usize
-        }
-    };
+    let at = |v: isize, n: usize| image_io::edge_index(v, n, wrap);
     let mut rows = Array2::<f32>::zeros((points.len(), channels * side * side));
     for (mut row, &(y, x)) in rows.axis_iter_mut(Axis(0)).zip(points) {
         let mut k = 0;
