@@ -98,7 +98,7 @@ fn main() {
                 scale_started: clock,
                 scale_budget: iterations,
                 later_work: 0.0,
-                shallow: false,
+                pass: None,
             };
             let callback: neurotex::optimizer::IterationCallback =
                 Rc::new(RefCell::new(|_: &_, _: &[f32]| Ok(())));

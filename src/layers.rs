@@ -21,7 +21,7 @@ pub const PRESETS: &[(&str, LayerRule)] = &[
 pub const DEFAULT_PRESET: &str = "per-block";
 
 /// (block, conv) of a layer named `relu<block>_<conv>`.
-fn block_and_conv(name: &str) -> Option<(u32, u32)> {
+pub(crate) fn block_and_conv(name: &str) -> Option<(u32, u32)> {
     let (block, conv) = name.strip_prefix("relu")?.split_once('_')?;
     Some((block.parse().ok()?, conv.parse().ok()?))
 }

@@ -24,6 +24,7 @@ pub mod memory;
 pub mod metrics;
 pub mod objective;
 pub mod optimizer;
+pub mod passes;
 pub mod pixels;
 pub mod record;
 pub mod resume;

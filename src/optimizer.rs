@@ -134,7 +134,7 @@ pub struct OptimizerSettings {
 /// One round of optimisation: the whole run for statistics without per-step inputs; for those
 /// with (e.g. sliced), a run between two redraws, each starting a fresh L-BFGS, since a changed
 /// objective invalidates its curvature pairs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Round {
     pub index: usize,
     /// Coarse-to-fine scale (0 = coarsest; always 0 in a single-scale run).
@@ -154,9 +154,9 @@ pub struct Round {
     pub scale_started: Instant,
     pub scale_budget: usize,
     pub later_work: f64,
-    /// The loss covers only the shallow layers (the shallow pass at the start of the last
-    /// scale): its values are not comparable with the full loss.
-    pub shallow: bool,
+    /// In one of the passes at the start of the last scale (src/passes.rs): the deepest layer
+    /// the loss covers. Such losses leave deeper layers out: not comparable with the full loss.
+    pub pass: Option<String>,
 }
 
 /// One graph evaluation, as recorded.
@@ -172,8 +172,9 @@ pub struct EvaluationRecord {
     pub seconds: f64,
     /// Resident memory of the process after it (for soak checks: it must stay flat).
     pub resident_bytes: Option<u64>,
-    /// A shallow-pass evaluation (see `Round::shallow`).
-    pub shallow: bool,
+    /// A pass's evaluation: the deepest layer its loss covers (see `Round::pass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
 }
 
 /// One L-BFGS iteration, as recorded.
@@ -185,8 +186,9 @@ pub struct IterationRecord {
     pub loss: f32,
     pub evaluations: usize,
     pub t: f64,
-    /// A shallow-pass iteration (see `Round::shallow`).
-    pub shallow: bool,
+    /// A pass's iteration: the deepest layer its loss covers (see `Round::pass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
 }
 
 /// What a progress callback sees after each iteration.
@@ -204,8 +206,8 @@ pub struct Progress {
     pub elapsed: f64,
     pub seconds_per_iteration: f64,
     pub eta: f64,
-    /// In the shallow pass (see `Round::shallow`).
-    pub shallow: bool,
+    /// In a pass: the deepest layer the loss covers (see `Round::pass`).
+    pub pass: Option<String>,
 }
 
 /// Called after each iteration with the progress and the current image (x, in [0,1]).
@@ -309,7 +311,7 @@ impl Bridge<'_> {
             };
         }
         let scale = shared.scale;
-        let round = shared.round;
+        let round = shared.round.clone();
         let t = round.clock.elapsed().as_secs_f64();
         shared.evaluations.push(EvaluationRecord {
             round: round.index,
@@ -319,7 +321,7 @@ impl Bridge<'_> {
             t,
             seconds,
             resident_bytes: crate::memory::resident_bytes(),
-            shallow: round.shallow,
+            pass: round.pass.clone(),
         });
         if !finite {
             let at = round.first_evaluation + shared.evaluations.len();
@@ -412,7 +414,7 @@ impl Observe<SolverState> for Watcher {
             return Ok(());
         };
         let mut shared = self.shared.lock().unwrap();
-        let round = shared.round;
+        let round = shared.round.clone();
         // argmin counts from 0 within a round.
         let iteration = round.first_iteration + state.get_iter() as usize + 1;
         let elapsed = round.clock.elapsed().as_secs_f64();
@@ -425,7 +427,7 @@ impl Observe<SolverState> for Watcher {
             loss,
             evaluations,
             t: elapsed,
-            shallow: round.shallow,
+            pass: round.pass.clone(),
         });
         let best_loss = shared.best.as_ref().map_or(loss, |(b, _)| *b);
         let converged =
@@ -447,7 +449,7 @@ impl Observe<SolverState> for Watcher {
             elapsed,
             seconds_per_iteration: per_iteration,
             eta: per_iteration * remaining,
-            shallow: round.shallow,
+            pass: round.pass.clone(),
         };
         let image = to_image(&u.0);
         if let Err(e) = (self.callback.borrow_mut())(&progress, &image) {
@@ -472,6 +474,7 @@ pub fn optimize(
     cancel: Arc<AtomicBool>,
     callback: IterationCallback,
 ) -> Result<OptimizationOutcome> {
+    let (first_evaluation, iterations) = (round.first_evaluation, round.iterations as u64);
     let shared = Arc::new(Mutex::new(Shared {
         round,
         evaluations: Vec::new(),
@@ -488,7 +491,7 @@ pub fn optimize(
         cancel,
         evaluation_budget: settings
             .max_evaluations
-            .map_or(usize::MAX, |m| m.saturating_sub(round.first_evaluation)),
+            .map_or(usize::MAX, |m| m.saturating_sub(first_evaluation)),
     };
     let u0 = Pixels(pixels::map(start, logit));
     let watcher = Watcher {
@@ -499,7 +502,7 @@ pub fn optimize(
     let linesearch = MoreThuenteLineSearch::new();
     let run = Run {
         u0,
-        iterations: round.iterations as u64,
+        iterations,
         watcher,
     };
     // Our own stop rules apply (relative tolerance over a window, budgets); argmin's absolute

@@ -12,6 +12,7 @@ use crate::layers::LayerWeights;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason,
 };
+use crate::passes::Pass;
 use crate::runtime::{self, Precision, Provider};
 use crate::synthesis::{Size, Synthesis};
 use crate::upsample::Upsampling;
@@ -43,6 +44,10 @@ pub struct RunRecord {
     pub coarse_iterations: Option<usize>,
     /// Iterations of the shallow pass at the start of the last scale (None when single-scale).
     pub shallow_first: Option<usize>,
+    /// Iterations of the pass without the deepest block after it (None when single-scale).
+    pub skip_deepest: Option<usize>,
+    /// The passes that ran at the start of the last scale: where each ended, and its budget.
+    pub passes: Vec<Pass>,
     /// How each coarse scale's result was carried up to the next (None when single-scale).
     pub upsampling: Option<Upsampling>,
     pub statistic: String,
@@ -112,6 +117,12 @@ impl RunRecord {
             scales,
             coarse_iterations: multi_scale.then(|| s.coarse_budget()),
             shallow_first: multi_scale.then(|| s.shallow_budget()),
+            skip_deepest: multi_scale.then(|| s.skip_deepest_budget()),
+            passes: if multi_scale {
+                synthesis.passes()
+            } else {
+                Vec::new()
+            },
             upsampling: multi_scale.then_some(s.upsampling),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),

@@ -23,6 +23,7 @@ use crate::optimizer::{
     self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, Solver,
     StopReason,
 };
+use crate::passes::{self, Pass, SHALLOW_DEPTH};
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::step_inputs::{self, StepValues};
@@ -126,6 +127,9 @@ pub struct SynthesisBuilder {
     /// Iterations of the shallow pass at the start of the last scale (None: a quarter of
     /// `iterations`; 0: none).
     pub(crate) shallow_first: Option<usize>,
+    /// Iterations of the pass without the deepest block that follows (None: a third of
+    /// `iterations`, as far as the budget allows; 0: none).
+    pub(crate) skip_deepest: Option<usize>,
     /// How each coarse scale's result is carried up to the next scale.
     pub(crate) upsampling: Upsampling,
     pub(crate) match_colors: bool,
@@ -167,6 +171,7 @@ impl Default for SynthesisBuilder {
             scales: None,
             coarse_iterations: None,
             shallow_first: None,
+            skip_deepest: None,
             upsampling: Upsampling::Example,
             match_colors: false,
             init: Init::Noise,
@@ -232,9 +237,13 @@ impl SynthesisBuilder {
         /// fix the large-scale arrangement).
         coarse_iterations: usize => coarse_iterations);
     setter!(/// Coarse-to-fine: the first this many iterations at the full size match only the chosen
-        /// layers up to relu3_1, in a graph that stops there (see `SHALLOW_DEPTH`); 0: none.
+        /// layers up to relu3_1, in a graph that stops there (src/passes.rs); 0: none.
         /// Default: a quarter of `iterations`.
         shallow_first: usize => shallow_first);
+    setter!(/// Coarse-to-fine: after the shallow pass, this many iterations at the full size match
+        /// the chosen layers but those of the deepest block (src/passes.rs); 0: none.
+        /// Default: a third of `iterations`, as far as the budget allows.
+        skip_deepest: usize => skip_deepest);
     setter!(/// Coarse-to-fine: how each coarse result is carried up to the next scale: with detail
         /// from the exemplar (default) or bilinearly (src/upsample.rs).
         upsampling: Upsampling => upsampling);
@@ -364,11 +373,17 @@ impl SynthesisBuilder {
             self.scales
         };
         let stages = plan_stages(&exemplar, size, scales, multiple)?;
-        if let Some(n) = self.shallow_first.filter(|&n| n > 0 && stages.len() == 1) {
-            notices.push(format!(
-                "--shallow-first {n} has no effect: it fixes what upsampling blurs, and this run \
-                 is single-scale"
-            ));
+        let passes_asked = [
+            ("--shallow-first", self.shallow_first),
+            ("--skip-deepest", self.skip_deepest),
+        ];
+        for (flag, n) in passes_asked {
+            if let Some(n) = n.filter(|&n| n > 0 && stages.len() == 1) {
+                notices.push(format!(
+                    "{flag} {n} has no effect: it shortens the last scale of coarse-to-fine, and \
+                     this run is single-scale"
+                ));
+            }
         }
         if let Some(start) = &self.start {
             let (_, h, w) = start.dim();
@@ -393,15 +408,29 @@ impl SynthesisBuilder {
             .find(&self.statistic, &self.backbone, padding)?
             .clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
-        if self.shallow_first.is_some_and(|n| n > 0) && stages.len() > 1 {
-            let n = chosen_layers
+        if stages.len() > 1 {
+            let planned = passes::plan(
+                &variant.layers,
+                &chosen_layers,
+                self.shallow_budget(),
+                self.skip_deepest_budget(),
+            );
+            let shallow_planned = planned
                 .iter()
-                .filter(|l| is_shallow(&variant, l))
-                .count();
-            if n == 0 || n == chosen_layers.len() {
+                .any(|p| passes::matches(&variant.layers, SHALLOW_DEPTH, &p.ends_at));
+            let skip_planned = planned
+                .iter()
+                .any(|p| !passes::matches(&variant.layers, SHALLOW_DEPTH, &p.ends_at));
+            if self.shallow_first.is_some_and(|n| n > 0) && !shallow_planned {
                 notices.push(format!(
                     "--shallow-first has no effect: it needs layers both up to {SHALLOW_DEPTH} \
                      and deeper"
+                ));
+            }
+            if self.skip_deepest.is_some_and(|n| n > 0) && !skip_planned {
+                notices.push(format!(
+                    "--skip-deepest has no effect: it needs layers deeper than {SHALLOW_DEPTH} \
+                     outside the deepest block"
                 ));
             }
         }
@@ -531,6 +560,14 @@ impl SynthesisBuilder {
         self.shallow_first.unwrap_or(self.iterations / 4)
     }
 
+    /// Iterations of the pass without the deepest block, after the shallow pass. By default a
+    /// third of the iterations, but always leaving one for all layers.
+    pub(crate) fn skip_deepest_budget(&self) -> usize {
+        self.skip_deepest.unwrap_or_else(|| {
+            (self.iterations / 3).min(self.iterations.saturating_sub(self.shallow_budget() + 1))
+        })
+    }
+
     /// Iterations of each coarse scale.
     pub(crate) fn coarse_budget(&self) -> usize {
         self.coarse_iterations
@@ -569,6 +606,17 @@ impl SynthesisBuilder {
                 self.iterations
             )));
         }
+        if let Some(n) = self
+            .skip_deepest
+            .filter(|&n| n + self.shallow_budget() >= self.iterations)
+        {
+            return Err(Error::InvalidSetting(format!(
+                "--skip-deepest {n} plus the shallow pass's {} iterations must be fewer than \
+                 --iters {}: all layers need some",
+                self.shallow_budget(),
+                self.iterations
+            )));
+        }
         if self.coarse_iterations == Some(0) {
             return Err(Error::InvalidSetting(
                 "--coarse-iters must be at least 1".into(),
@@ -591,20 +639,6 @@ impl SynthesisBuilder {
 
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
-
-/// The deepest layer of the shallow pass. Right after upsampling, the full-size loss is
-/// dominated by relu2_1 and relu3_1 (bilinear upsampling blurs the mid-scale structure; README,
-/// "Coarse-to-fine"), and a graph that ends at relu3_1 costs ~40% of one that ends at relu5_1
-/// (its convolutions are 14.6 of 37.8 GFLOP at 256²).
-pub const SHALLOW_DEPTH: &str = "relu3_1";
-
-/// Whether the shallow pass matches `layer`: it is SHALLOW_DEPTH or comes before it.
-fn is_shallow(variant: &Variant, layer: &str) -> bool {
-    let depth = |name: &str| variant.layers.iter().position(|l| l == name);
-    depth(layer)
-        .zip(depth(SHALLOW_DEPTH))
-        .is_some_and(|(d, cut)| d <= cut)
-}
 
 /// Most coarse-to-fine scales accepted.
 pub const MAX_SCALES: usize = 5;
@@ -818,20 +852,26 @@ impl Synthesis {
         )
     }
 
-    /// The shallow pass's objective: the chosen layers up to SHALLOW_DEPTH with their weights,
-    /// in the grad model that ends there. None when that is all the chosen layers (nothing
-    /// cheaper to run) or none of them.
-    fn shallow_objective(&self, size: Size) -> Result<Option<Objective>> {
+    /// The passes at the start of the last scale (src/passes.rs).
+    pub(crate) fn passes(&self) -> Vec<Pass> {
+        passes::plan(
+            &self.variant.layers,
+            &self.layers,
+            self.settings.shallow_budget(),
+            self.settings.skip_deepest_budget(),
+        )
+    }
+
+    /// A pass's objective: the chosen layers up to where it ends, with their weights, in the
+    /// grad model that ends there.
+    fn pass_objective(&self, pass: &Pass, size: Size) -> Result<Objective> {
         let (layers, weights): (Vec<String>, Vec<f32>) = self
             .layers
             .iter()
             .zip(&self.weights)
-            .filter(|(l, _)| is_shallow(&self.variant, l))
+            .filter(|(l, _)| passes::matches(&self.variant.layers, &pass.ends_at, l))
             .map(|(l, w)| (l.clone(), *w))
             .unzip();
-        if layers.is_empty() || layers.len() == self.layers.len() {
-            return Ok(None);
-        }
         Objective::new(
             &self.models,
             &self.variant,
@@ -843,7 +883,6 @@ impl Synthesis {
             (size.width as usize, size.height as usize),
             self.session,
         )
-        .map(Some)
     }
 
     /// The image `x` ([3,H,W] row-major) at scale `from` carried up to scale `to`, wrapping
@@ -946,9 +985,13 @@ impl Synthesis {
                 .sum();
             let scale_started = Instant::now();
             let mut done = 0;
-            let wants_shallow =
-                scale > 0 && scale + 1 == stages.len() && self.settings.shallow_budget() > 0;
-            let mut shallow: Option<Objective> = None;
+            // The passes run first at the last scale, one round each.
+            let mut passes = if scale > 0 && scale + 1 == stages.len() {
+                self.passes()
+            } else {
+                Vec::new()
+            }
+            .into_iter();
             while done < budget {
                 let index = rounds.len();
                 if index > 0 && redraw {
@@ -963,14 +1006,14 @@ impl Synthesis {
                     self.targets = self.statistics.compute(&stage.exemplar, None, &self.step)?;
                     self.objective.set_targets(&self.targets)?;
                 }
-                // The shallow pass, if any, is the last scale's first round.
-                if done == 0 && wants_shallow {
-                    shallow = self.shallow_objective(stage.size)?;
-                }
+                let pass = passes.next();
+                let mut pass_objective = match &pass {
+                    Some(p) => Some(self.pass_objective(p, stage.size)?),
+                    None => None,
+                };
                 // The upsampled image, whose full loss the run reports as the last scale's
-                // start (the pass's own loss leaves layers out).
-                let upsampled = shallow.is_some().then(|| x.clone());
-                let in_shallow_pass = shallow.is_some();
+                // start (a pass's own loss leaves layers out).
+                let upsampled = (pass.is_some() && done == 0).then(|| x.clone());
                 let round = Round {
                     index,
                     scale,
@@ -981,19 +1024,17 @@ impl Synthesis {
                         .flat_map(|r| &r.evaluations)
                         .filter(|e| e.scale == scale)
                         .count(),
-                    iterations: if in_shallow_pass {
-                        self.settings.shallow_budget()
-                    } else {
-                        per_round.min(budget - done)
-                    },
+                    iterations: pass
+                        .as_ref()
+                        .map_or(per_round.min(budget - done), |p| p.iterations),
                     clock,
                     scale_started,
                     scale_budget: budget,
                     later_work,
-                    shallow: in_shallow_pass,
+                    pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
                 let result = optimizer::optimize(
-                    shallow.as_mut().unwrap_or(&mut self.objective),
+                    pass_objective.as_mut().unwrap_or(&mut self.objective),
                     &x,
                     &optimizer_settings,
                     round,
@@ -1006,9 +1047,9 @@ impl Synthesis {
                     .map_or(done, |i| i.iteration)
                     .max(done + 1);
                 x.clone_from(&result.best_image);
-                // One round only: its session (and memory) goes before the full objective runs
+                // One round only: its session (and memory) goes before the next objective runs
                 // at this size, so that the two never hold their buffers at once.
-                shallow = None;
+                drop(pass_objective);
                 if let Some(image) = upsampled {
                     full_start_loss = Some(self.objective.evaluate(&image, 1)?.loss[0]);
                 }
@@ -1026,7 +1067,7 @@ impl Synthesis {
                     }
                     continue;
                 }
-                if !redraw && !in_shallow_pass {
+                if !redraw && pass.is_none() {
                     break;
                 }
             }

@@ -8,6 +8,7 @@ use neurotex::init::Init;
 use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
+use neurotex::optimizer::EvaluationRecord;
 use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
 
@@ -254,6 +255,7 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     let run = |shallow_first: usize| {
         pebbles_two_scales(30)
             .shallow_first(shallow_first)
+            .skip_deepest(0)
             .build()
             .unwrap()
             .run()
@@ -268,9 +270,12 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
         .iter()
         .filter(|e| e.scale == 1)
         .collect();
-    let passes = full_size.iter().take_while(|e| e.shallow).count();
+    let passes = full_size.iter().take_while(|e| e.pass.is_some()).count();
     assert!(passes >= 10, "{passes} shallow evaluations");
-    assert!(full_size[passes..].iter().all(|e| !e.shallow));
+    assert!(full_size[..passes]
+        .iter()
+        .all(|e| e.pass.as_deref() == Some("relu3_1")));
+    assert!(full_size[passes..].iter().all(|e| e.pass.is_none()));
     // The shallow graph has the layers up to relu3_1 (5 of them), the full one up to relu5_1.
     assert_eq!(full_size[0].layer_losses.len(), 5);
     assert_eq!(full_size[passes].layer_losses.len(), 11);
@@ -278,13 +283,13 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
         .record
         .iterations
         .iter()
-        .filter(|i| i.shallow)
+        .filter(|i| i.pass.is_some())
         .count();
     assert_eq!(shallow_iterations, 10);
     let cost = |shallow: bool| {
         let s: Vec<f64> = full_size
             .iter()
-            .filter(|e| e.shallow == shallow)
+            .filter(|e| e.pass.is_some() == shallow)
             .map(|e| e.seconds)
             .collect();
         s.iter().sum::<f64>() / s.len() as f64
@@ -313,12 +318,106 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
 }
 
 #[test]
+fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_layers() {
+    // Coarse-to-fine, 2 scales at 128²: 8 iterations up to relu3_1, 10 without block 5 (up to
+    // relu4_1), the remaining 12 on all five layers.
+    let run = |skip: usize| {
+        pebbles_two_scales(30)
+            .shallow_first(8)
+            .skip_deepest(skip)
+            .build()
+            .unwrap()
+            .run()
+            .unwrap()
+    };
+    let plain = run(0);
+    let outcome = run(10);
+    let record = &outcome.record;
+    assert_eq!(record.skip_deepest, Some(10));
+    let ends: Vec<(&str, usize)> = record
+        .passes
+        .iter()
+        .map(|p| (p.ends_at.as_str(), p.iterations))
+        .collect();
+    assert_eq!(ends, [("relu3_1", 8), ("relu4_1", 10)]);
+    let full_size: Vec<_> = record.evaluations.iter().filter(|e| e.scale == 1).collect();
+    fn in_pass<'a>(
+        evaluations: &[&'a EvaluationRecord],
+        end: Option<&str>,
+    ) -> Vec<&'a EvaluationRecord> {
+        evaluations
+            .iter()
+            .filter(|e| e.pass.as_deref() == end)
+            .copied()
+            .collect()
+    }
+    // In network order: the shallow pass, the pass without block 5, then all layers, each in
+    // the graph that ends at its deepest layer (5, 8 and 11 layer losses).
+    let order: Vec<Option<&str>> = full_size.iter().map(|e| e.pass.as_deref()).collect();
+    let first = |end| order.iter().position(|&o| o == end).unwrap();
+    let last = |end| order.iter().rposition(|&o| o == end).unwrap();
+    assert!(last(Some("relu3_1")) < first(Some("relu4_1")));
+    assert!(last(Some("relu4_1")) < first(None));
+    let losses_per_evaluation = |end| -> Vec<usize> {
+        let mut n: Vec<usize> = in_pass(&full_size, end)
+            .iter()
+            .map(|e| e.layer_losses.len())
+            .collect();
+        n.dedup();
+        n
+    };
+    assert_eq!(losses_per_evaluation(Some("relu3_1")), [5]);
+    assert_eq!(losses_per_evaluation(Some("relu4_1")), [8]);
+    assert_eq!(losses_per_evaluation(None), [11]);
+    let pass_iterations = record
+        .iterations
+        .iter()
+        .filter(|i| i.pass.as_deref() == Some("relu4_1"))
+        .count();
+    assert_eq!(pass_iterations, 10);
+    // The premise: the deepest block's term (relu5_1, the last layer loss) is a small part of
+    // the full loss when all layers come back, so leaving it out for a while cost little.
+    let back = &full_size[first(None)];
+    let relu5_1 = *back.layer_losses.last().unwrap();
+    let mean_seconds = |end| {
+        let s: Vec<f64> = in_pass(&full_size, end).iter().map(|e| e.seconds).collect();
+        s.iter().sum::<f64>() / s.len() as f64
+    };
+    println!(
+        "all layers back at {:.3e} (relu5_1 {relu5_1:.3e}); final loss {:.3e} vs {:.3e} \
+         without the pass, distance {:.4} vs {:.4}; s/evaluation relu3_1 {:.3}, relu4_1 {:.3}, \
+         all {:.3}",
+        back.loss,
+        outcome.best_loss,
+        plain.best_loss,
+        outcome.final_distance,
+        plain.final_distance,
+        mean_seconds(Some("relu3_1")),
+        mean_seconds(Some("relu4_1")),
+        mean_seconds(None),
+    );
+    assert!(relu5_1 < 0.05 * back.loss);
+    assert!(outcome.final_distance < 1.25 * plain.final_distance);
+    // Passes that leave no iteration for all layers are refused before anything loads.
+    let err = Synthesis::builder()
+        .exemplar(example("pebbles.png"))
+        .iterations(30)
+        .shallow_first(10)
+        .skip_deepest(20)
+        .build()
+        .err()
+        .expect("--shallow-first 10 --skip-deepest 20 with --iters 30");
+    assert!(err.to_string().contains("fewer than --iters"), "{err}");
+}
+
+#[test]
 fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
     // Coarse-to-fine, 2 scales at 128², no shallow pass: the same coarse result carried up
     // either way (the coarse scale does not depend on it), then 20 iterations at full size.
     let run = |upsampling: Upsampling| {
         pebbles_two_scales(20)
             .shallow_first(0)
+            .skip_deepest(0)
             .upsampling(upsampling)
             .build()
             .unwrap()
