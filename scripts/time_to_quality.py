@@ -5,7 +5,11 @@ The target is a loss at full size: the full-size noise start's loss divided by -
 (the single-scale record's first evaluation is that noise; coarse-to-fine runs are measured
 against the same number). For each record: wall time, evaluations and cost (see `costs`) until
 the first full-size evaluation at or below the target, the final loss, and the statistic
-distance to the exemplar.
+distance to the exemplar. A pass at the start of the last scale (src/passes.rs) leaves the
+deepest layers out of its loss; the "with passes" column also counts the evaluations of the pass
+that leaves out only the deepest block, adding that block's terms as the first full evaluation
+after it measured them (an estimate, checked: pebbles' image at the estimated crossing has a
+full loss of 1.4797e5, under the target 1.4868e5; relu5_1's term 15.3 there, 15.0 after).
 Writes a Markdown table to stdout and, with --plot, the full-size loss against time.
 
 Usage: time_to_quality.py out/c2f/pebbles_s1.json out/c2f/pebbles_s2.json ... [--plot x.png]
@@ -21,28 +25,83 @@ def load(path):
         return json.load(f)
 
 
+def pass_of(e):
+    """The deepest layer of the pass an evaluation belongs to (None: the full loss). Records
+    from before the second pass mark the shallow pass with "shallow": true."""
+    return e.get("pass") or ("relu3_1" if e.get("shallow") else None)
+
+
 def full_size(record):
-    """Evaluations of the full loss at full size (a shallow pass's loss leaves layers out)."""
+    """Evaluations of the full loss at full size (a pass's loss leaves layers out)."""
     last = max(e.get("scale", 0) for e in record["evaluations"])
     return [e for e in record["evaluations"]
-            if e.get("scale", 0) == last and not e.get("shallow")]
+            if e.get("scale", 0) == last and not pass_of(e)]
 
 
-# What a shallow-pass evaluation costs against a full one (the graph that ends at relu3_1 has
-# 14.6 of the 37.8 GFLOP of convolutions; measured ~0.4 of the time).
-SHALLOW_COST = 0.4
+# Output channels of the 3x3 convolutions per block, and pooling between blocks.
+CONVS = {"vgg16": [2, 2, 3, 3, 3], "vgg19": [2, 2, 4, 4, 4]}
+WIDTHS = [64, 128, 256, 512, 512]
+
+
+def conv_flops(backbone, layer):
+    """Forward 3x3-conv multiply-adds up to `layer` (relu<b>_<c>), per input pixel."""
+    block, conv = (int(x) for x in layer[4:].split("_"))
+    total, cin = 0.0, 3
+    for b, n in enumerate(CONVS[backbone], start=1):
+        for c in range(1, n + 1):
+            if (b, c) > (block, conv):
+                return total
+            total += 9 * cin * WIDTHS[b - 1] / 4 ** (b - 1)
+            cin = WIDTHS[b - 1]
+    return total
 
 
 def costs(record):
     """Running cost after each evaluation, in full-size evaluations: a coarse one counts by its
-    pixels relative to the full size (a 128² one as 1/4 of a 256² one), a shallow one 0.4.
-    Unlike wall time it does not depend on how busy the machine was."""
+    pixels relative to the full size (a 128² one as 1/4 of a 256² one), a pass's by the share of
+    the convolutions its graph runs (up to relu3_1: 0.39 of a graph up to relu5_1; up to
+    relu4_1: 0.71; close to the measured times). Unlike wall time it does not depend on how
+    busy the machine was."""
     sizes = [s["width"] * s["height"] for s in record["scales"]]
+    backbone = record.get("backbone", "vgg16")
+    full = conv_flops(backbone, record["layers"][-1])
     total, out = 0.0, []
     for e in record["evaluations"]:
-        total += sizes[e.get("scale", 0)] / sizes[-1] * (SHALLOW_COST if e.get("shallow") else 1)
+        end = pass_of(e)
+        share = conv_flops(backbone, end) / full if end else 1.0
+        total += sizes[e.get("scale", 0)] / sizes[-1] * share
         out.append(total)
     return out
+
+
+def network_index(backbone, layer):
+    """Position of relu<b>_<c> among the backbone's conv layers (as layer_losses are indexed)."""
+    block, conv = (int(x) for x in layer[4:].split("_"))
+    return sum(CONVS[backbone][:block - 1]) + conv - 1
+
+
+def with_passes(record, target):
+    """(index, t) of the first evaluation of the last scale at or below target, counting those
+    of a pass that leaves out only the deepest block's layers, with each left-out term taken
+    from the first later evaluation that has it. Not the shallow pass's: the relu4_1 term it
+    leaves out moves during it (grass: 1.08e5 at its end, far less once relu4_1 runs)."""
+    evals = record["evaluations"]
+    backbone = record.get("backbone", "vgg16")
+    deepest_block = record["layers"][-1].split("_")[0]
+    last = max(e.get("scale", 0) for e in evals)
+    at_last = [(i, e) for i, e in enumerate(evals) if e.get("scale", 0) == last]
+    for k, (i, e) in enumerate(at_last):
+        losses = e["layer_losses"]
+        left_out_layers = [l for l in record["layers"]
+                           if network_index(backbone, l) >= len(losses)]
+        if any(l.split("_")[0] != deepest_block for l in left_out_layers):
+            continue
+        later = [f["layer_losses"] for _, f in at_last[k + 1:]]
+        left_out = sum(next(f[j] for f in later if len(f) > j)
+                       for j in (network_index(backbone, l) for l in left_out_layers))
+        if e["loss"] + left_out <= target:
+            return i, e["t"]
+    return None
 
 
 def main():
@@ -62,14 +121,14 @@ def main():
     target = start / args.reduction
     print(f"target: loss <= {target:.4e} (noise start {start:.4e} / {args.reduction:g})\n")
     print("| run | scales | time to target (s) | evaluations to target | cost to target | "
-          "final loss | final distance | total time (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "with passes: time (cost) | final loss | final distance | total time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     base = None
     for path, r in records:
         evals = r["evaluations"]
         scales = max(e.get("scale", 0) for e in evals) + 1
         hit = next(((i, e) for i, e in enumerate(evals)
-                    if e.get("scale", 0) == scales - 1 and not e.get("shallow")
+                    if e.get("scale", 0) == scales - 1 and not pass_of(e)
                     and e["loss"] <= target), None)
         if hit:
             t = f"{hit[1]['t']:.1f}"
@@ -81,8 +140,12 @@ def main():
                 t += f" ({base / hit[1]['t']:.1f}x faster)"
         else:
             t = n = c = "not reached"
-        print(f"| {os.path.basename(path)} | {scales} | {t} | {n} | {c} | {r['best_loss']:.4e} | "
-              f"{r['final_distance']:.4f} | {r['optimize_seconds']:.1f} |")
+        early = with_passes(r, target)
+        p = f"{early[1]:.1f} ({costs(r)[early[0]]:.1f})" if early else "not reached"
+        if early and base and scales > 1:
+            p += f" {base / early[1]:.1f}x"
+        print(f"| {os.path.basename(path)} | {scales} | {t} | {n} | {c} | {p} | "
+              f"{r['best_loss']:.4e} | {r['final_distance']:.4f} | {r['optimize_seconds']:.1f} |")
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
