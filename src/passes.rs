@@ -14,9 +14,20 @@ use crate::layers::block_and_conv;
 /// The deepest layer of the shallow pass.
 pub const SHALLOW_DEPTH: &str = "relu3_1";
 
+/// Which of the two passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassKind {
+    /// The chosen layers up to SHALLOW_DEPTH (`--shallow-first`).
+    Shallow,
+    /// The chosen layers but those of the deepest block (`--skip-deepest`).
+    SkipDeepest,
+}
+
 /// One pass: the chosen layers up to `ends_at` (network order), for `iterations` iterations.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pass {
+    pub kind: PassKind,
     pub ends_at: String,
     pub iterations: usize,
 }
@@ -43,6 +54,7 @@ pub fn plan(
         let up_to_cut = |l: &String| depth(l).zip(shallow_cut).is_some_and(|(d, c)| d <= c);
         if let Some(ends_at) = deepest_before(&up_to_cut) {
             passes.push(Pass {
+                kind: PassKind::Shallow,
                 ends_at,
                 iterations: shallow,
             });
@@ -58,6 +70,7 @@ pub fn plan(
             .filter(|e| depth(e).zip(shallow_cut).is_some_and(|(d, c)| d > c))
         {
             passes.push(Pass {
+                kind: PassKind::SkipDeepest,
                 ends_at,
                 iterations: skip_deepest,
             });

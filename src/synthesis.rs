@@ -23,7 +23,7 @@ use crate::optimizer::{
     self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, Solver,
     StopReason,
 };
-use crate::passes::{self, Pass, SHALLOW_DEPTH};
+use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::step_inputs::{self, StepValues};
@@ -415,19 +415,14 @@ impl SynthesisBuilder {
                 self.shallow_budget(),
                 self.skip_deepest_budget(),
             );
-            let shallow_planned = planned
-                .iter()
-                .any(|p| passes::matches(&variant.layers, SHALLOW_DEPTH, &p.ends_at));
-            let skip_planned = planned
-                .iter()
-                .any(|p| !passes::matches(&variant.layers, SHALLOW_DEPTH, &p.ends_at));
-            if self.shallow_first.is_some_and(|n| n > 0) && !shallow_planned {
+            let planned = |kind| planned.iter().any(|p: &Pass| p.kind == kind);
+            if self.shallow_first.is_some_and(|n| n > 0) && !planned(PassKind::Shallow) {
                 notices.push(format!(
                     "--shallow-first has no effect: it needs layers both up to {SHALLOW_DEPTH} \
                      and deeper"
                 ));
             }
-            if self.skip_deepest.is_some_and(|n| n > 0) && !skip_planned {
+            if self.skip_deepest.is_some_and(|n| n > 0) && !planned(PassKind::SkipDeepest) {
                 notices.push(format!(
                     "--skip-deepest has no effect: it needs layers deeper than {SHALLOW_DEPTH} \
                      outside the deepest block"
@@ -862,16 +857,20 @@ impl Synthesis {
         )
     }
 
-    /// A pass's objective: the chosen layers up to where it ends, with their weights, in the
-    /// grad model that ends there.
-    fn pass_objective(&self, pass: &Pass, size: Size) -> Result<Objective> {
-        let (layers, weights): (Vec<String>, Vec<f32>) = self
-            .layers
+    /// The chosen layers a pass matches, with their weights.
+    fn pass_layers(&self, pass: &Pass) -> (Vec<String>, Vec<f32>) {
+        self.layers
             .iter()
             .zip(&self.weights)
             .filter(|(l, _)| passes::matches(&self.variant.layers, &pass.ends_at, l))
             .map(|(l, w)| (l.clone(), *w))
-            .unzip();
+            .unzip()
+    }
+
+    /// A pass's objective: the chosen layers up to where it ends, with their weights, in the
+    /// grad model that ends there.
+    fn pass_objective(&self, pass: &Pass, size: Size) -> Result<Objective> {
+        let (layers, weights) = self.pass_layers(pass);
         Objective::new(
             &self.models,
             &self.variant,
@@ -1129,18 +1128,26 @@ impl Synthesis {
         })
     }
 
-    /// Checksums of every model file this synthesis loaded.
+    /// Checksums of every model file this synthesis loaded: the weights, the statistics model,
+    /// the grad model of the chosen layers and those of the last scale's passes.
     pub(crate) fn model_checksums(&self) -> Result<Vec<ModelChecksum>> {
         let variant = &self.variant;
         let weights = &self.models.backbone(variant).weights;
-        let grad = variant
-            .grad_model_for(&self.layers)
-            .expect("checked in build");
-        Ok(vec![
+        let mut sums = vec![
             ModelChecksum::new(&weights.file, &weights.sha256),
             ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
-            ModelChecksum::new(&grad.file, &grad.sha256),
-        ])
+        ];
+        let passes = if self.stages.len() > 1 {
+            self.passes()
+        } else {
+            Vec::new()
+        };
+        let pass_layers = passes.iter().map(|pass| self.pass_layers(pass).0);
+        for layers in std::iter::once(self.layers.clone()).chain(pass_layers) {
+            let grad = variant.grad_model_for(&layers).expect("checked in build");
+            sums.push(ModelChecksum::new(&grad.file, &grad.sha256));
+        }
+        Ok(sums)
     }
 }
 

@@ -340,6 +340,11 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
         .map(|p| (p.ends_at.as_str(), p.iterations))
         .collect();
     assert_eq!(ends, [("relu3_1", 8), ("relu4_1", 10)]);
+    // The record names every model the run loaded, the passes' truncated ones included.
+    let files: Vec<&str> = record.models.iter().map(|m| m.file.as_str()).collect();
+    for file in ["gram.grad.upto_relu3_1.onnx", "gram.grad.upto_relu4_1.onnx"] {
+        assert!(files.contains(&file), "{file} not in {files:?}");
+    }
     let full_size: Vec<_> = record.evaluations.iter().filter(|e| e.scale == 1).collect();
     fn in_pass<'a>(
         evaluations: &[&'a EvaluationRecord],

@@ -94,6 +94,15 @@ fn bad_input_is_a_clear_error_before_any_computation() {
             "lanczos",
             &["unknown upsampling 'lanczos'", "example, bilinear"],
         ),
+        (
+            "--skip-deepest",
+            "250",
+            &[
+                "--skip-deepest 250",
+                "shallow pass's 75",
+                "fewer than --iters 300",
+            ],
+        ),
         ("--size", "100000x100000", &["at most 8192"]),
         ("--size", "8000x8000", &["GiB", "smaller --size"]),
     ];
