@@ -97,6 +97,8 @@ fn main() {
                 clock,
                 scale_started: clock,
                 scale_budget: iterations,
+                work_before: 0.0,
+                cost: 1.0,
                 later_work: 0.0,
                 pass: None,
             };

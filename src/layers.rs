@@ -157,7 +157,7 @@ impl LayerWeights {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// VGG-16's (blocks of 2, 2, 3, 3, 3 convs) or VGG-19's (2, 2, 4, 4, 4) layer names.
@@ -167,7 +167,7 @@ mod tests {
             .collect()
     }
 
-    fn vgg() -> Vec<String> {
+    pub(crate) fn vgg() -> Vec<String> {
         vgg_with([2, 2, 3, 3, 3])
     }
 
@@ -199,7 +199,7 @@ mod tests {
         assert!(parse_layers(" , ", &vgg()).is_err());
     }
 
-    fn variant() -> Variant {
+    pub(crate) fn variant() -> Variant {
         let channels = [
             64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512,
         ];

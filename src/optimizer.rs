@@ -149,10 +149,14 @@ pub struct Round {
     pub scale_evaluations: usize,
     /// When the whole synthesis started: times are reported from here.
     pub clock: Instant,
-    /// For progress and ETA: when this scale started, its iteration budget, and the work of
-    /// the scales still to come, in iterations of this one (a scale twice as large costs 4x).
+    /// For progress and ETA: when this scale started, its iteration budget; the work done at
+    /// this scale before this round, what one iteration of this round costs, and the work
+    /// planned after it (this scale's later rounds and the scales still to come), all in full
+    /// iterations of this scale (a pass's iteration costs less, a scale twice as large 4x).
     pub scale_started: Instant,
     pub scale_budget: usize,
+    pub work_before: f64,
+    pub cost: f64,
     pub later_work: f64,
     /// In one of the passes at the start of the last scale (src/passes.rs): the deepest layer
     /// the loss covers. Such losses leave deeper layers out: not comparable with the full loss.
@@ -436,9 +440,14 @@ impl Observe<SolverState> for Watcher {
                 ((then - loss) as f64) < self.settings.tolerance * (then as f64).abs()
             };
         drop(shared);
-        // `iteration` counts within the scale, so time it from the scale's start.
-        let per_iteration = round.scale_started.elapsed().as_secs_f64() / iteration as f64;
-        let remaining = round.scale_budget.saturating_sub(iteration) as f64 + round.later_work;
+        // `iteration` counts within the scale, so time it from the scale's start; the ETA
+        // weighs iterations by their cost, so that a cheap pass does not make it read low.
+        let scale_seconds = round.scale_started.elapsed().as_secs_f64();
+        let per_iteration = scale_seconds / iteration as f64;
+        let in_round = (iteration - round.first_iteration) as f64;
+        let work_done = round.work_before + in_round * round.cost;
+        let work_left =
+            (round.iterations as f64 - in_round).max(0.0) * round.cost + round.later_work;
         let progress = Progress {
             scale: round.scale,
             iteration,
@@ -448,7 +457,7 @@ impl Observe<SolverState> for Watcher {
             evaluations: round.scale_evaluations + evaluations,
             elapsed,
             seconds_per_iteration: per_iteration,
-            eta: per_iteration * remaining,
+            eta: scale_seconds / work_done * work_left,
             pass: round.pass.clone(),
         };
         let image = to_image(&u.0);

@@ -857,6 +857,23 @@ impl Synthesis {
         )
     }
 
+    /// What one iteration of a pass costs against one on all chosen layers.
+    fn pass_cost(&self, pass: &Pass) -> f64 {
+        let deepest = self.layers.last().expect("layers checked in build");
+        passes::relative_cost(&self.variant, &pass.ends_at, deepest)
+    }
+
+    /// The work of `iterations` iterations at one scale that start with `passes`, in full
+    /// iterations: the passes' weighted by their cost, the rest (if any) on all layers.
+    fn work_of(&self, passes: &[Pass], iterations: usize) -> f64 {
+        let in_passes: usize = passes.iter().map(|p| p.iterations).sum();
+        let passes_work: f64 = passes
+            .iter()
+            .map(|p| p.iterations as f64 * self.pass_cost(p))
+            .sum();
+        passes_work + iterations.saturating_sub(in_passes) as f64
+    }
+
     /// The chosen layers a pass matches, with their weights.
     fn pass_layers(&self, pass: &Pass) -> (Vec<String>, Vec<f32>) {
         self.layers
@@ -975,15 +992,23 @@ impl Synthesis {
             }
             self.objective.set_size(sw, sh);
             let budget = self.settings.scale_budget(scale, stages.len());
-            // Later scales' iterations cost 4x per doubling of the side.
-            let later_work: f64 = (scale + 1..stages.len())
+            // Later scales' iterations cost 4x per doubling of the side; the last scale's
+            // passes less.
+            let later_scales: f64 = (scale + 1..stages.len())
                 .map(|k| {
-                    self.settings.scale_budget(k, stages.len()) as f64
-                        * 4f64.powi((k - scale) as i32)
+                    let budget = self.settings.scale_budget(k, stages.len());
+                    let work = if k + 1 == stages.len() {
+                        self.work_of(&self.passes(), budget)
+                    } else {
+                        budget as f64
+                    };
+                    work * 4f64.powi((k - scale) as i32)
                 })
                 .sum();
             let scale_started = Instant::now();
             let mut done = 0;
+            // Work done at this scale, in full iterations (a pass's count by its cost).
+            let mut work_done = 0.0;
             // The passes run first at the last scale, one round each.
             let mut passes = if scale > 0 && scale + 1 == stages.len() {
                 self.passes()
@@ -1006,6 +1031,13 @@ impl Synthesis {
                     self.objective.set_targets(&self.targets)?;
                 }
                 let pass = passes.next();
+                let iterations = pass
+                    .as_ref()
+                    .map_or(per_round.min(budget - done), |p| p.iterations);
+                let later_work = self
+                    .work_of(passes.as_slice(), budget.saturating_sub(done + iterations))
+                    + later_scales;
+                let round_cost = pass.as_ref().map_or(1.0, |p| self.pass_cost(p));
                 let mut pass_objective = match &pass {
                     Some(p) => Some(self.pass_objective(p, stage.size)?),
                     None => None,
@@ -1023,12 +1055,12 @@ impl Synthesis {
                         .flat_map(|r| &r.evaluations)
                         .filter(|e| e.scale == scale)
                         .count(),
-                    iterations: pass
-                        .as_ref()
-                        .map_or(per_round.min(budget - done), |p| p.iterations),
+                    iterations,
                     clock,
                     scale_started,
                     scale_budget: budget,
+                    work_before: work_done,
+                    cost: round_cost,
                     later_work,
                     pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
@@ -1040,11 +1072,13 @@ impl Synthesis {
                     self.settings.cancel.clone(),
                     callback.clone(),
                 )?;
+                let done_before = done;
                 done = result
                     .iterations
                     .last()
                     .map_or(done, |i| i.iteration)
                     .max(done + 1);
+                work_done += (done - done_before) as f64 * round_cost;
                 x.clone_from(&result.best_image);
                 // One round only: its session (and memory) goes before the next objective runs
                 // at this size, so that the two never hold their buffers at once.
