@@ -9,6 +9,7 @@ use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
 use neurotex::optimizer::EvaluationRecord;
+use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
 
@@ -252,17 +253,8 @@ fn pebbles_two_scales(iterations: usize) -> SynthesisBuilder {
 fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     // Coarse-to-fine, 2 scales at 128²: the first 10 full-size iterations match only relu1_1,
     // relu2_1 and relu3_1 in the graph that ends at relu3_1, then all five layers run.
-    let run = |shallow_first: usize| {
-        pebbles_two_scales(30)
-            .shallow_first(shallow_first)
-            .skip_deepest(0)
-            .build()
-            .unwrap()
-            .run()
-            .unwrap()
-    };
-    let plain = run(0);
-    let outcome = run(10);
+    let plain = pebbles_with_passes(0, 0);
+    let outcome = pebbles_with_passes(10, 0);
     assert_eq!(outcome.record.shallow_first, Some(10));
     let full_size: Vec<_> = outcome
         .record
@@ -307,13 +299,28 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     assert!(after_pass < 0.5 * outcome.initial_loss);
     assert!(outcome.final_distance < 1.25 * plain.final_distance);
     // A pass as long as the whole budget is refused before anything loads.
-    let err = Synthesis::builder()
+    refused_for_its_budget(Synthesis::builder().shallow_first(30));
+}
+
+/// Coarse-to-fine, 2 scales at 128², 30 iterations at full size, starting with the passes.
+fn pebbles_with_passes(shallow_first: usize, skip_deepest: usize) -> Outcome {
+    pebbles_two_scales(30)
+        .shallow_first(shallow_first)
+        .skip_deepest(skip_deepest)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap()
+}
+
+/// Passes that leave no iteration of 30 for all layers are refused before anything loads.
+fn refused_for_its_budget(builder: SynthesisBuilder) {
+    let err = builder
         .exemplar(example("pebbles.png"))
         .iterations(30)
-        .shallow_first(30)
         .build()
         .err()
-        .expect("--shallow-first 30 with --iters 30");
+        .expect("passes as long as the budget");
     assert!(err.to_string().contains("fewer than --iters"), "{err}");
 }
 
@@ -321,17 +328,8 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
 fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_layers() {
     // Coarse-to-fine, 2 scales at 128²: 8 iterations up to relu3_1, 10 without block 5 (up to
     // relu4_1), the remaining 12 on all five layers.
-    let run = |skip: usize| {
-        pebbles_two_scales(30)
-            .shallow_first(8)
-            .skip_deepest(skip)
-            .build()
-            .unwrap()
-            .run()
-            .unwrap()
-    };
-    let plain = run(0);
-    let outcome = run(10);
+    let plain = pebbles_with_passes(8, 0);
+    let outcome = pebbles_with_passes(8, 10);
     let record = &outcome.record;
     assert_eq!(record.skip_deepest, Some(10));
     let ends: Vec<(&str, usize)> = record
@@ -403,16 +401,7 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
     );
     assert!(relu5_1 < 0.05 * back.loss);
     assert!(outcome.final_distance < 1.25 * plain.final_distance);
-    // Passes that leave no iteration for all layers are refused before anything loads.
-    let err = Synthesis::builder()
-        .exemplar(example("pebbles.png"))
-        .iterations(30)
-        .shallow_first(10)
-        .skip_deepest(20)
-        .build()
-        .err()
-        .expect("--shallow-first 10 --skip-deepest 20 with --iters 30");
-    assert!(err.to_string().contains("fewer than --iters"), "{err}");
+    refused_for_its_budget(Synthesis::builder().shallow_first(10).skip_deepest(20));
 }
 
 #[test]
@@ -433,7 +422,7 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
     let example = run(Upsampling::Example);
     assert_eq!(example.record.upsampling, Some(Upsampling::Example));
     assert_eq!(bilinear.record.upsampling, Some(Upsampling::Bilinear));
-    let full_size = |o: &neurotex::synthesis::Outcome| -> Vec<f32> {
+    let full_size = |o: &Outcome| -> Vec<f32> {
         o.record
             .evaluations
             .iter()
@@ -442,9 +431,7 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
             .collect()
     };
     let (b, e) = (full_size(&bilinear), full_size(&example));
-    let coarse_end = |o: &neurotex::synthesis::Outcome| {
-        o.record.evaluations.iter().filter(|e| e.scale == 0).count()
-    };
+    let coarse_end = |o: &Outcome| o.record.evaluations.iter().filter(|e| e.scale == 0).count();
     assert_eq!(coarse_end(&bilinear), coarse_end(&example));
     let best = |v: &[f32]| v.iter().cloned().fold(f32::INFINITY, f32::min);
     println!(
