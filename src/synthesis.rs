@@ -1119,6 +1119,11 @@ impl Synthesis {
         if let Some(loss) = full_start_loss {
             result.initial_loss = loss;
         }
+        // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the run
+        // reports the full loss of the pass's best image, which is the image it writes.
+        if result.evaluations.last().is_some_and(|e| e.pass.is_some()) {
+            result.best_loss = self.objective.evaluate(&x, 1)?.loss[0];
+        }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if self.settings.match_colors {
             image = metrics::match_colors(&image, &self.exemplar);

@@ -302,6 +302,38 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     refused_for_its_budget(Synthesis::builder().shallow_first(30));
 }
 
+#[test]
+fn a_run_stopped_during_a_pass_reports_the_full_loss() {
+    // 20 coarse iterations (~25 evaluations), then the shallow pass: stop 10 evaluations in.
+    let outcome = pebbles_two_scales(30)
+        .shallow_first(20)
+        .max_evaluations(35)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    let record = &outcome.record;
+    let last = record.evaluations.last().unwrap();
+    assert_eq!(
+        last.pass.as_deref(),
+        Some("relu3_1"),
+        "stopped in the shallow pass"
+    );
+    let pass_best = record
+        .evaluations
+        .iter()
+        .filter(|e| e.pass.is_some())
+        .map(|e| e.loss)
+        .fold(f32::INFINITY, f32::min);
+    // The full loss adds relu4_1's and relu5_1's terms to the pass's.
+    assert!(
+        outcome.best_loss > pass_best,
+        "{} vs {pass_best}",
+        outcome.best_loss
+    );
+    assert_eq!(record.best_loss, outcome.best_loss);
+}
+
 /// Coarse-to-fine, 2 scales at 128², 30 iterations at full size, starting with the passes.
 fn pebbles_with_passes(shallow_first: usize, skip_deepest: usize) -> Outcome {
     pebbles_two_scales(30)
