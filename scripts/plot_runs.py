@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Plot loss against evaluations and against wall time for neurotex run records.
+"""Plot loss against evaluations and against wall time for neurotex run records: the best full
+loss at full size so far (coarse-to-fine: from when all layers run at the last scale).
 
 Usage: plot_runs.py [--title TEXT] OUT.png RUN.json [RUN.json ...]
 """
@@ -24,14 +25,22 @@ def main() -> None:
     fig, (by_eval, by_time) = plt.subplots(1, 2, figsize=(11, 4))
     for path in runs:
         rec = json.load(open(path))
-        losses = [e["loss"] for e in rec["evaluations"]]
+        # The full loss at full size only: coarse scales' losses are against another exemplar
+        # size, and a pass's (coarse-to-fine) leaves the deepest layers out. Evaluations are
+        # still numbered, and timed, from the run's start.
+        evals = rec["evaluations"]
+        last = max(e.get("scale", 0) for e in evals)
+        full = [(i + 1, e) for i, e in enumerate(evals)
+                if e.get("scale", 0) == last and not (e.get("pass") or e.get("shallow"))]
+        losses = [e["loss"] for _, e in full]
         # Best loss so far: what the written image would be if stopped there.
         best = [min(losses[: i + 1]) for i in range(len(losses))]
-        times = [e["t"] for e in rec["evaluations"]]
+        numbers = [n for n, _ in full]
+        times = [e["t"] for _, e in full]
         size = f'{rec["size"]["width"]}x{rec["size"]["height"]}'
         solver = rec["optimizer"]["solver"]["name"]
         label = f'{os.path.basename(rec["exemplar"])} {size} {solver} ({rec["statistic"]}, {len(rec["layers"])} layers)'
-        by_eval.plot(range(1, len(best) + 1), best, label=label)
+        by_eval.plot(numbers, best, label=label)
         by_time.plot(times, best, label=label)
     for ax, xlabel in ((by_eval, "evaluations (loss + gradient)"), (by_time, "seconds")):
         ax.set_yscale("log")
