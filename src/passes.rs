@@ -44,7 +44,7 @@ pub fn plan(
     shallow: usize,
     skip_deepest: usize,
 ) -> Vec<Pass> {
-    let depth = |l: &str| network.iter().position(|n| n == l);
+    let depth = |l: &str| depth(network, l);
     let shallow_cut = depth(SHALLOW_DEPTH);
     let deepest_before = |keep: &dyn Fn(&String) -> bool| -> Option<String> {
         let kept: Vec<&String> = chosen.iter().filter(|l| keep(l)).collect();
@@ -108,10 +108,14 @@ pub fn relative_cost(variant: &Variant, ends_at: &str, deepest: &str) -> f64 {
 
 /// Whether a pass that ends at `ends_at` matches `layer`.
 pub fn matches(network: &[String], ends_at: &str, layer: &str) -> bool {
-    let depth = |l: &str| network.iter().position(|n| n == l);
-    depth(layer)
-        .zip(depth(ends_at))
+    depth(network, layer)
+        .zip(depth(network, ends_at))
         .is_some_and(|(d, e)| d <= e)
+}
+
+/// Position of a layer in the network (None: not one of its layers).
+fn depth(network: &[String], layer: &str) -> Option<usize> {
+    network.iter().position(|n| n == layer)
 }
 
 #[cfg(test)]

@@ -409,12 +409,7 @@ impl SynthesisBuilder {
             .clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
         if stages.len() > 1 {
-            let planned = passes::plan(
-                &variant.layers,
-                &chosen_layers,
-                self.shallow_budget(),
-                self.skip_deepest_budget(),
-            );
+            let planned = self.passes_for(&variant, &chosen_layers);
             let planned = |kind| planned.iter().any(|p: &Pass| p.kind == kind);
             if self.shallow_first.is_some_and(|n| n > 0) && !planned(PassKind::Shallow) {
                 notices.push(format!(
@@ -553,6 +548,16 @@ impl SynthesisBuilder {
     /// Iterations of the shallow pass at the start of the last scale of a coarse-to-fine run.
     pub(crate) fn shallow_budget(&self) -> usize {
         self.shallow_first.unwrap_or(self.iterations / 4)
+    }
+
+    /// The passes at the start of the last scale for these chosen layers (src/passes.rs).
+    pub(crate) fn passes_for(&self, variant: &Variant, chosen: &[String]) -> Vec<Pass> {
+        passes::plan(
+            &variant.layers,
+            chosen,
+            self.shallow_budget(),
+            self.skip_deepest_budget(),
+        )
     }
 
     /// Iterations of the pass without the deepest block, after the shallow pass. By default a
@@ -849,12 +854,7 @@ impl Synthesis {
 
     /// The passes at the start of the last scale (src/passes.rs).
     pub(crate) fn passes(&self) -> Vec<Pass> {
-        passes::plan(
-            &self.variant.layers,
-            &self.layers,
-            self.settings.shallow_budget(),
-            self.settings.skip_deepest_budget(),
-        )
+        self.settings.passes_for(&self.variant, &self.layers)
     }
 
     /// What one iteration of a pass costs against one on all chosen layers.
