@@ -10,6 +10,9 @@ convention, BGR, 0..255 minus the ImageNet mean). For each backbone, statistic a
   <variant>.grad.onnx                  image, targets, layer weights -> loss, layer_losses, grad
   <variant>.grad.upto_<layer>.onnx     the same, truncated after <layer>, so that a run whose
                                        deepest layer is shallow pays only for what it uses
+  <variant>.grad.blocks_upto_<layer>.onnx   only the first layer of each block (the default
+                                       per-block preset) up to <layer>: no statistic is
+                                       computed for the layers in between
 
 with <variant> = <statistic>[.vgg19][.tile] (VGG-16 and zero padding are the defaults), plus
 models/manifest.json, which is all the Rust side knows about a variant. Each backbone's weights
@@ -447,9 +450,9 @@ def variant_key(statistic: str, backbone: str, padding: str) -> str:
             + ("" if padding == "zero" else ".tile"))
 
 
-def add_step_inputs(g: Graph, variant, depth: int) -> list[str]:
+def add_step_inputs(g: Graph, variant, layers: list) -> list[str]:
     names = []
-    for name, _, _, channels in g.weights.layers[:depth]:
+    for name, _, _, channels in layers:
         for spec in variant.step_inputs(name, channels):
             names.append(g.add_input(spec["name"], spec["shape"]))
     return names
@@ -458,7 +461,7 @@ def add_step_inputs(g: Graph, variant, depth: int) -> list[str]:
 def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict:
     g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
-    step_inputs = add_step_inputs(g, variant, len(backbone.layers))
+    step_inputs = add_step_inputs(g, variant, backbone.layers)
     feats = forward(g, image, len(backbone.layers), circular)
     outputs = {}
     for (name, _, _, channels), feat in zip(backbone.layers, feats):
@@ -472,34 +475,37 @@ def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict
             "outputs": outputs}
 
 
-def export_grad(backbone: Backbone, variant, circular: bool, depth: int, path: str) -> dict:
+def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], path: str) -> dict:
+    """The loss of the layers `names` (network order) and its input gradient. The forward pass
+    runs up to the deepest of them; a layer in between that is not named gets no statistic, no
+    loss and no gradient term (its Gram products would be a twelfth of an evaluation each)."""
     g = Graph(backbone)
-    layers = backbone.layers[:depth]
+    depth = backbone.layer_names.index(names[-1]) + 1
+    layers = [layer for layer in backbone.layers[:depth] if layer[0] in names]
     image = g.add_input("image", ["batch", 3, "height", "width"])
-    layer_weights = g.add_input("layer_weights", [depth])
+    layer_weights = g.add_input("layer_weights", [len(layers)])
     options = {key: g.add_input(spec["input"], [len(next(iter(spec["values"].values())))])
                for key, spec in variant.options.items()}
     targets = {}
     for name, _, _, channels in layers:
         targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
-    step_inputs = add_step_inputs(g, variant, depth)
+    step_inputs = add_step_inputs(g, variant, layers)
     feats = forward(g, image, depth, circular)
-    losses, dfeats = [], []
-    for i, ((name, _, _, channels), feat) in enumerate(zip(layers, feats)):
+    losses, dfeats = [], [None] * depth
+    for i, (name, _, _, channels) in enumerate(layers):
+        k = backbone.layer_names.index(name)
         w = g.op("Gather", [layer_weights, g.const(i, np.int64)], f"w_{name}", axis=0)
-        loss, dfeat = variant.layer_loss_and_grad(g, feat, name, channels, targets[name], w,
-                                                  options)
+        loss, dfeats[k] = variant.layer_loss_and_grad(g, feats[k], name, channels, targets[name],
+                                                      w, options)
         losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
-        dfeats.append(dfeat)
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
     total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
     grad = backward(g, feats, dfeats, circular)
     g.add_output(total, "loss", ["batch"])
-    g.add_output(layer_losses, "layer_losses", ["batch", depth])
+    g.add_output(layer_losses, "layer_losses", ["batch", len(layers)])
     g.add_output(grad, "grad", ["batch", 3, "height", "width"])
-    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name} up to "
-                 f"{layers[-1][0]}")
-    names = [name for name, *_ in layers]
+    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name}: "
+                 f"{', '.join(names)}")
     return {
         "file": os.path.basename(path),
         "layers": names,
@@ -516,10 +522,17 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
     circular = padding == "circular"
     stats = export_stats(backbone, variant, circular, os.path.join(out_dir, f"{key}.stats.onnx"))
     grads = []
-    for depth in range(1, len(backbone.layers) + 1):
-        suffix = "" if depth == len(backbone.layers) else f".upto_{backbone.layers[depth - 1][0]}"
-        grads.append(export_grad(backbone, variant, circular, depth,
+    every = backbone.layer_names
+    for depth in range(1, len(every) + 1):
+        suffix = "" if depth == len(every) else f".upto_{every[depth - 1]}"
+        grads.append(export_grad(backbone, variant, circular, every[:depth],
                                  os.path.join(out_dir, f"{key}.grad{suffix}.onnx")))
+    # The per-block preset (the default) and the passes' prefixes of it: the Rust side picks
+    # the model with the fewest layers that covers a run's (manifest.rs, grad_model_for).
+    firsts = [name for name, _, conv, _ in backbone.layers if conv == 1]
+    for n in range(2, len(firsts) + 1):
+        grads.append(export_grad(backbone, variant, circular, firsts[:n], os.path.join(
+            out_dir, f"{key}.grad.blocks_upto_{firsts[n - 1]}.onnx")))
     for entry in [stats, *grads]:
         entry["sha256"] = sha256_file(os.path.join(out_dir, entry["file"]))
     return key, {

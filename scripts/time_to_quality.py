@@ -75,9 +75,20 @@ def costs(record):
 
 
 def network_index(backbone, layer):
-    """Position of relu<b>_<c> among the backbone's conv layers (as layer_losses are indexed)."""
+    """Position of relu<b>_<c> among the backbone's conv layers."""
     block, conv = (int(x) for x in layer[4:].split("_"))
     return sum(CONVS[backbone][:block - 1]) + conv - 1
+
+
+def loss_columns(record, full_width):
+    """Column of each of the record's layers in an evaluation's layer_losses. Records hold one
+    column per layer matched (the record's layers, in order; a pass's are the first of them);
+    records from before the per-block models held one per network layer up to the deepest, and
+    had `full_width` (the columns of a full evaluation) larger than the layers chosen."""
+    if full_width == len(record["layers"]):
+        return {layer: i for i, layer in enumerate(record["layers"])}
+    backbone = record.get("backbone", "vgg16")
+    return {layer: network_index(backbone, layer) for layer in record["layers"]}
 
 
 def with_passes(record, target):
@@ -86,19 +97,19 @@ def with_passes(record, target):
     from the first later evaluation that has it. Not the shallow pass's: the relu4_1 term it
     leaves out moves during it (grass: 1.08e5 at its end, far less once relu4_1 runs)."""
     evals = record["evaluations"]
-    backbone = record.get("backbone", "vgg16")
     deepest_block = record["layers"][-1].split("_")[0]
     last = max(e.get("scale", 0) for e in evals)
     at_last = [(i, e) for i, e in enumerate(evals) if e.get("scale", 0) == last]
+    full_width = max(len(e["layer_losses"]) for _, e in at_last)
+    column = loss_columns(record, full_width)
     for k, (i, e) in enumerate(at_last):
         losses = e["layer_losses"]
-        left_out_layers = [l for l in record["layers"]
-                           if network_index(backbone, l) >= len(losses)]
+        left_out_layers = [l for l in record["layers"] if column[l] >= len(losses)]
         if any(l.split("_")[0] != deepest_block for l in left_out_layers):
             continue
         later = [f["layer_losses"] for _, f in at_last[k + 1:]]
         left_out = sum(next(f[j] for f in later if len(f) > j)
-                       for j in (network_index(backbone, l) for l in left_out_layers))
+                       for j in (column[l] for l in left_out_layers))
         if e["loss"] + left_out <= target:
             return i, e["t"]
     return None

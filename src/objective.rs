@@ -179,7 +179,8 @@ fn resample_last_axis(t: &ArrayD<f32>, m: usize) -> ArrayD<f32> {
 pub struct Evaluation {
     /// Loss per image, [B].
     pub loss: Vec<f32>,
-    /// Weighted loss per image and per layer of the grad model, [B, L] row-major.
+    /// Weighted loss per image and per layer asked for (`Objective::new`'s `layers`, in that
+    /// order), [B, L] row-major.
     pub layer_losses: Vec<f32>,
     /// d loss / d image, [B, 3, H, W] row-major, with respect to the [0,1] RGB input.
     pub grad: Vec<f32>,
@@ -197,6 +198,8 @@ pub struct Objective {
     binding: IoBinding,
     /// The image input, [batch, 3, H, W] as last evaluated (the binding holds the outputs').
     image: Option<Tensor<f32>>,
+    /// For each layer asked for, its column in the model's layer losses.
+    columns: Vec<usize>,
     height: usize,
     width: usize,
 }
@@ -224,6 +227,10 @@ impl Objective {
                 reason: format!("no grad model covers the layers {}", layers.join(", ")),
             })?;
         let path = models.verify(&model.file, &model.sha256)?;
+        let columns = layers
+            .iter()
+            .map(|l| model.layers.iter().position(|m| m == l).expect("covered"))
+            .collect();
         let model_weights: Vec<f32> = model
             .layers
             .iter()
@@ -257,6 +264,7 @@ impl Objective {
             model: model.clone(),
             binding,
             image: None,
+            columns,
             height,
             width,
         };
@@ -287,9 +295,9 @@ impl Objective {
         Ok(())
     }
 
-    /// Layers of the grad model in use (the columns of `Evaluation::layer_losses`).
-    pub fn model_layers(&self) -> &[String] {
-        &self.model.layers
+    /// The grad model's file name (in the models folder).
+    pub fn model_file(&self) -> &str {
+        &self.model.file
     }
 
     /// Evaluate images of another size from now on (the graphs take any multiple of 16).
@@ -334,9 +342,14 @@ impl Objective {
         let take = |name: &str| -> Result<Vec<f32>> {
             Ok(outputs[name].try_extract_tensor::<f32>()?.1.to_vec())
         };
+        let model_losses = take(&self.model.outputs.layer_losses)?;
+        let layer_losses = model_losses
+            .chunks(self.model.layers.len())
+            .flat_map(|row| self.columns.iter().map(|&c| row[c]))
+            .collect();
         Ok(Evaluation {
             loss: take(&self.model.outputs.loss)?,
-            layer_losses: take(&self.model.outputs.layer_losses)?,
+            layer_losses,
             grad: take(&self.model.outputs.grad)?,
         })
     }

@@ -268,9 +268,9 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
         .iter()
         .all(|e| e.pass.as_deref() == Some("relu3_1")));
     assert!(full_size[passes..].iter().all(|e| e.pass.is_none()));
-    // The shallow graph has the layers up to relu3_1 (5 of them), the full one up to relu5_1.
-    assert_eq!(full_size[0].layer_losses.len(), 5);
-    assert_eq!(full_size[passes].layer_losses.len(), 11);
+    // One layer loss per layer matched: relu1_1, relu2_1 and relu3_1 in the pass, then all five.
+    assert_eq!(full_size[0].layer_losses.len(), 3);
+    assert_eq!(full_size[passes].layer_losses.len(), 5);
     let shallow_iterations = outcome
         .record
         .iterations
@@ -372,7 +372,10 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
     assert_eq!(ends, [("relu3_1", 8), ("relu4_1", 10)]);
     // The record names every model the run loaded, the passes' truncated ones included.
     let files: Vec<&str> = record.models.iter().map(|m| m.file.as_str()).collect();
-    for file in ["gram.grad.upto_relu3_1.onnx", "gram.grad.upto_relu4_1.onnx"] {
+    for file in [
+        "gram.grad.blocks_upto_relu3_1.onnx",
+        "gram.grad.blocks_upto_relu4_1.onnx",
+    ] {
         assert!(files.contains(&file), "{file} not in {files:?}");
     }
     let full_size: Vec<_> = record.evaluations.iter().filter(|e| e.scale == 1).collect();
@@ -387,7 +390,7 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
             .collect()
     }
     // In network order: the shallow pass, the pass without block 5, then all layers, each in
-    // the graph that ends at its deepest layer (5, 8 and 11 layer losses).
+    // the graph that ends at its deepest layer (3, 4 and 5 layer losses: one per layer matched).
     let order: Vec<Option<&str>> = full_size.iter().map(|e| e.pass.as_deref()).collect();
     let first = |end| order.iter().position(|&o| o == end).unwrap();
     let last = |end| order.iter().rposition(|&o| o == end).unwrap();
@@ -401,9 +404,9 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
         n.dedup();
         n
     };
-    assert_eq!(losses_per_evaluation(Some("relu3_1")), [5]);
-    assert_eq!(losses_per_evaluation(Some("relu4_1")), [8]);
-    assert_eq!(losses_per_evaluation(None), [11]);
+    assert_eq!(losses_per_evaluation(Some("relu3_1")), [3]);
+    assert_eq!(losses_per_evaluation(Some("relu4_1")), [4]);
+    assert_eq!(losses_per_evaluation(None), [5]);
     let pass_iterations = record
         .iterations
         .iter()

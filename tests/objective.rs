@@ -66,17 +66,14 @@ fn vanish_at_exemplar(statistic: &str) {
     assert_eq!(at_exemplar.layer_losses.len(), 13);
 }
 
-#[test]
-fn truncated_model_equals_full_model_with_zero_weights_beyond() {
+/// The objective on `layers` with `weights`, and on all 13 layers with those weights at the
+/// same layers and 0 elsewhere (the full model), evaluated at one random image: same loss, same
+/// gradient, and each layer's loss in the column of the layer asked for. Returns the smaller
+/// objective's model file.
+fn equals_full_model_with_zero_weights(layers: &[String], weights: &[f32]) -> String {
     let models = models();
     let variant = models.variant("gram").unwrap();
-    let shallow = parse_layers("shallow", &variant.layers).unwrap();
     let all = parse_layers("all", &variant.layers).unwrap();
-    assert_eq!(
-        variant.grad_model_for(&shallow).unwrap().file,
-        "gram.grad.upto_relu2_2.onnx",
-        "a shallow run must not pay for blocks 3-5"
-    );
     assert_eq!(variant.grad_model_for(&all).unwrap().file, "gram.grad.onnx");
     let exemplar = example_image("bark_tree.png", 48);
     let targets = Statistics::open(&models, variant, cpu())
@@ -100,12 +97,18 @@ fn truncated_model_equals_full_model_with_zero_weights_beyond() {
         )
         .unwrap()
     };
-    let mut truncated = open(&shallow, &[1.0, 2.0, 3.0, 4.0]);
-    let mut full_weights = vec![0.0; 13];
-    full_weights[..4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+    let mut small = open(layers, weights);
+    let full_weights: Vec<f32> = all
+        .iter()
+        .map(|l| {
+            layers
+                .iter()
+                .position(|x| x == l)
+                .map_or(0.0, |i| weights[i])
+        })
+        .collect();
     let mut full = open(&all, &full_weights);
-    assert_eq!(truncated.model_layers().len(), 4);
-    let a = truncated.evaluate(x.as_slice().unwrap(), 1).unwrap();
+    let a = small.evaluate(x.as_slice().unwrap(), 1).unwrap();
     let b = full.evaluate(x.as_slice().unwrap(), 1).unwrap();
     assert!(
         (a.loss[0] - b.loss[0]).abs() <= 1e-5 * b.loss[0],
@@ -124,9 +127,48 @@ fn truncated_model_equals_full_model_with_zero_weights_beyond() {
         diff <= 1e-4 * scale,
         "gradients differ by {diff} (scale {scale})"
     );
-    // Weighted per-layer losses: layer 2 weighs twice layer 1's weight ... and sums to the loss.
+    // One weighted loss per layer asked for, in that order, summing to the loss.
+    assert_eq!(a.layer_losses.len(), layers.len());
+    for (layer, loss) in layers.iter().zip(&a.layer_losses) {
+        let column = all.iter().position(|l| l == layer).unwrap();
+        let other = b.layer_losses[column];
+        assert!(
+            (loss - other).abs() <= 1e-5 * other.abs().max(1e-3),
+            "{layer}"
+        );
+    }
     let sum: f32 = a.layer_losses.iter().sum();
     assert!((sum - a.loss[0]).abs() <= 1e-5 * a.loss[0]);
+    small.model_file().to_string()
+}
+
+#[test]
+fn truncated_model_equals_full_model_with_zero_weights_beyond() {
+    let models = models();
+    let variant = models.variant("gram").unwrap();
+    let shallow = parse_layers("shallow", &variant.layers).unwrap();
+    let file = equals_full_model_with_zero_weights(&shallow, &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        file, "gram.grad.upto_relu2_2.onnx",
+        "a shallow run must not pay for blocks 3-5"
+    );
+}
+
+#[test]
+fn per_block_model_equals_full_model_with_zero_weights_between() {
+    // The default layers run in a model with only their five Gram statistics: the six conv
+    // layers between them get no Gram products (9% of an evaluation at 256²).
+    let models = models();
+    let variant = models.variant("gram").unwrap();
+    let per_block = parse_layers("per-block", &variant.layers).unwrap();
+    let file = equals_full_model_with_zero_weights(&per_block, &[1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(file, "gram.grad.blocks_upto_relu5_1.onnx");
+    // A pass's prefix of them, and a choice that is neither preset.
+    let file = equals_full_model_with_zero_weights(&per_block[..3], &[1.0, 0.5, 2.0]);
+    assert_eq!(file, "gram.grad.blocks_upto_relu3_1.onnx");
+    let picked: Vec<String> = ["relu1_1", "relu3_1"].map(String::from).into();
+    let file = equals_full_model_with_zero_weights(&picked, &[1.0, 2.0]);
+    assert_eq!(file, "gram.grad.blocks_upto_relu3_1.onnx");
 }
 
 #[test]

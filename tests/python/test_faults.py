@@ -20,7 +20,7 @@ from test_models import MODELS, ROOT
 
 BINARY = os.path.join(ROOT, "target", "release", "neurotex")
 THRESHOLD = 0.47
-FAULTY = "gram.grad.upto_relu5_1.onnx"  # the default per-block layers' model
+FAULTY = "gram.grad.blocks_upto_relu5_1.onnx"  # the default per-block layers' model
 
 
 def nan_below_mean(model: onnx.ModelProto, threshold: float) -> onnx.ModelProto:

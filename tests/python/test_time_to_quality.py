@@ -28,10 +28,10 @@ def record(evaluations):
             "evaluations": evaluations}
 
 
-def evaluation(t, loss, n_losses, last=0.0, pass_=None, scale=1):
+def evaluation(t, loss, n_losses, last=0.0, pass_=None, scale=1, full=11):
     losses = [0.0] * n_losses
-    if n_losses == 11:
-        losses[10] = last
+    if n_losses == full:
+        losses[-1] = last
     e = {"t": t, "loss": loss, "layer_losses": losses, "scale": scale}
     if pass_:
         e["pass"] = pass_
@@ -55,3 +55,17 @@ def test_only_the_pass_without_the_deepest_block_counts():
     assert ttq.pass_of({"shallow": True}) == "relu3_1"
     assert ttq.pass_of({"pass": "relu4_1"}) == "relu4_1"
     assert ttq.pass_of({}) is None
+
+
+def test_records_with_one_loss_per_layer_matched():
+    # Since the per-block models: relu1_1..relu3_1 in the shallow pass (3 columns), up to
+    # relu4_1 (4), then the five chosen layers; relu5_1's term is the fifth column.
+    r = record([
+        evaluation(1, 1.0, 3, pass_="relu3_1", full=5),
+        evaluation(2, 5.0, 4, pass_="relu4_1", full=5),   # + relu5_1's 1.0 measured later = 6
+        evaluation(3, 7.0, 5, last=1.0, full=5),
+    ])
+    assert ttq.loss_columns(r, 5)["relu5_1"] == 4
+    assert ttq.loss_columns(r, 11)["relu5_1"] == 10
+    assert ttq.with_passes(r, 6.0) == (1, 2)
+    assert ttq.with_passes(r, 5.5) is None
