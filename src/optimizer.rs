@@ -169,6 +169,8 @@ pub struct EvaluationRecord {
     pub round: usize,
     pub scale: usize,
     pub loss: f32,
+    /// The weighted loss of each layer matched, in the run's layer order (a pass's: the first
+    /// of them, those its loss covers).
     pub layer_losses: Vec<f32>,
     /// Seconds since the optimisation started.
     pub t: f64,
