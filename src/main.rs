@@ -531,7 +531,7 @@ fn progress_printer(sizes: Vec<Size>) -> impl FnMut(&Progress) + 'static {
             p.evaluations,
             p.seconds_per_iteration,
             clock(p.elapsed),
-            clock(p.eta)
+            p.eta.map_or_else(|| "--".to_string(), clock)
         );
         if tty {
             eprint!("\r\x1b[2K{line}");

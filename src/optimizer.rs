@@ -211,7 +211,8 @@ pub struct Progress {
     pub evaluations: usize,
     pub elapsed: f64,
     pub seconds_per_iteration: f64,
-    pub eta: f64,
+    /// Seconds still to go (None: not known yet, at the first iteration of a scale).
+    pub eta: Option<f64>,
     /// In a pass: the deepest layer the loss covers (see `Round::pass`).
     pub pass: Option<String>,
 }
@@ -435,6 +436,7 @@ impl Observe<SolverState> for Watcher {
             t: elapsed,
             pass: round.pass.clone(),
         });
+        let round_started = shared.iterations[0].t;
         let best_loss = shared.best.as_ref().map_or(loss, |(b, _)| *b);
         let converged =
             self.settings.tolerance > 0.0 && shared.iterations.len() > TOLERANCE_WINDOW && {
@@ -450,6 +452,16 @@ impl Observe<SolverState> for Watcher {
         let work_done = round.work_before + in_round * round.cost;
         let work_left =
             (round.iterations as f64 - in_round).max(0.0) * round.cost + round.later_work;
+        // Seconds per full iteration for the ETA: measured from the end of this round's first
+        // iteration, so that one-time costs (upsampling, opening a session, a fresh solver's
+        // first line search: 1.9 s for the first iteration of pebbles' last scale, 0.3 s for
+        // the next ones) do not make it read several times too long. At a round's first
+        // iteration, the scale's average so far; at a scale's first, nothing yet.
+        let rate = if in_round > 1.0 {
+            Some((elapsed - round_started) / ((in_round - 1.0) * round.cost))
+        } else {
+            (round.first_iteration > 0).then(|| scale_seconds / work_done)
+        };
         let progress = Progress {
             scale: round.scale,
             iteration,
@@ -459,7 +471,7 @@ impl Observe<SolverState> for Watcher {
             evaluations: round.scale_evaluations + evaluations,
             elapsed,
             seconds_per_iteration: per_iteration,
-            eta: scale_seconds / work_done * work_left,
+            eta: rate.map(|rate| rate * work_left),
             pass: round.pass.clone(),
         };
         let image = to_image(&u.0);
