@@ -504,8 +504,11 @@ def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], p
     g.add_output(total, "loss", ["batch"])
     g.add_output(layer_losses, "layer_losses", ["batch", len(layers)])
     g.add_output(grad, "grad", ["batch", 3, "height", "width"])
-    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name}: "
-                 f"{', '.join(names)}")
+    # Unchanged wording for the prefixes, so that their files (and checksums, which records
+    # keep for --resume) stay as they were before the per-block models.
+    which = (f" up to {names[-1]}" if names == backbone.layer_names[:depth]
+             else f": {', '.join(names)}")
+    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name}{which}")
     return {
         "file": os.path.basename(path),
         "layers": names,
