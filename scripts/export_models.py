@@ -11,8 +11,9 @@ convention, BGR, 0..255 minus the ImageNet mean). For each backbone, statistic a
   <variant>.grad.upto_<layer>.onnx     the same, truncated after <layer>, so that a run whose
                                        deepest layer is shallow pays only for what it uses
   <variant>.grad.blocks_upto_<layer>.onnx   only the first layer of each block (the default
-                                       per-block preset) up to <layer>: no statistic is
-                                       computed for the layers in between
+  <variant>.grad.deep_upto_<layer>.onnx     per-block preset), or only blocks 4-5 (deep), up
+                                       to <layer>: no statistic is computed for the layers
+                                       left out
 
 with <variant> = <statistic>[.vgg19][.tile] (VGG-16 and zero padding are the defaults), plus
 models/manifest.json, which is all the Rust side knows about a variant. Each backbone's weights
@@ -443,6 +444,11 @@ STATISTICS = [Gram(), Sorted(), Sliced()]
 PADDINGS = ["zero", "circular"]
 
 
+# The layer presets of src/layers.rs that are not a prefix of the network, by file-name tag:
+# "blocks" is per-block (the default), "deep" blocks 4-5.
+SPARSE_PRESETS = {"blocks": lambda block, conv: conv == 1, "deep": lambda block, conv: block >= 4}
+
+
 def variant_key(statistic: str, backbone: str, padding: str) -> str:
     """gram, gram.tile, gram.vgg19, gram.vgg19.tile: VGG-16 and zero padding are the defaults.
     Only file names use it; the Rust side finds a variant by its fields."""
@@ -531,12 +537,16 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
         suffix = "" if depth == len(every) else f".upto_{every[depth - 1]}"
         grads.append(export_grad(backbone, variant, circular, every[:depth],
                                  os.path.join(out_dir, f"{key}.grad{suffix}.onnx")))
-    # The per-block preset (the default) and the passes' prefixes of it: the Rust side picks
-    # the model with the fewest layers that covers a run's (manifest.rs, grad_model_for).
-    firsts = [name for name, _, conv, _ in backbone.layers if conv == 1]
-    for n in range(2, len(firsts) + 1):
-        grads.append(export_grad(backbone, variant, circular, firsts[:n], os.path.join(
-            out_dir, f"{key}.grad.blocks_upto_{firsts[n - 1]}.onnx")))
+    # The presets that leave layers out, each cut after every block (the passes' prefixes): the
+    # Rust side picks the model with the fewest layers that covers a run's (grad_model_for).
+    for tag, keep in SPARSE_PRESETS.items():
+        chosen = [name for name, block, conv, _ in backbone.layers if keep(block, conv)]
+        last_of_block = {block: name for name, block, _, _ in backbone.layers if name in chosen}
+        for end in last_of_block.values():
+            names = chosen[:chosen.index(end) + 1]
+            if names != every[:len(names)]:
+                grads.append(export_grad(backbone, variant, circular, names, os.path.join(
+                    out_dir, f"{key}.grad.{tag}_upto_{end}.onnx")))
     for entry in [stats, *grads]:
         entry["sha256"] = sha256_file(os.path.join(out_dir, entry["file"]))
     return key, {

@@ -155,9 +155,9 @@ fn truncated_model_equals_full_model_with_zero_weights_beyond() {
 }
 
 #[test]
-fn per_block_model_equals_full_model_with_zero_weights_between() {
+fn models_without_the_layers_left_out_equal_full_model_with_zero_weights() {
     // The default layers run in a model with only their five Gram statistics: the six conv
-    // layers between them get no Gram products (9% of an evaluation at 256²).
+    // layers between them get no Gram products (10% of an evaluation at 256²).
     let models = models();
     let variant = models.variant("gram").unwrap();
     let per_block = parse_layers("per-block", &variant.layers).unwrap();
@@ -169,6 +169,12 @@ fn per_block_model_equals_full_model_with_zero_weights_between() {
     let picked: Vec<String> = ["relu1_1", "relu3_1"].map(String::from).into();
     let file = equals_full_model_with_zero_weights(&picked, &[1.0, 2.0]);
     assert_eq!(file, "gram.grad.blocks_upto_relu3_1.onnx");
+    // `deep` (blocks 4-5) and its pass without block 5: nothing of blocks 1-3 but the convs.
+    let deep = parse_layers("deep", &variant.layers).unwrap();
+    let file = equals_full_model_with_zero_weights(&deep, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(file, "gram.grad.deep_upto_relu5_3.onnx");
+    let file = equals_full_model_with_zero_weights(&deep[..3], &[1.0, 2.0, 3.0]);
+    assert_eq!(file, "gram.grad.deep_upto_relu4_3.onnx");
 }
 
 #[test]
