@@ -487,3 +487,46 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
         best(&b)
     );
 }
+
+#[test]
+fn the_eta_is_unknown_only_at_a_scales_first_iteration_and_ends_at_zero() {
+    // Pebbles at 128², 2 scales, with the passes at the last one (3 rounds there): the ETA is
+    // measured from a round's first iteration, so at a scale's first there is nothing yet.
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let record = seen.clone();
+    pebbles_two_scales(16)
+        .coarse_iterations(6)
+        .build()
+        .unwrap()
+        .run_with_progress(move |p| record.borrow_mut().push((p.scale, p.iteration, p.eta)))
+        .unwrap();
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 6 + 16, "one progress call per iteration");
+    for &(scale, iteration, eta) in seen.iter() {
+        match eta {
+            None => assert_eq!(
+                iteration, 1,
+                "no ETA at scale {scale}, iteration {iteration}"
+            ),
+            Some(eta) => assert!(eta.is_finite() && eta >= 0.0, "{eta}"),
+        }
+    }
+    let unknown: Vec<usize> = seen
+        .iter()
+        .filter(|(_, _, eta)| eta.is_none())
+        .map(|&(scale, _, _)| scale)
+        .collect();
+    assert_eq!(
+        unknown,
+        [0, 1],
+        "unknown exactly at each scale's first iteration"
+    );
+    // The ETA falls as the run goes on and is 0 after its last iteration.
+    let last_scale: Vec<f64> = seen
+        .iter()
+        .filter(|s| s.0 == 1)
+        .filter_map(|s| s.2)
+        .collect();
+    assert!(last_scale.first().unwrap() > last_scale.last().unwrap());
+    assert_eq!(*last_scale.last().unwrap(), 0.0);
+}
