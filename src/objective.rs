@@ -227,20 +227,15 @@ impl Objective {
                 reason: format!("no grad model covers the layers {}", layers.join(", ")),
             })?;
         let path = models.verify(&model.file, &model.sha256)?;
-        let columns = layers
+        let columns: Vec<usize> = layers
             .iter()
             .map(|l| model.layers.iter().position(|m| m == l).expect("covered"))
             .collect();
-        let model_weights: Vec<f32> = model
-            .layers
-            .iter()
-            .map(|l| {
-                layers
-                    .iter()
-                    .position(|x| x == l)
-                    .map_or(0.0, |i| weights[i])
-            })
-            .collect();
+        // The model's other layers (if any) get weight 0.
+        let mut model_weights = vec![0.0f32; model.layers.len()];
+        for (&column, &weight) in columns.iter().zip(weights) {
+            model_weights[column] = weight;
+        }
         let input_names: Vec<&str> = [&model.image_input, &model.layer_weights_input]
             .into_iter()
             .chain(model.target_inputs.values())
