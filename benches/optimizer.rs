@@ -12,50 +12,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use neurotex::objective::Evaluation;
-use neurotex::optimizer::{optimize, ImageLoss, OptimizerSettings, Round, Solver};
+use neurotex::optimizer::{optimize, OptimizerSettings, Round, Solver};
 
-/// ½ Σ c_i (x_i − t_i)² with curvatures c_i spread over [1, 100]: ill-conditioned enough that
-/// L-BFGS keeps taking full iterations, and one pass over the pixels per evaluation.
-struct Quadratic {
-    curvature: Vec<f32>,
-    target: Vec<f32>,
-}
-
-impl Quadratic {
-    fn new(pixels: usize) -> Self {
-        let golden = 0.618_034_f64;
-        Quadratic {
-            curvature: (0..pixels)
-                .map(|i| 1.0 + 99.0 * ((i as f64 * golden).fract() as f32))
-                .collect(),
-            target: (0..pixels)
-                .map(|i| 0.5 + 0.3 * (i as f32 * 0.01).sin())
-                .collect(),
-        }
-    }
-}
-
-impl ImageLoss for Quadratic {
-    fn evaluate_image(&mut self, image: &[f32]) -> neurotex::Result<Evaluation> {
-        let mut loss = 0.0f64;
-        let grad = image
-            .iter()
-            .zip(&self.curvature)
-            .zip(&self.target)
-            .map(|((x, c), t)| {
-                let d = x - t;
-                loss += 0.5 * (c * d * d) as f64;
-                c * d
-            })
-            .collect();
-        Ok(Evaluation {
-            loss: vec![loss as f32],
-            layer_losses: vec![loss as f32],
-            grad,
-        })
-    }
-}
+#[path = "../tests/common/quadratic.rs"]
+mod quadratic;
+use quadratic::Quadratic;
 
 #[derive(serde::Serialize)]
 struct Row {
@@ -87,21 +48,7 @@ fn main() {
                 tolerance: 0.0,
             };
             let clock = Instant::now();
-            let round = Round {
-                index: 0,
-                scale: 0,
-                first_iteration: 0,
-                iterations,
-                first_evaluation: 0,
-                scale_evaluations: 0,
-                clock,
-                scale_started: clock,
-                scale_budget: iterations,
-                work_before: 0.0,
-                cost: 1.0,
-                later_work: 0.0,
-                pass: None,
-            };
+            let round = Round::whole(iterations);
             let callback: neurotex::optimizer::IterationCallback =
                 Rc::new(RefCell::new(|_: &_, _: &[f32]| Ok(())));
             let outcome = optimize(
@@ -109,6 +56,7 @@ fn main() {
                 &start,
                 &settings,
                 round,
+                None,
                 Arc::new(AtomicBool::new(false)),
                 callback,
             )

@@ -133,7 +133,8 @@ pub struct OptimizerSettings {
 
 /// One round of optimisation: the whole run for statistics without per-step inputs; for those
 /// with (e.g. sliced), a run between two redraws, each starting a fresh L-BFGS, since a changed
-/// objective invalidates its curvature pairs.
+/// objective invalidates its curvature pairs; each pass at the start of the last scale
+/// (src/passes.rs), the next one starting from the curvature it learned (`Curvature`).
 #[derive(Debug, Clone)]
 pub struct Round {
     pub index: usize,
@@ -163,6 +164,28 @@ pub struct Round {
     pub pass: Option<String>,
 }
 
+impl Round {
+    /// A round that is a whole optimisation of `iterations` iterations, starting now.
+    pub fn whole(iterations: usize) -> Round {
+        let now = Instant::now();
+        Round {
+            index: 0,
+            scale: 0,
+            first_iteration: 0,
+            iterations,
+            first_evaluation: 0,
+            scale_evaluations: 0,
+            clock: now,
+            scale_started: now,
+            scale_budget: iterations,
+            work_before: 0.0,
+            cost: 1.0,
+            later_work: 0.0,
+            pass: None,
+        }
+    }
+}
+
 /// One graph evaluation, as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EvaluationRecord {
@@ -181,6 +204,22 @@ pub struct EvaluationRecord {
     /// A pass's evaluation: the deepest layer its loss covers (see `Round::pass`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pass: Option<String>,
+}
+
+/// One round, as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoundRecord {
+    pub round: usize,
+    pub scale: usize,
+    /// A pass's round: the deepest layer its loss covers (see `Round::pass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
+    pub iterations: usize,
+    pub evaluations: usize,
+    /// L-BFGS correction pairs it started with, handed on by the round before (0: a fresh
+    /// solver).
+    pub carried_pairs: usize,
+    pub stop: StopReason,
 }
 
 /// One L-BFGS iteration, as recorded.
@@ -232,6 +271,32 @@ pub struct OptimizationOutcome {
     pub iterations: Vec<IterationRecord>,
     /// Evaluations (numbered over the run) whose loss or gradient was NaN or infinite.
     pub non_finite: Vec<usize>,
+    /// The rounds that made it (one, until rounds are merged).
+    pub rounds: Vec<RoundRecord>,
+    /// L-BFGS's curvature pairs at the end of the round, for the next to start from (None for
+    /// the other solvers, and after a stop of ours, which argmin sees as an error).
+    pub curvature: Option<Curvature>,
+}
+
+/// L-BFGS as this program runs it.
+type Lbfgs = LBFGS<MoreThuenteLineSearch<Pixels, Pixels, f32>, Pixels, Pixels, f32>;
+
+/// What L-BFGS learned about the loss's curvature in one round, for the next round at the same
+/// size to start from (src/synthesis.rs carries it from one pass to the next): its correction
+/// pairs, how many (at most its history), and the number the solver's loss was divided by when
+/// they were measured. The next round divides by the same number: with another, every pair's
+/// curvature would be off by the ratio of the two, and so would its first step.
+pub struct Curvature {
+    solver: Lbfgs,
+    pairs: usize,
+    scale: f32,
+}
+
+impl Curvature {
+    /// The correction pairs it holds (at most the solver's history).
+    pub fn pairs(&self) -> usize {
+        self.pairs
+    }
 }
 
 /// State shared by the cost bridge (called by the solver) and the observer (called after each
@@ -242,7 +307,8 @@ struct Shared {
     iterations: Vec<IterationRecord>,
     best: Option<(f32, Vec<f32>)>,
     /// The loss of the starting image: the solver sees loss / initial_loss, so that its first
-    /// line search starts at a sensible step whatever the loss's scale.
+    /// line search starts at a sensible step whatever the loss's scale. (A round resumed with
+    /// carried curvature keeps the scale of the round it came from.)
     scale: f32,
     stop: Option<StopReason>,
     fatal: Option<Error>,
@@ -371,6 +437,7 @@ impl Gradient for Bridge<'_> {
 /// After each iteration: record, report progress, apply the tolerance rule.
 struct Watcher {
     shared: Arc<Mutex<Shared>>,
+    carried_pairs: u64,
     settings: OptimizerSettings,
     callback: IterationCallback,
 }
@@ -378,11 +445,13 @@ struct Watcher {
 /// The state every gradient solver here shares.
 type SolverState = IterState<Pixels, Pixels, (), (), (), f32>;
 
-/// What every solver's run has in common: start, budget and observer.
+/// What every solver's run has in common: start, budget and observer; for L-BFGS resumed
+/// with carried curvature, the number of pairs it brings.
 struct Run {
     u0: Pixels,
     iterations: u64,
     watcher: Watcher,
+    carried_pairs: u64,
 }
 
 impl Run {
@@ -392,7 +461,7 @@ impl Run {
         self,
         bridge: Bridge<'_>,
         solver: S,
-    ) -> std::result::Result<Option<TerminationReason>, argmin::core::Error>
+    ) -> std::result::Result<(Option<TerminationReason>, S), argmin::core::Error>
     where
         S: for<'b> ArgminSolver<Bridge<'b>, SolverState>,
     {
@@ -400,13 +469,30 @@ impl Run {
             u0,
             iterations,
             watcher,
+            carried_pairs,
         } = self;
+        // argmin's L-BFGS drops its oldest pair only from iteration `history` on, counted from
+        // the run's start: a resumed run starts its count at the pairs it brings, so that it
+        // holds `history` pairs, not up to twice as many. argmin skips the solver's `init` for
+        // a run that does not start at iteration 0, so the start's cost and gradient are given.
+        let start = if carried_pairs > 0 {
+            Some((bridge.cost(&u0)?, bridge.gradient(&u0)?))
+        } else {
+            None
+        };
         Executor::new(bridge, solver)
-            .configure(|s| s.param(u0).max_iters(iterations))
+            .configure(|s| {
+                let mut s = s.param(u0).max_iters(iterations + carried_pairs);
+                if let Some((cost, gradient)) = start {
+                    s = s.cost(cost).gradient(gradient);
+                    (0..carried_pairs).for_each(|_| s.increment_iter());
+                }
+                s
+            })
             .add_observer(watcher, ObserverMode::Always)
             .ctrlc(false)
             .run()
-            .map(|r| r.state.get_termination_reason().cloned())
+            .map(|r| (r.state.get_termination_reason().cloned(), r.solver))
     }
 }
 
@@ -422,8 +508,9 @@ impl Observe<SolverState> for Watcher {
         };
         let mut shared = self.shared.lock().unwrap();
         let round = shared.round.clone();
-        // argmin counts from 0 within a round.
-        let iteration = round.first_iteration + state.get_iter() as usize + 1;
+        // argmin counts from 0 within a round (from the pairs carried in, when resumed).
+        let iteration =
+            round.first_iteration + (state.get_iter() - self.carried_pairs) as usize + 1;
         let elapsed = round.clock.elapsed().as_secs_f64();
         let loss = state.get_cost() * shared.scale;
         let evaluations = shared.evaluations.len();
@@ -494,6 +581,7 @@ pub fn optimize(
     start: &[f32],
     settings: &OptimizerSettings,
     round: Round,
+    carried: Option<Curvature>,
     cancel: Arc<AtomicBool>,
     callback: IterationCallback,
 ) -> Result<OptimizationOutcome> {
@@ -503,7 +591,7 @@ pub fn optimize(
         evaluations: Vec::new(),
         iterations: Vec::new(),
         best: None,
-        scale: 0.0,
+        scale: carried.as_ref().map_or(0.0, |c| c.scale),
         stop: None,
         fatal: None,
     }));
@@ -517,8 +605,11 @@ pub fn optimize(
             .map_or(usize::MAX, |m| m.saturating_sub(first_evaluation)),
     };
     let u0 = Pixels(pixels::map(start, logit));
+    let carried = carried.filter(|_| matches!(settings.solver, Solver::Lbfgs { .. }));
+    let carried_pairs = carried.as_ref().map_or(0, |c| c.pairs) as u64;
     let watcher = Watcher {
         shared: shared.clone(),
+        carried_pairs,
         settings: settings.clone(),
         callback,
     };
@@ -527,29 +618,41 @@ pub fn optimize(
         u0,
         iterations,
         watcher,
+        carried_pairs,
     };
     // Our own stop rules apply (relative tolerance over a window, budgets); argmin's absolute
     // tolerances would depend on the loss's scale, so they are switched off.
+    let mut curvature_solver = None;
     let result = match settings.solver {
-        Solver::Lbfgs { history } => run.with(
-            bridge,
-            LBFGS::new(linesearch, history)
-                .with_tolerance_grad(0.0)
-                .and_then(|s| s.with_tolerance_cost(0.0))
-                .map_err(|e| Error::Optimiser(e.to_string()))?,
-        ),
-        Solver::Cg => run.with(
-            bridge,
-            NonlinearConjugateGradient::new(
-                // CG needs a stricter curvature condition than quasi-Newton methods (c2 = 0.1
-                // rather than 0.9): with a loose line search its directions lose conjugacy.
-                linesearch
-                    .with_c(1e-4, 0.1)
+        Solver::Lbfgs { history } => {
+            let solver = match carried {
+                Some(c) => c.solver,
+                None => LBFGS::new(linesearch, history)
+                    .with_tolerance_grad(0.0)
+                    .and_then(|s| s.with_tolerance_cost(0.0))
                     .map_err(|e| Error::Optimiser(e.to_string()))?,
-                PolakRibierePlus::new(),
-            ),
-        ),
-        Solver::Sd => run.with(bridge, SteepestDescent::new(linesearch)),
+            };
+            run.with(bridge, solver).map(|(reason, solver)| {
+                curvature_solver = Some((solver, history));
+                reason
+            })
+        }
+        Solver::Cg => run
+            .with(
+                bridge,
+                NonlinearConjugateGradient::new(
+                    // CG needs a stricter curvature condition than quasi-Newton methods (c2 = 0.1
+                    // rather than 0.9): with a loose line search its directions lose conjugacy.
+                    linesearch
+                        .with_c(1e-4, 0.1)
+                        .map_err(|e| Error::Optimiser(e.to_string()))?,
+                    PolakRibierePlus::new(),
+                ),
+            )
+            .map(|(reason, _)| reason),
+        Solver::Sd => run
+            .with(bridge, SteepestDescent::new(linesearch))
+            .map(|(reason, _)| reason),
     };
 
     let mut shared = Arc::try_unwrap(shared)
@@ -557,6 +660,7 @@ pub fn optimize(
         .expect("executor dropped")
         .into_inner()
         .unwrap();
+    let round = &shared.round;
     if let Some(fatal) = shared.fatal.take() {
         return Err(fatal);
     }
@@ -577,17 +681,34 @@ pub fn optimize(
             _ => format!("stopped before the first evaluation: {stop}"),
         })
     })?;
+    // One pair per completed iteration, up to the history.
+    let curvature = curvature_solver.map(|(solver, history)| Curvature {
+        solver,
+        pairs: (carried_pairs as usize + shared.iterations.len()).min(history),
+        scale: shared.scale,
+    });
     let non_finite = match stop {
         StopReason::NonFinite(n) => vec![n],
         _ => Vec::new(),
     };
+    let rounds = vec![RoundRecord {
+        round: round.index,
+        scale: round.scale,
+        pass: round.pass.clone(),
+        iterations: shared.iterations.len(),
+        evaluations: shared.evaluations.len(),
+        carried_pairs: carried_pairs as usize,
+        stop: stop.clone(),
+    }];
     Ok(OptimizationOutcome {
         non_finite,
+        rounds,
         best_image,
         best_loss,
         initial_loss: shared.evaluations.first().map_or(f32::NAN, |e| e.loss),
         stop,
         evaluations: shared.evaluations,
         iterations: shared.iterations,
+        curvature,
     })
 }

@@ -10,7 +10,8 @@ use crate::image_io::write_atomically;
 use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::optimizer::{
-    EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, StopReason,
+    EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, RoundRecord,
+    StopReason,
 };
 use crate::passes::Pass;
 use crate::runtime::{self, Precision, Provider};
@@ -91,6 +92,8 @@ pub struct RunRecord {
     /// Of optimize_seconds, the time spent carrying results up between scales.
     pub upsampling_seconds: f64,
     pub mean_evaluation_seconds: f64,
+    /// The optimisation's rounds (scales, passes, redraws), in order.
+    pub rounds: Vec<RoundRecord>,
     pub iterations: Vec<IterationRecord>,
     pub evaluations: Vec<EvaluationRecord>,
 }
@@ -155,6 +158,7 @@ impl RunRecord {
             optimize_seconds,
             upsampling_seconds: synthesis.upsampling_seconds,
             mean_evaluation_seconds: outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n,
+            rounds: outcome.rounds.clone(),
             iterations: outcome.iterations.clone(),
             evaluations: outcome.evaluations.clone(),
         })

@@ -1009,6 +1009,13 @@ impl Synthesis {
             let mut done = 0;
             // Work done at this scale, in full iterations (a pass's count by its cost).
             let mut work_done = 0.0;
+            // L-BFGS's curvature pairs, handed from each pass to the next round at this size:
+            // the next pass's loss holds the same terms and more, so what the solver learned
+            // about the shape of the shallow terms still holds, and a fresh solver would spend
+            // its first iterations (a steepest-descent step, 2-6 evaluations of line search)
+            // learning it again. Pebbles, 256², 3 scales: cost to the target 65.6 -> 61.3
+            // full evaluations, final loss 8.59e4 -> 8.12e4 (README, "Carried curvature").
+            let mut curvature = None;
             // The passes run first at the last scale, one round each.
             let mut passes = if scale > 0 && scale + 1 == stages.len() {
                 self.passes()
@@ -1064,14 +1071,17 @@ impl Synthesis {
                     later_work,
                     pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
-                let result = optimizer::optimize(
+                let mut result = optimizer::optimize(
                     pass_objective.as_mut().unwrap_or(&mut self.objective),
                     &x,
                     &optimizer_settings,
                     round,
+                    curvature.take(),
                     self.settings.cancel.clone(),
                     callback.clone(),
                 )?;
+                // Not across a redraw of the step inputs: the objective itself changes there.
+                curvature = result.curvature.take().filter(|_| !redraw);
                 let done_before = done;
                 done = result
                     .iterations
@@ -1092,6 +1102,7 @@ impl Synthesis {
                     break 'scales;
                 }
                 if let StopReason::NonFinite(_) = stop {
+                    curvature = None;
                     // A fresh solver from the best image (x): its curvature pairs may hold the
                     // fault. Repeated faults end the run with the best image.
                     restarts += 1;
@@ -1206,11 +1217,13 @@ fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
     let mut evaluations = Vec::new();
     let mut iterations = Vec::new();
     let mut non_finite = Vec::new();
+    let mut round_records = Vec::new();
     let mut last = None;
     for mut r in rounds {
         evaluations.append(&mut r.evaluations);
         iterations.append(&mut r.iterations);
         non_finite.append(&mut r.non_finite);
+        round_records.append(&mut r.rounds);
         last = Some(r);
     }
     let last = last.expect("at least one round");
@@ -1219,6 +1232,7 @@ fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
         evaluations,
         iterations,
         non_finite,
+        rounds: round_records,
         ..last
     }
 }

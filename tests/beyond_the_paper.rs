@@ -8,7 +8,7 @@ use neurotex::init::Init;
 use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
-use neurotex::optimizer::EvaluationRecord;
+use neurotex::optimizer::{EvaluationRecord, Solver};
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
@@ -413,6 +413,25 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
         .filter(|i| i.pass.as_deref() == Some("relu4_1"))
         .count();
     assert_eq!(pass_iterations, 10);
+    // Each round after the first at full size starts from the curvature pairs L-BFGS learned
+    // before it at that size (one per iteration, up to its history); the coarse scale's don't
+    // carry over (another size).
+    let history = match record.optimizer.solver {
+        Solver::Lbfgs { history } => history,
+        other => panic!("{other:?}"),
+    };
+    let last_scale: Vec<_> = record.rounds.iter().filter(|r| r.scale == 1).collect();
+    let passes: Vec<Option<&str>> = last_scale.iter().map(|r| r.pass.as_deref()).collect();
+    assert_eq!(passes, [Some("relu3_1"), Some("relu4_1"), None]);
+    let mut before = 0;
+    for round in &last_scale {
+        assert_eq!(round.carried_pairs, before.min(history), "{round:?}");
+        before += round.iterations;
+    }
+    assert!(record
+        .rounds
+        .iter()
+        .all(|r| r.scale == 1 || r.carried_pairs == 0));
     // The premise: the deepest block's term (relu5_1, the last layer loss) is a small part of
     // the full loss when all layers come back, so leaving it out for a while cost little.
     let back = &full_size[first(None)];

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: the real models, ONNX Runtime and example photos.
 #![allow(dead_code)]
 
+pub mod quadratic;
+
 use std::path::PathBuf;
 
 use neurotex::image_io::{self, Planar};
