@@ -981,7 +981,10 @@ impl Synthesis {
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
-        let mut full_start_loss = None;
+        // The upsampled image the last scale's passes started from: the run reports its full
+        // loss as that scale's start (a pass's own loss leaves layers out), evaluated after the
+        // optimisation, so that it does not delay it.
+        let mut upsampled = None;
         let mut reached = 0;
         let mut restarts = 0;
         'scales: for (scale, stage) in stages.iter().enumerate() {
@@ -1049,9 +1052,9 @@ impl Synthesis {
                     Some(p) => Some(self.pass_objective(p, stage.size)?),
                     None => None,
                 };
-                // The upsampled image, whose full loss the run reports as the last scale's
-                // start (a pass's own loss leaves layers out).
-                let upsampled = (pass.is_some() && done == 0).then(|| x.clone());
+                if pass.is_some() && done == 0 {
+                    upsampled = Some(x.clone());
+                }
                 let round = Round {
                     index,
                     scale,
@@ -1093,9 +1096,6 @@ impl Synthesis {
                 // One round only: its session (and memory) goes before the next objective runs
                 // at this size, so that the two never hold their buffers at once.
                 drop(pass_objective);
-                if let Some(image) = upsampled {
-                    full_start_loss = Some(self.objective.evaluate(&image, 1)?.loss[0]);
-                }
                 let stop = result.stop.clone();
                 rounds.push(result);
                 if matches!(stop, StopReason::Interrupted | StopReason::MaxEvaluations) {
@@ -1127,8 +1127,8 @@ impl Synthesis {
             self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
         }
         let mut result = merge_rounds(rounds);
-        if let Some(loss) = full_start_loss {
-            result.initial_loss = loss;
+        if let Some(image) = upsampled {
+            result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
         }
         // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the run
         // reports the full loss of the pass's best image, which is the image it writes.
