@@ -54,6 +54,11 @@ pub enum Error {
     #[error("optimiser: {0}")]
     Optimiser(String),
 
+    /// A round that ended before its first evaluation (Ctrl-C, or the evaluation budget used up
+    /// exactly where it began): the synthesis ends with what the rounds before it made.
+    #[error("stopped before the first evaluation: {0}")]
+    StoppedBeforeStart(crate::optimizer::StopReason),
+
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,

@@ -672,14 +672,13 @@ pub fn optimize(
         (None, Ok(_)) => StopReason::MaxIterations,
         (None, Err(e)) => StopReason::LineSearch(e.to_string()),
     };
-    let (best_loss, best_image) = shared.best.take().ok_or_else(|| {
-        Error::Optimiser(match stop {
-            StopReason::NonFinite(_) => "the loss or gradient is NaN or infinite at the starting \
-                                         image: the models may be damaged; export them again \
-                                         with `make setup`"
+    let (best_loss, best_image) = shared.best.take().ok_or_else(|| match stop {
+        StopReason::NonFinite(_) => Error::Optimiser(
+            "the loss or gradient is NaN or infinite at the starting image: the models may be \
+             damaged; export them again with `make setup`"
                 .to_string(),
-            _ => format!("stopped before the first evaluation: {stop}"),
-        })
+        ),
+        _ => Error::StoppedBeforeStart(stop.clone()),
     })?;
     // One pair per completed iteration, up to the history.
     let curvature = curvature_solver.map(|(solver, history)| Curvature {

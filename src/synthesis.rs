@@ -959,12 +959,14 @@ impl Synthesis {
             solver: self.settings.solver,
             max_evaluations: self.settings.max_evaluations,
         };
-        // Statistics with per-step inputs are optimised in rounds, redrawing them in between.
+        // Statistics with per-step inputs are optimised in rounds, redrawing them in between;
+        // the others in one round per scale (after the passes, at the last), as long as the
+        // scale's budget (a coarse one's may exceed --iters).
         let redraw = !self.step.is_empty();
         let per_round = if redraw {
             self.settings.redraw_every
         } else {
-            self.settings.iterations
+            usize::MAX
         };
         let clock = Instant::now();
         let stages = std::mem::take(&mut self.stages);
@@ -985,6 +987,7 @@ impl Synthesis {
         // loss as that scale's start (a pass's own loss leaves layers out), evaluated after the
         // optimisation, so that it does not delay it.
         let mut upsampled = None;
+        let mut stopped_between_rounds = None;
         let mut reached = 0;
         let mut restarts = 0;
         'scales: for (scale, stage) in stages.iter().enumerate() {
@@ -1074,7 +1077,7 @@ impl Synthesis {
                     later_work,
                     pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
-                let mut result = optimizer::optimize(
+                let mut result = match optimizer::optimize(
                     pass_objective.as_mut().unwrap_or(&mut self.objective),
                     &x,
                     &optimizer_settings,
@@ -1082,7 +1085,17 @@ impl Synthesis {
                     curvature.take(),
                     self.settings.cancel.clone(),
                     callback.clone(),
-                )?;
+                ) {
+                    Ok(result) => result,
+                    // Ctrl-C between two rounds (e.g. during an upsampling search, 13 s at
+                    // 1024²), or the evaluation budget used up exactly at a round's start: the
+                    // run ends with what the rounds before made, as if stopped inside one.
+                    Err(Error::StoppedBeforeStart(reason)) if !rounds.is_empty() => {
+                        stopped_between_rounds = Some(reason);
+                        break 'scales;
+                    }
+                    Err(e) => return Err(e),
+                };
                 // Not across a redraw of the step inputs: the objective itself changes there.
                 curvature = result.curvature.take().filter(|_| !redraw);
                 let done_before = done;
@@ -1127,13 +1140,29 @@ impl Synthesis {
             self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
         }
         let mut result = merge_rounds(rounds);
-        if let Some(image) = upsampled {
-            result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
+        if let Some(reason) = stopped_between_rounds {
+            result.stop = reason;
         }
-        // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the run
-        // reports the full loss of the pass's best image, which is the image it writes.
-        if result.evaluations.last().is_some_and(|e| e.pass.is_some()) {
-            result.best_loss = self.objective.evaluate(&x, 1)?.loss[0];
+        let at_full_size = reached + 1 == self.stages.len();
+        if at_full_size
+            && result
+                .evaluations
+                .last()
+                .is_some_and(|e| e.scale != reached)
+        {
+            // Stopped where the last scale begins: nothing ran at full size, so the image
+            // written is the upsampled one, both the start and the result.
+            let loss = self.objective.evaluate(&x, 1)?.loss[0];
+            (result.initial_loss, result.best_loss) = (loss, loss);
+        } else {
+            if let Some(image) = upsampled {
+                result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
+            }
+            // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the
+            // run reports the full loss of the pass's best image, which is the image it writes.
+            if result.evaluations.last().is_some_and(|e| e.pass.is_some()) {
+                result.best_loss = self.objective.evaluate(&x, 1)?.loss[0];
+            }
         }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if self.settings.match_colors {

@@ -8,10 +8,12 @@ use neurotex::init::Init;
 use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
-use neurotex::optimizer::{EvaluationRecord, Solver};
+use neurotex::optimizer::{EvaluationRecord, Solver, StopReason};
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Gram distance (zero-padded VGG-16, one layer per block) of an image to the exemplar.
 fn gram_distance(image: &Planar, exemplar: &Planar) -> f64 {
@@ -332,6 +334,57 @@ fn a_run_stopped_during_a_pass_reports_the_full_loss() {
         outcome.best_loss
     );
     assert_eq!(record.best_loss, outcome.best_loss);
+}
+
+/// A run stopped exactly where the full size begins (after the coarse scale, before the first
+/// full-size evaluation) ends like one stopped inside a round: the upsampled image, at full
+/// size, with its full loss, and the reason it stopped.
+fn stopped_where_the_full_size_begins(outcome: Outcome, coarse_evaluations: usize) {
+    let record = &outcome.record;
+    assert_eq!(record.evaluations.len(), coarse_evaluations);
+    assert!(record.evaluations.iter().all(|e| e.scale == 0));
+    assert_eq!(outcome.image.dim(), (3, 128, 128));
+    // Nothing ran at full size: the image written is the upsampled one, whose full loss is
+    // both the start and the result (not the coarse scale's loss).
+    assert!(outcome.best_loss.is_finite());
+    assert_eq!(outcome.best_loss, outcome.initial_loss);
+    assert!(outcome.best_loss > record.evaluations.last().unwrap().loss);
+}
+
+#[test]
+fn a_budget_or_ctrl_c_at_a_scale_boundary_keeps_the_upsampled_image() {
+    let whole = pebbles_two_scales(2).build().unwrap().run().unwrap().record;
+    // The coarse scale's budget (20) is its own, even above the full size's (2).
+    let coarse_iterations = whole.iterations.iter().filter(|i| i.scale == 0).count();
+    assert_eq!(coarse_iterations, 20);
+    let coarse_evaluations = whole.evaluations.iter().filter(|e| e.scale == 0).count();
+
+    // The evaluation budget used up by the coarse scale, to the evaluation.
+    let outcome = pebbles_two_scales(2)
+        .max_evaluations(coarse_evaluations)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(outcome.stop, StopReason::MaxEvaluations);
+    stopped_where_the_full_size_begins(outcome, coarse_evaluations);
+
+    // Ctrl-C at the coarse scale's last iteration: the next thing to run is the upsampling
+    // search (13 s at 1024²), then the full size's first evaluation, which sees it.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let outcome = pebbles_two_scales(2)
+        .cancel_flag(cancel)
+        .build()
+        .unwrap()
+        .run_with_progress(move |p| {
+            if p.scale == 0 && p.iteration == p.max_iterations {
+                flag.store(true, Ordering::SeqCst);
+            }
+        })
+        .unwrap();
+    assert_eq!(outcome.stop, StopReason::Interrupted);
+    stopped_where_the_full_size_begins(outcome, coarse_evaluations);
 }
 
 /// Coarse-to-fine, 2 scales at 128², 30 iterations at full size, starting with the passes.
