@@ -38,4 +38,4 @@ pub mod upsample;
 pub use error::{Error, Result};
 pub use layers::LayerWeights;
 pub use runtime::Provider;
-pub use synthesis::{Outcome, Size, Synthesis, SynthesisBuilder};
+pub use synthesis::{Event, Outcome, Size, Synthesis, SynthesisBuilder};

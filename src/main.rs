@@ -12,11 +12,11 @@ use neurotex::bench;
 use neurotex::image_io::Planar;
 use neurotex::init::Init;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
-use neurotex::optimizer::{Progress, Solver};
+use neurotex::optimizer::Solver;
 use neurotex::runtime::{self, Precision, Provider, SessionOptions};
 use neurotex::synthesis::sibling_path;
 use neurotex::upsample::Upsampling;
-use neurotex::{LayerWeights, Size, Synthesis, SynthesisBuilder};
+use neurotex::{Event, LayerWeights, Size, Synthesis, SynthesisBuilder};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -469,7 +469,7 @@ fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
     }
     let sizes = synthesis.scale_sizes();
     eprintln!("synthesising {}", synthesis.describe());
-    let outcome = synthesis.run_with_progress(progress_printer(sizes.clone()))?;
+    let outcome = synthesis.run_with_events(progress_printer(sizes.clone()))?;
     eprintln!();
     eprintln!(
         "done: {} | loss{} {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
@@ -503,20 +503,43 @@ fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
     Ok(outcome.image)
 }
 
-/// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a log.
-fn progress_printer(sizes: Vec<Size>) -> impl FnMut(&Progress) + 'static {
+/// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a
+/// log; and one before each upsampling (a search of seconds at large sizes).
+fn progress_printer(sizes: Vec<Size>) -> impl FnMut(Event) + 'static {
     let tty = std::io::stderr().is_terminal();
-    move |p: &Progress| {
-        let scale = if sizes.len() > 1 {
-            format!(
-                "scale {}/{} {} | ",
-                p.scale + 1,
-                sizes.len(),
-                sizes[p.scale]
-            )
+    let scale_of = move |k: usize| {
+        if sizes.len() > 1 {
+            format!("scale {}/{} {} | ", k + 1, sizes.len(), sizes[k])
         } else {
             String::new()
+        }
+    };
+    let show = move |line: String, always: bool| {
+        if tty {
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+        } else if always {
+            eprintln!("{line}");
+        }
+    };
+    move |event: Event| {
+        let p = match event {
+            Event::Iteration(p) => p,
+            Event::Upsampling {
+                to_scale,
+                from,
+                method,
+                ..
+            } => {
+                let line = format!(
+                    "{}carrying the {from} result up ({} upsampling)",
+                    scale_of(to_scale),
+                    method.name()
+                );
+                return show(line, true);
+            }
         };
+        let scale = scale_of(p.scale);
         // A pass's loss leaves the deepest layers out: say so next to it.
         let partial = p
             .pass
@@ -533,12 +556,7 @@ fn progress_printer(sizes: Vec<Size>) -> impl FnMut(&Progress) + 'static {
             clock(p.elapsed),
             p.eta.map_or_else(|| "--".to_string(), clock)
         );
-        if tty {
-            eprint!("\r\x1b[2K{line}");
-            let _ = std::io::stderr().flush();
-        } else if p.iteration.is_multiple_of(10) || p.iteration == 1 {
-            eprintln!("{line}");
-        }
+        show(line, p.iteration.is_multiple_of(10) || p.iteration == 1);
     }
 }
 

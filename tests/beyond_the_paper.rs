@@ -11,7 +11,7 @@ use neurotex::objective::{statistics_distance, Statistics};
 use neurotex::optimizer::{EvaluationRecord, Solver, StopReason};
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
-use neurotex::{image_io::Planar, Synthesis, SynthesisBuilder};
+use neurotex::{image_io::Planar, Event, Synthesis, SynthesisBuilder};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -561,17 +561,29 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
 }
 
 #[test]
-fn the_eta_is_unknown_only_at_a_scales_first_iteration_and_ends_at_zero() {
+fn upsampling_is_announced_and_the_eta_is_unknown_only_at_a_scales_first_iteration() {
     // Pebbles at 128², 2 scales, with the passes at the last one (3 rounds there): the ETA is
     // measured from a round's first iteration, so at a scale's first there is nothing yet.
+    // Each upsampling is announced before it runs (after the coarse scale's last iteration).
     let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let record = seen.clone();
+    let upsamplings = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let (record, announced) = (seen.clone(), upsamplings.clone());
     pebbles_two_scales(16)
         .coarse_iterations(6)
         .build()
         .unwrap()
-        .run_with_progress(move |p| record.borrow_mut().push((p.scale, p.iteration, p.eta)))
+        .run_with_events(move |event| match event {
+            Event::Iteration(p) => record.borrow_mut().push((p.scale, p.iteration, p.eta)),
+            Event::Upsampling {
+                to_scale, from, to, ..
+            } => announced.borrow_mut().push((
+                to_scale,
+                (from.width, to.width),
+                record.borrow().len(),
+            )),
+        })
         .unwrap();
+    assert_eq!(*upsamplings.borrow(), [(1, (64, 128), 6)]);
     let seen = seen.borrow();
     assert_eq!(seen.len(), 6 + 16, "one progress call per iteration");
     for &(scale, iteration, eta) in seen.iter() {
