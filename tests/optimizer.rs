@@ -34,7 +34,6 @@ fn round(
 ) -> OptimizationOutcome {
     let round = Round {
         first_iteration,
-        index: first_iteration.min(1),
         ..Round::whole(iterations)
     };
     let callback: IterationCallback = Rc::new(RefCell::new(|_: &_, _: &[f32]| Ok(())));
