@@ -445,13 +445,12 @@ struct Watcher {
 /// The state every gradient solver here shares.
 type SolverState = IterState<Pixels, Pixels, (), (), (), f32>;
 
-/// What every solver's run has in common: start, budget and observer; for L-BFGS resumed
-/// with carried curvature, the number of pairs it brings.
+/// What every solver's run has in common: start, budget and observer (which knows how many
+/// curvature pairs a resumed L-BFGS brings).
 struct Run {
     u0: Pixels,
     iterations: u64,
     watcher: Watcher,
-    carried_pairs: u64,
 }
 
 impl Run {
@@ -469,8 +468,8 @@ impl Run {
             u0,
             iterations,
             watcher,
-            carried_pairs,
         } = self;
+        let carried_pairs = watcher.carried_pairs;
         // argmin's L-BFGS drops its oldest pair only from iteration `history` on, counted from
         // the run's start: a resumed run starts its count at the pairs it brings, so that it
         // holds `history` pairs, not up to twice as many. argmin skips the solver's `init` for
@@ -618,7 +617,6 @@ pub fn optimize(
         u0,
         iterations,
         watcher,
-        carried_pairs,
     };
     // Our own stop rules apply (relative tolerance over a window, budgets); argmin's absolute
     // tolerances would depend on the loss's scale, so they are switched off.
