@@ -1163,9 +1163,14 @@ impl Synthesis {
             }
         }
         // Interrupted before the last scale: carry what there is up to the full size, at once.
-        if reached + 1 < stages.len() {
-            let full = stages.last().expect("a scale");
-            x = self.carry_up(Upsampling::Bilinear, x, &stages[reached], full);
+        let last_scale = stages.len() - 1;
+        if reached < last_scale {
+            x = self.carry_up(
+                Upsampling::Bilinear,
+                x,
+                &stages[reached],
+                &stages[last_scale],
+            );
         }
         self.stages = stages;
         if self.stages.len() > 1 {
@@ -1176,15 +1181,19 @@ impl Synthesis {
         if let Some(reason) = stopped_between_rounds {
             result.stop = reason;
         }
-        let at_full_size = reached + 1 == self.stages.len();
-        if at_full_size
-            && result
-                .evaluations
-                .last()
-                .is_some_and(|e| e.scale != reached)
+        if result
+            .evaluations
+            .last()
+            .is_some_and(|e| e.scale != last_scale)
         {
-            // Stopped where the last scale begins: nothing ran at full size, so the image
-            // written is the upsampled one, both the start and the result.
+            // Nothing ran at full size (stopped during a coarse scale or where the last one
+            // begins): the image written is the carried-up one, and the losses the coarse
+            // scales measured are of another image against another exemplar. Its full loss is
+            // both the start and the result.
+            let full = self.stages[last_scale].size;
+            self.objective
+                .set_size(full.width as usize, full.height as usize);
+            self.objective.set_targets(&self.targets)?;
             let loss = self.objective.evaluate(&x, 1)?.loss[0];
             (result.initial_loss, result.best_loss) = (loss, loss);
         } else {

@@ -387,6 +387,54 @@ fn a_budget_or_ctrl_c_at_a_scale_boundary_keeps_the_upsampled_image() {
     stopped_where_the_full_size_begins(outcome, coarse_evaluations);
 }
 
+#[test]
+fn ctrl_c_during_a_coarse_scale_reports_the_full_loss_of_the_image_it_writes() {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let outcome = pebbles_two_scales(2)
+        .cancel_flag(cancel)
+        .build()
+        .unwrap()
+        .run_with_progress(move |p| {
+            if p.scale == 0 && p.iteration == 5 {
+                flag.store(true, Ordering::SeqCst);
+            }
+        })
+        .unwrap();
+    assert_eq!(outcome.stop, StopReason::Interrupted);
+    let record = &outcome.record;
+    assert!(record.evaluations.iter().all(|e| e.scale == 0));
+    // The coarse result, carried up to the full size, is what the run writes...
+    assert_eq!(outcome.image.dim(), (3, 128, 128));
+    assert_eq!(outcome.best_loss, outcome.initial_loss);
+    // ...and the loss it reports is that image's at full size against the full exemplar (a
+    // run started from it measures the same), not the 64² scale's loss.
+    let measured = Synthesis::builder()
+        .exemplar(example("pebbles.png"))
+        .size(128, 128)
+        .scales(1)
+        .seed(4)
+        .max_evaluations(1)
+        .start_from(outcome.image.clone(), 0)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap()
+        .initial_loss;
+    let relative = (outcome.best_loss - measured).abs() / measured;
+    assert!(relative < 1e-3, "{} vs {measured}", outcome.best_loss);
+    let coarse_best = record
+        .evaluations
+        .iter()
+        .map(|e| e.loss)
+        .fold(f32::INFINITY, f32::min);
+    assert!(
+        outcome.best_loss > 2.0 * coarse_best,
+        "{} vs {coarse_best}",
+        outcome.best_loss
+    );
+}
+
 /// Coarse-to-fine, 2 scales at 128², 30 iterations at full size, starting with the passes.
 fn pebbles_with_passes(shallow_first: usize, skip_deepest: usize) -> Outcome {
     pebbles_two_scales(30)
