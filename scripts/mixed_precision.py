@@ -22,7 +22,9 @@ Two scales keep them inside float16's range:
     gradient at 2^8, leaving 256x headroom below float16's maximum as the optimisation moves.
 The image gradient is divided by S * c_relu1_1 in float32.
 
-Usage: mixed_precision.py --models models --out models.fp16
+Usage: mixed_precision.py --models models.direct --out models.fp16
+(models.direct: scripts/export_models.py --direct-conv --out models.direct; the default models
+compute their deep convolutions by Winograd, whose transforms lose too much in float16)
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ def calibrate(model: onnx.ModelProto) -> dict[str, int]:
 
 def convert(path: str, layers: list[str]) -> onnx.ModelProto:
     """The mixed-precision model; float32 weights stay external data in the same folder."""
+    if any(n.name.startswith("n_wu_") for n in onnx.load(path, load_external_data=False).graph.node):
+        raise SystemExit(f"{path} computes its deep convolutions by Winograd, whose transforms "
+                         "lose too much in float16: export the models with direct convolutions "
+                         "first (scripts/export_models.py --direct-conv --out models.direct) and "
+                         "convert those (--models models.direct)")
     k = calibrate(onnx.load(path))
     base = os.path.dirname(path)
     model = onnx.load(path, load_external_data=False)
