@@ -751,6 +751,8 @@ def main() -> None:
                         "size_multiple": 16},
         "variants": variants,
         "reference_conv": export_reference_conv(os.path.join(args.out, "bench.conv3x3.onnx")),
+        "winograd": (None if args.direct_conv else
+                     {"min_input_channels": WINOGRAD_MIN_CHANNELS, "min_side": WINOGRAD_MIN_SIDE}),
     }
     tmp = os.path.join(args.out, "manifest.json.tmp")
     with open(tmp, "w") as f:

