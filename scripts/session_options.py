@@ -46,13 +46,18 @@ def time_config(path, size, repeats, **opts):
     session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     load = time.perf_counter() - t0
     feeds = feeds_for(session, size, np.random.default_rng(0))
-    session.run(None, feeds)
+    return median_run(session, feeds, repeats)[0], load
+
+
+def median_run(session, feeds, repeats):
+    """(median seconds of `repeats` runs after a warm-up run, the first output)."""
+    out = session.run(None, feeds)[0]
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         session.run(None, feeds)
         times.append(time.perf_counter() - t)
-    return statistics.median(times), load
+    return statistics.median(times), out
 
 
 def main():

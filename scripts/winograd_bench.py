@@ -10,9 +10,7 @@ Usage: winograd_bench.py [--sizes 128,256,512] [--repeats 6]
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import onnxruntime as ort
@@ -20,7 +18,7 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_models as ex  # noqa: E402
-from session_options import session_options  # noqa: E402
+from session_options import median_run, session_options  # noqa: E402
 
 # (input channels, output channels, downsampling) of VGG-16's 3x3 convolutions, forward and
 # adjoint (the adjoint of a Cin -> Cout conv is a Cout -> Cin conv at the same size).
@@ -46,16 +44,6 @@ def graph(cin: int, cout: int, winograd: bool, weights: np.ndarray, bias: np.nda
                                 providers=["CPUExecutionProvider"])
 
 
-def timed(session, feeds, repeats):
-    out = session.run(None, feeds)[0]
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        session.run(None, feeds)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -73,8 +61,8 @@ def main():
             w = (rng.standard_normal((cout, cin, 3, 3)) * (2 / (9 * cin)) ** 0.5).astype(np.float32)
             b = rng.standard_normal(cout).astype(np.float32)
             feeds = {"x": rng.random((1, cin, side, side), dtype=np.float32)}
-            t_conv, y_conv = timed(graph(cin, cout, False, w, b), feeds, args.repeats)
-            t_wino, y_wino = timed(graph(cin, cout, True, w, b), feeds, args.repeats)
+            t_conv, y_conv = median_run(graph(cin, cout, False, w, b), feeds, args.repeats)
+            t_wino, y_wino = median_run(graph(cin, cout, True, w, b), feeds, args.repeats)
             error = np.abs(y_wino - y_conv).max() / np.abs(y_conv).max()
             print(f"| {size}² | {cin}->{cout} | {side}x{side} | {1e3 * t_conv:.1f} | "
                   f"{1e3 * t_wino:.1f} | {t_conv / t_wino:.2f}x | {error:.1e} |", flush=True)

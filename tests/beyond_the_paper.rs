@@ -371,36 +371,30 @@ fn a_budget_or_ctrl_c_at_a_scale_boundary_keeps_the_upsampled_image() {
 
     // Ctrl-C at the coarse scale's last iteration: the next thing to run is the upsampling
     // search (13 s at 1024²), then the full size's first evaluation, which sees it.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let outcome = pebbles_two_scales(2)
-        .cancel_flag(cancel)
-        .build()
-        .unwrap()
-        .run_with_progress(move |p| {
-            if p.scale == 0 && p.iteration == p.max_iterations {
-                flag.store(true, Ordering::SeqCst);
-            }
-        })
-        .unwrap();
+    let outcome = pebbles_interrupted_at_coarse_iteration(coarse_iterations);
     assert_eq!(outcome.stop, StopReason::Interrupted);
     stopped_where_the_full_size_begins(outcome, coarse_evaluations);
 }
 
-#[test]
-fn ctrl_c_during_a_coarse_scale_reports_the_full_loss_of_the_image_it_writes() {
+/// `pebbles_two_scales(2)` with Ctrl-C pressed at iteration `at` of the coarse scale.
+fn pebbles_interrupted_at_coarse_iteration(at: usize) -> Outcome {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    let outcome = pebbles_two_scales(2)
+    pebbles_two_scales(2)
         .cancel_flag(cancel)
         .build()
         .unwrap()
         .run_with_progress(move |p| {
-            if p.scale == 0 && p.iteration == 5 {
+            if p.scale == 0 && p.iteration == at {
                 flag.store(true, Ordering::SeqCst);
             }
         })
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_during_a_coarse_scale_reports_the_full_loss_of_the_image_it_writes() {
+    let outcome = pebbles_interrupted_at_coarse_iteration(5);
     assert_eq!(outcome.stop, StopReason::Interrupted);
     let record = &outcome.record;
     assert!(record.evaluations.iter().all(|e| e.scale == 0));
