@@ -7,7 +7,7 @@ compared with the yardstick's rate, and the rest (Gram products, ReLU masks, lay
 upsampling) is what separates the whole evaluation from it. The Gram products are real work that
 the conv-only FLOP count of `neurotex bench` leaves out (4 N² M per layer: G = F Fᵀ and (G − Ĝ) F).
 
-Usage: profile_graph.py [--variant gram] [--size 256] [--repeats 4]
+Usage: profile_graph.py [--variant gram] [--model FILE] [--size 256] [--repeats 4] [--nodes 15]
 """
 
 import argparse
@@ -48,15 +48,17 @@ def yardstick_gflops(manifest, repeats):
     return ref["flops"] / statistics.median(times) / 1e9
 
 
-def flops(variant, size):
-    """(3x3 conv FLOPs forward + input gradient, Gram FLOPs forward + backward) for every layer."""
+def flops(variant, matched, size):
+    """(3x3 conv FLOPs forward + input gradient, Gram FLOPs forward + backward of the matched
+    layers) for every layer up to the deepest matched one."""
     conv = gram = 0
     cin = 3
-    for name in variant["layers"]:
+    network = variant["layers"]
+    for name in network[:network.index(matched[-1]) + 1]:
         n, down = variant["channels"][name], variant["scale"][name]
         m = (size // down) ** 2
         conv += 2 * (2 * 9 * cin * n * m)
-        gram += 2 * (2 * n * n * m)
+        gram += 2 * (2 * n * n * m) if name in matched else 0
         cin = n
     return conv, gram
 
@@ -67,10 +69,14 @@ def main():
     ap.add_argument("--variant", default="gram")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=4)
+    ap.add_argument("--model", help="a grad model of the variant (file name in models/); "
+                    "default: the one with the most layers")
+    ap.add_argument("--nodes", type=int, default=0, help="also list the N slowest nodes")
     args = ap.parse_args()
     manifest = json.load(open(os.path.join(ROOT, "models", "manifest.json")))
     variant = manifest["variants"][args.variant]
-    model = max(variant["grad"], key=lambda g: len(g["layers"]))
+    model = (next(g for g in variant["grad"] if g["file"] == args.model) if args.model
+             else max(variant["grad"], key=lambda g: len(g["layers"])))
     with tempfile.TemporaryDirectory() as tmp:
         session = ort.InferenceSession(os.path.join(ROOT, "models", model["file"]), options(tmp),
                                        providers=["CPUExecutionProvider"])
@@ -81,12 +87,15 @@ def main():
     runs = [e for e in events if e.get("cat") == "Session" and e["name"] == "model_run"][2:]
     first = runs[0]["ts"]
     per_op = collections.defaultdict(float)
+    per_node = collections.defaultdict(float)
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= first:
             per_op[e["args"]["op_name"]] += e["dur"] / 1e6 / len(runs)
+            per_node[(e["args"]["op_name"], e["name"][:-len("_kernel_time")])] += (
+                e["dur"] / 1e6 / len(runs))
     run_s = statistics.median(e["dur"] / 1e6 for e in runs)
     yard = yardstick_gflops(manifest, args.repeats)
-    conv_flops, gram_flops = flops(variant, args.size)
+    conv_flops, gram_flops = flops(variant, model["layers"], args.size)
     kernels = sum(per_op.values())
     print(f"{model['file']} at {args.size}², ONNX Runtime {ort.__version__}, {os.cpu_count()} CPUs, "
           f"{len(runs)} profiled runs (median {run_s:.3f} s; the profiler adds a little)\n")
@@ -95,6 +104,10 @@ def main():
     for op, s in sorted(per_op.items(), key=lambda kv: -kv[1]):
         if s / kernels >= 0.002:
             print(f"| {op} | {s:.4f} | {100 * s / kernels:.1f}% |")
+    if args.nodes:
+        print(f"\n| slowest nodes | op | s/eval |\n|---|---|---|")
+        for (op, node), s in sorted(per_node.items(), key=lambda kv: -kv[1])[:args.nodes]:
+            print(f"| {node} | {op} | {s:.4f} |")
     conv_s = per_op.get("Conv", 0.0) + per_op.get("ConvTranspose", 0.0)
     gemm_s = per_op.get("MatMul", 0.0) + per_op.get("FusedMatMul", 0.0) + per_op.get("Gemm", 0.0)
     print(f"\nyardstick (same run): {yard:.1f} GFLOP/s")

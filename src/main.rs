@@ -150,15 +150,16 @@ struct SynthArgs {
     /// Iterations of each coarse scale (--iters applies to the full size) [default: --iters / 4].
     #[arg(long, value_name = "N")]
     coarse_iters: Option<usize>,
-    /// Coarse-to-fine: the first N iterations at the full size match only the layers up to
-    /// relu3_1, in a graph that stops there (~40% of an evaluation's cost), fixing the detail
-    /// that upsampling blurred before all layers run. 0: none. [default: --iters / 4]
+    /// Coarse-to-fine or --init spectrum: the first N iterations at the full size match only
+    /// the layers up to relu3_1, in a graph that stops there (~40% of an evaluation's cost),
+    /// fixing the fine detail the start lacks before all layers run. 0: none. [default:
+    /// --iters / 4]
     #[arg(long, value_name = "N")]
     shallow_first: Option<usize>,
-    /// Coarse-to-fine: after the shallow pass, N iterations at the full size match every layer
-    /// but those of the deepest block (whose statistics the coarse scales already fixed), in a
-    /// graph that stops before it (~70% of an evaluation's cost with the default layers). 0:
-    /// none. [default: --iters / 3]
+    /// Coarse-to-fine or --init spectrum: after the shallow pass, N iterations at the full size
+    /// match every layer but those of the deepest block (whose statistics the start already
+    /// has), in a graph that stops before it (~70% of an evaluation's cost with the default
+    /// layers). 0: none. [default: --iters / 3]
     #[arg(long, value_name = "N")]
     skip_deepest: Option<usize>,
     /// Coarse-to-fine: how each coarse result is carried up to the next scale: example (detail

@@ -43,9 +43,10 @@ pub struct RunRecord {
     pub scales: Vec<Size>,
     /// Iterations allowed at each coarse scale (None when single-scale).
     pub coarse_iterations: Option<usize>,
-    /// Iterations of the shallow pass at the start of the last scale (None when single-scale).
+    /// Iterations of the shallow pass at the start of the last scale (None when it has no passes:
+    /// single-scale from white noise or from a given image).
     pub shallow_first: Option<usize>,
-    /// Iterations of the pass without the deepest block after it (None when single-scale).
+    /// Iterations of the pass without the deepest block after it (None as `shallow_first`).
     pub skip_deepest: Option<usize>,
     /// The passes that ran at the start of the last scale: where each ended, and its budget.
     pub passes: Vec<Pass>,
@@ -112,6 +113,7 @@ impl RunRecord {
         let n = outcome.evaluations.len().max(1) as f64;
         let scales = synthesis.scale_sizes();
         let multi_scale = scales.len() > 1;
+        let has_passes = s.last_scale_has_passes(scales.len());
         Ok(RunRecord {
             neurotex_version: env!("CARGO_PKG_VERSION"),
             exemplar: synthesis.exemplar_path.clone(),
@@ -119,13 +121,9 @@ impl RunRecord {
             size: synthesis.size(),
             scales,
             coarse_iterations: multi_scale.then(|| s.coarse_budget()),
-            shallow_first: multi_scale.then(|| s.shallow_budget()),
-            skip_deepest: multi_scale.then(|| s.skip_deepest_budget()),
-            passes: if multi_scale {
-                synthesis.passes()
-            } else {
-                Vec::new()
-            },
+            shallow_first: has_passes.then(|| s.shallow_budget()),
+            skip_deepest: has_passes.then(|| s.skip_deepest_budget()),
+            passes: synthesis.passes_of_last_scale(),
             upsampling: multi_scale.then_some(s.upsampling),
             statistic: s.statistic.clone(),
             backbone: s.backbone.clone(),

@@ -377,11 +377,18 @@ impl SynthesisBuilder {
             ("--shallow-first", self.shallow_first),
             ("--skip-deepest", self.skip_deepest),
         ];
+        let has_passes = self.last_scale_has_passes(stages.len());
         for (flag, n) in passes_asked {
-            if let Some(n) = n.filter(|&n| n > 0 && stages.len() == 1) {
+            if let Some(n) = n.filter(|&n| n > 0 && !has_passes) {
                 notices.push(format!(
-                    "{flag} {n} has no effect: it shortens the last scale of coarse-to-fine, and \
-                     this run is single-scale"
+                    "{flag} {n} has no effect: it shortens the start of the last scale of \
+                     coarse-to-fine or of a start from the exemplar's spectrum, and this run is \
+                     single-scale from {}",
+                    if self.start.is_some() {
+                        "a given image"
+                    } else {
+                        "white noise"
+                    }
                 ));
             }
         }
@@ -408,7 +415,7 @@ impl SynthesisBuilder {
             .find(&self.statistic, &self.backbone, padding)?
             .clone();
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
-        if stages.len() > 1 {
+        if has_passes {
             let planned = self.passes_for(&variant, &chosen_layers);
             let planned = |kind| planned.iter().any(|p: &Pass| p.kind == kind);
             if self.shallow_first.is_some_and(|n| n > 0) && !planned(PassKind::Shallow) {
@@ -546,7 +553,17 @@ impl SynthesisBuilder {
         }
     }
 
-    /// Iterations of the shallow pass at the start of the last scale of a coarse-to-fine run.
+    /// Whether the last of `scales` scales starts with the passes (src/passes.rs). They pay
+    /// where the start already has the exemplar's coarse statistics and lacks its fine detail:
+    /// an upsampled coarse result, or random-phase noise with the exemplar's spectrum, whose
+    /// deepest terms start as low (pebbles, 256²: relu5_1's term 15, as after the coarse
+    /// scales). Not from white noise (the paper's single-scale method, which the comparisons
+    /// start from) nor from a given image (a resumed run goes on as it was).
+    pub(crate) fn last_scale_has_passes(&self, scales: usize) -> bool {
+        scales > 1 || (self.start.is_none() && self.init == Init::Spectrum)
+    }
+
+    /// Iterations of the shallow pass at the start of the last scale.
     pub(crate) fn shallow_budget(&self) -> usize {
         self.shallow_first.unwrap_or(self.iterations / 4)
     }
@@ -869,9 +886,18 @@ impl Synthesis {
         )
     }
 
-    /// The passes at the start of the last scale (src/passes.rs).
-    pub(crate) fn passes(&self) -> Vec<Pass> {
-        self.settings.passes_for(&self.variant, &self.layers)
+    /// The passes at the start of the last scale (src/passes.rs), none where it has none.
+    pub(crate) fn passes_of_last_scale(&self) -> Vec<Pass> {
+        self.passes_at_last_of(self.stages.len())
+    }
+
+    /// The same for `scales` scales: what `run` asks while it holds the stages itself.
+    fn passes_at_last_of(&self, scales: usize) -> Vec<Pass> {
+        if self.settings.last_scale_has_passes(scales) {
+            self.settings.passes_for(&self.variant, &self.layers)
+        } else {
+            Vec::new()
+        }
     }
 
     /// What one iteration of a pass costs against one on all chosen layers.
@@ -1011,10 +1037,10 @@ impl Synthesis {
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
-        // The upsampled image the last scale's passes started from: the run reports its full
-        // loss as that scale's start (a pass's own loss leaves layers out), evaluated after the
-        // optimisation, so that it does not delay it.
-        let mut upsampled = None;
+        // The image the last scale's passes started from (upsampled, or the spectrum start):
+        // the run reports its full loss as that scale's start (a pass's own loss leaves layers
+        // out), evaluated after the optimisation, so that it does not delay it.
+        let mut pass_start = None;
         let mut stopped_between_rounds = None;
         let mut reached = 0;
         let mut restarts = 0;
@@ -1038,7 +1064,7 @@ impl Synthesis {
                 .map(|k| {
                     let budget = self.settings.scale_budget(k, stages.len());
                     let work = if k + 1 == stages.len() {
-                        self.work_of(&self.passes(), budget)
+                        self.work_of(&self.passes_at_last_of(stages.len()), budget)
                     } else {
                         budget as f64
                     };
@@ -1057,8 +1083,8 @@ impl Synthesis {
             // full evaluations, final loss 8.59e4 -> 8.12e4 (README, "Carried curvature").
             let mut curvature = None;
             // The passes run first at the last scale, one round each.
-            let mut passes = if scale > 0 && scale + 1 == stages.len() {
-                self.passes()
+            let mut passes = if scale + 1 == stages.len() {
+                self.passes_at_last_of(stages.len())
             } else {
                 Vec::new()
             }
@@ -1090,7 +1116,7 @@ impl Synthesis {
                     None => None,
                 };
                 if pass.is_some() && done == 0 {
-                    upsampled = Some(x.clone());
+                    pass_start = Some(x.clone());
                 }
                 let round = Round {
                     index,
@@ -1198,7 +1224,7 @@ impl Synthesis {
             let loss = self.objective.evaluate(&x, 1)?.loss[0];
             (result.initial_loss, result.best_loss) = (loss, loss);
         } else {
-            if let Some(image) = upsampled {
+            if let Some(image) = pass_start {
                 result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
             }
             // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the
@@ -1259,11 +1285,7 @@ impl Synthesis {
             ModelChecksum::new(&weights.file, &weights.sha256),
             ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
         ];
-        let passes = if self.stages.len() > 1 {
-            self.passes()
-        } else {
-            Vec::new()
-        };
+        let passes = self.passes_of_last_scale();
         let pass_layers = passes.iter().map(|pass| self.pass_layers(pass).0);
         for layers in std::iter::once(self.layers.clone()).chain(pass_layers) {
             let grad = variant.grad_model_for(&layers).expect("checked in build");
@@ -1281,7 +1303,7 @@ fn merge_rounds(rounds: Vec<OptimizationOutcome>) -> OptimizationOutcome {
         .last()
         .and_then(|r| r.evaluations.first())
         .map_or(0, |e| e.scale);
-    // (After a shallow pass the run replaces this with the upsampled image's full loss.)
+    // (After a pass the run replaces this with the full loss of the image the pass started from.)
     let initial_loss = rounds
         .iter()
         .find(|r| r.evaluations.first().is_some_and(|e| e.scale == last_scale))

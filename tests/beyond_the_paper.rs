@@ -150,7 +150,8 @@ fn coarse_to_fine_beats_single_scale_on_the_same_full_size_budget() {
 
 #[test]
 fn spectrum_start_is_closer_to_the_exemplar_and_stays_ahead() {
-    // Same seed, size and iterations; only the starting image differs.
+    // Same seed, size and iterations; only the starting image differs (without the passes,
+    // which a spectrum start runs by default: see the next test).
     let run = |init: Init| {
         let outcome = Synthesis::builder()
             .exemplar(example("pebbles.png"))
@@ -160,6 +161,8 @@ fn spectrum_start_is_closer_to_the_exemplar_and_stays_ahead() {
             .tolerance(0.0)
             .seed(2)
             .init(init)
+            .shallow_first(0)
+            .skip_deepest(0)
             .build()
             .unwrap()
             .run()
@@ -177,6 +180,75 @@ fn spectrum_start_is_closer_to_the_exemplar_and_stays_ahead() {
     // 6.8e6.
     assert!(spectrum_start < 0.25 * noise_start);
     assert!(spectrum_end < 0.7 * noise_end);
+}
+
+#[test]
+fn a_spectrum_start_runs_the_passes_and_reports_its_full_loss() {
+    // Single-scale from the exemplar's spectrum: like an upsampled coarse result, the start has
+    // the exemplar's coarse statistics, so the run starts with the passes (40 iterations: 10 up
+    // to relu3_1, 13 without block 5, 17 on all five layers).
+    let run = |init: Init, passes: Option<usize>| {
+        let mut builder = Synthesis::builder()
+            .exemplar(example("pebbles.png"))
+            .size(128, 128)
+            .scales(1)
+            .iterations(40)
+            .tolerance(0.0)
+            .seed(2)
+            .init(init);
+        if let Some(n) = passes {
+            builder = builder.shallow_first(n).skip_deepest(n);
+        }
+        let synthesis = builder.build().unwrap();
+        let notices = synthesis.notices().to_vec();
+        (synthesis.run().unwrap(), notices)
+    };
+    let (with, notices) = run(Init::Spectrum, None);
+    assert!(notices.is_empty(), "{notices:?}");
+    let record = &with.record;
+    let ends: Vec<(&str, usize)> = record
+        .passes
+        .iter()
+        .map(|p| (p.ends_at.as_str(), p.iterations))
+        .collect();
+    assert_eq!(ends, [("relu3_1", 10), ("relu4_1", 13)]);
+    assert_eq!(record.shallow_first, Some(10));
+    let rounds: Vec<Option<&str>> = record.rounds.iter().map(|r| r.pass.as_deref()).collect();
+    assert_eq!(rounds, [Some("relu3_1"), Some("relu4_1"), None]);
+    assert_eq!(record.evaluations[0].pass.as_deref(), Some("relu3_1"));
+    // The start's loss is its full loss (the same image as the run without passes starts from;
+    // the optimiser's first evaluation goes through the pixel parametrisation, hence 1e-3), not
+    // the shallow pass's first, which leaves relu4_1 and relu5_1 out.
+    let (without, _) = run(Init::Spectrum, Some(0));
+    assert!(without.record.passes.is_empty());
+    let relative = (with.initial_loss / without.initial_loss - 1.0).abs();
+    assert!(
+        relative < 1e-3,
+        "{} vs {}",
+        with.initial_loss,
+        without.initial_loss
+    );
+    assert!(with.initial_loss > record.evaluations[0].loss);
+    // Cheaper for the same iterations (the passes' graphs stop early) and not worse for it.
+    let cost = |outcome: &Outcome| outcome.record.evaluations.iter().map(|e| e.seconds).sum();
+    let (with_s, without_s): (f64, f64) = (cost(&with), cost(&without));
+    println!(
+        "spectrum start {:.3e}; after 40 iterations with the passes {:.3e} ({with_s:.1} s of \
+         evaluations), without {:.3e} ({without_s:.1} s)",
+        with.initial_loss, with.best_loss, without.best_loss
+    );
+    assert!(with.best_loss < 1.5 * without.best_loss);
+    // From white noise (the paper's method), single-scale runs no passes, and says so when
+    // they are asked for.
+    let (noise, notices) = run(Init::Noise, Some(10));
+    assert!(noise.record.passes.is_empty() && noise.record.shallow_first.is_none());
+    assert!(noise.record.evaluations.iter().all(|e| e.pass.is_none()));
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("--shallow-first 10 has no effect") && n.contains("white noise")),
+        "{notices:?}"
+    );
 }
 
 #[test]
