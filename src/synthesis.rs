@@ -888,12 +888,7 @@ impl Synthesis {
 
     /// The passes at the start of the last scale (src/passes.rs), none where it has none.
     pub(crate) fn passes_of_last_scale(&self) -> Vec<Pass> {
-        self.passes_at_last_of(self.stages.len())
-    }
-
-    /// The same for `scales` scales: what `run` asks while it holds the stages itself.
-    fn passes_at_last_of(&self, scales: usize) -> Vec<Pass> {
-        if self.settings.last_scale_has_passes(scales) {
+        if self.settings.last_scale_has_passes(self.stages.len()) {
             self.settings.passes_for(&self.variant, &self.layers)
         } else {
             Vec::new()
@@ -1023,6 +1018,7 @@ impl Synthesis {
             usize::MAX
         };
         let clock = Instant::now();
+        let last_scale_passes = self.passes_of_last_scale();
         let stages = std::mem::take(&mut self.stages);
         let mut x = match &self.settings.start {
             Some(image) => image.iter().copied().collect(),
@@ -1064,7 +1060,7 @@ impl Synthesis {
                 .map(|k| {
                     let budget = self.settings.scale_budget(k, stages.len());
                     let work = if k + 1 == stages.len() {
-                        self.work_of(&self.passes_at_last_of(stages.len()), budget)
+                        self.work_of(&last_scale_passes, budget)
                     } else {
                         budget as f64
                     };
@@ -1084,7 +1080,7 @@ impl Synthesis {
             let mut curvature = None;
             // The passes run first at the last scale, one round each.
             let mut passes = if scale + 1 == stages.len() {
-                self.passes_at_last_of(stages.len())
+                last_scale_passes.clone()
             } else {
                 Vec::new()
             }
