@@ -9,6 +9,7 @@ use neurotex::manifest::Padding;
 use neurotex::metrics::{seam_view, tile};
 use neurotex::objective::{statistics_distance, Statistics};
 use neurotex::optimizer::{EvaluationRecord, Solver, StopReason};
+use neurotex::record::RunRecord;
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
 use neurotex::{image_io::Planar, Event, Synthesis, SynthesisBuilder};
@@ -206,12 +207,7 @@ fn a_spectrum_start_runs_the_passes_and_reports_its_full_loss() {
     let (with, notices) = run(Init::Spectrum, None);
     assert!(notices.is_empty(), "{notices:?}");
     let record = &with.record;
-    let ends: Vec<(&str, usize)> = record
-        .passes
-        .iter()
-        .map(|p| (p.ends_at.as_str(), p.iterations))
-        .collect();
-    assert_eq!(ends, [("relu3_1", 10), ("relu4_1", 13)]);
+    assert_eq!(pass_plan(record), [("relu3_1", 10), ("relu4_1", 13)]);
     assert_eq!(record.shallow_first, Some(10));
     let rounds: Vec<Option<&str>> = record.rounds.iter().map(|r| r.pass.as_deref()).collect();
     assert_eq!(rounds, [Some("relu3_1"), Some("relu4_1"), None]);
@@ -512,6 +508,15 @@ fn pebbles_with_passes(shallow_first: usize, skip_deepest: usize) -> Outcome {
         .unwrap()
 }
 
+/// The passes a run recorded: where each ended, and its iterations.
+fn pass_plan(record: &RunRecord) -> Vec<(&str, usize)> {
+    record
+        .passes
+        .iter()
+        .map(|p| (p.ends_at.as_str(), p.iterations))
+        .collect()
+}
+
 /// Passes that leave no iteration of 30 for all layers are refused before anything loads.
 fn refused_for_its_budget(builder: SynthesisBuilder) {
     let err = builder
@@ -531,12 +536,7 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
     let outcome = pebbles_with_passes(8, 10);
     let record = &outcome.record;
     assert_eq!(record.skip_deepest, Some(10));
-    let ends: Vec<(&str, usize)> = record
-        .passes
-        .iter()
-        .map(|p| (p.ends_at.as_str(), p.iterations))
-        .collect();
-    assert_eq!(ends, [("relu3_1", 8), ("relu4_1", 10)]);
+    assert_eq!(pass_plan(record), [("relu3_1", 8), ("relu4_1", 10)]);
     // The record names every model the run loaded, the passes' truncated ones included.
     let files: Vec<&str> = record.models.iter().map(|m| m.file.as_str()).collect();
     for file in [
