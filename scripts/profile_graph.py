@@ -7,7 +7,7 @@ compared with the yardstick's rate, and the rest (Gram products, ReLU masks, lay
 upsampling) is what separates the whole evaluation from it. The Gram products are real work that
 the conv-only FLOP count of `neurotex bench` leaves out (4 N² M per layer: G = F Fᵀ and (G − Ĝ) F).
 
-Usage: profile_graph.py [--variant gram] [--model FILE] [--size 256] [--repeats 4] [--nodes 15]
+Usage: profile_graph.py [--variant gram] [--model FILE] [--size 256] [--repeats 4] [--nodes N]
 """
 
 import argparse
@@ -75,8 +75,14 @@ def main():
     args = ap.parse_args()
     manifest = json.load(open(os.path.join(ROOT, "models", "manifest.json")))
     variant = manifest["variants"][args.variant]
-    model = (next(g for g in variant["grad"] if g["file"] == args.model) if args.model
-             else max(variant["grad"], key=lambda g: len(g["layers"])))
+    if args.model:
+        files = [g["file"] for g in variant["grad"]]
+        if args.model not in files:
+            ap.error(f"--model {args.model} is not a grad model of {args.variant}: "
+                     f"choose one of {', '.join(files)}")
+        model = variant["grad"][files.index(args.model)]
+    else:
+        model = max(variant["grad"], key=lambda g: len(g["layers"]))
     with tempfile.TemporaryDirectory() as tmp:
         session = ort.InferenceSession(os.path.join(ROOT, "models", model["file"]), options(tmp),
                                        providers=["CPUExecutionProvider"])
