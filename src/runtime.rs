@@ -230,7 +230,7 @@ pub fn open_session(model: &Path, options: SessionOptions) -> Result<Session> {
         .with_intra_threads(options.threads)?
         // The memory-pattern planner is no faster with the arena on (1024², relu1_1: 0.603 vs
         // 0.612 s) and holds more (2.0 vs 1.1 GiB peak); with the arena off, as `ort` used to
-        // leave it, it also grew resident memory run after run (scripts/soak.sh, README).
+        // leave it, it also grew resident memory run after run (scripts/soak.sh, docs/performance.md).
         .with_memory_pattern(false)?;
     let ep = match options.provider {
         // `ort`'s CPU provider disables ONNX Runtime's arena unless asked: without it every

@@ -485,7 +485,7 @@ impl SynthesisBuilder {
     /// `count` syntheses that differ only in their seed (seed, seed + 1, ...), each writing
     /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
     /// keeps its paths. They run one after another: batching seeds through one graph run was
-    /// measured no faster per image on the CPU provider (README, "Performance").
+    /// measured no faster per image on the CPU provider (docs/performance.md, "Batching").
     pub fn variations(&self, count: usize) -> Vec<SynthesisBuilder> {
         if count <= 1 {
             return vec![self.clone()];
@@ -665,7 +665,7 @@ pub const MAX_SCALES: usize = 5;
 /// layers see a handful of positions and the coarse result says little about the fine one.
 pub const AUTO_COARSEST_SIDE: u32 = 64;
 
-/// Most scales chosen automatically (see README, "Coarse-to-fine", for the measurements).
+/// Most scales chosen automatically (measurements: docs/coarse_to_fine.md).
 pub const AUTO_MAX_SCALES: usize = 3;
 
 /// One scale of a coarse-to-fine run: the output size there and the exemplar at that scale.
@@ -1076,7 +1076,8 @@ impl Synthesis {
             // about the shape of the shallow terms still holds, and a fresh solver would spend
             // its first iterations (a steepest-descent step, 2-6 evaluations of line search)
             // learning it again. Pebbles, 256², 3 scales: cost to the target 65.6 -> 61.3
-            // full evaluations, final loss 8.59e4 -> 8.12e4 (README, "Carried curvature").
+            // full evaluations, final loss 8.59e4 -> 8.12e4 (docs/coarse_to_fine.md,
+            // "Carried curvature").
             let mut curvature = None;
             // The passes run first at the last scale, one round each.
             let mut passes = if scale + 1 == stages.len() {

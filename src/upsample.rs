@@ -9,7 +9,7 @@
 //!   whose 5x5 neighbourhood is closest; the next scale's exemplar around that place supplies
 //!   the detail, blended between neighbouring matches with tent (bilinear) weights. The
 //!   arrangement stays the coarse result's; the detail is the exemplar's at the resolution the
-//!   next scale matches. Measured in README "Coarse-to-fine".
+//!   next scale matches. Measured in docs/coarse_to_fine.md.
 //!
 //! The matching is a brute-force nearest-neighbour search written as matrix products
 //! (|q - c|² = |q|² - 2 q·c + |c|², |q|² being the same for every candidate), over at most
