@@ -11,11 +11,40 @@ pub enum Error {
     #[error("cannot write {path}: {reason}")]
     OutputNotWritable { path: PathBuf, reason: String },
 
-    #[error("refusing to overwrite the exemplar {path}: choose another output path with -o")]
-    WouldOverwriteExemplar { path: PathBuf },
+    #[error("refusing to write the {kind} {path}: it is the input {input}, which is never overwritten; choose another output name with -o")]
+    WouldOverwriteInput {
+        path: PathBuf,
+        kind: String,
+        input: PathBuf,
+    },
 
-    #[error("{path} already exists: pass --overwrite to replace it, or choose another path")]
-    OutputExists { path: PathBuf },
+    #[error(
+        "the {kind} {path} already exists: pass --overwrite to replace it, or choose another name"
+    )]
+    OutputExists { path: PathBuf, kind: String },
+
+    #[error("the {first} and the {second} would both be {path}: give them different names")]
+    OutputConflict {
+        path: PathBuf,
+        first: String,
+        second: String,
+    },
+
+    #[error("{path} is being written by another neurotex run (process {pid}, started {seconds} s ago): wait for it to end, or choose another output name")]
+    OutputBusy {
+        path: PathBuf,
+        pid: u32,
+        seconds: u64,
+    },
+
+    #[error("{path} is a {what}: --overwrite replaces only regular files, never a link's target, a pipe or a device; remove it or choose another name")]
+    NotARegularFile { path: PathBuf, what: &'static str },
+
+    #[error("interrupted during {during}: nothing was written")]
+    Interrupted { during: &'static str },
+
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
 
     #[error("invalid size {given}: {reason}")]
     InvalidSize { given: String, reason: String },
@@ -68,7 +97,31 @@ pub enum Error {
 
 impl<T> From<ort::Error<T>> for Error {
     fn from(e: ort::Error<T>) -> Self {
-        Error::Runtime(e.to_string())
+        Error::from_runtime_message(e.to_string())
+    }
+}
+
+impl Error {
+    /// ONNX Runtime's own message, told apart when it is an allocation that failed: that is a
+    /// size the machine cannot hold, not a fault of the models.
+    pub fn from_runtime_message(message: String) -> Error {
+        let lower = message.to_lowercase();
+        let allocation = [
+            "failed to allocate",
+            "bad_alloc",
+            "bad allocation",
+            "out of memory",
+        ]
+        .iter()
+        .any(|m| lower.contains(m));
+        if allocation {
+            Error::OutOfMemory(format!(
+                "ONNX Runtime could not allocate what this size needs ({message}); choose a \
+                 smaller --size or --exemplar-scale, or close other programs"
+            ))
+        } else {
+            Error::Runtime(message)
+        }
     }
 }
 

@@ -17,31 +17,107 @@ pub type Planar = Array3<f32>;
 pub struct Loaded {
     pub image: Planar,
     pub notices: Vec<String>,
+    /// The sha256 of the file's bytes (empty for bytes not read from a file).
+    pub sha256: String,
 }
 
 /// Largest exemplar side read: beyond it the decoded image alone would take gigabytes.
 pub const MAX_EXEMPLAR_SIDE: u32 = 16384;
 
+/// Largest exemplar file read: a photo of the largest accepted size compresses far below it,
+/// and a bigger file (or an endless one, like /dev/zero) is refused before it fills memory.
+pub const MAX_EXEMPLAR_BYTES: u64 = 256 << 20;
+
 /// Read a PNG or JPEG (by content, not extension). Grayscale and alpha are converted to RGB with
 /// a notice; 16-bit images are reduced to 8-bit precision first.
 pub fn load_rgb(path: &Path) -> Result<Loaded> {
+    let bytes = read_exemplar(path)?;
+    let mut loaded = decode_rgb(&bytes, path)?;
+    loaded.sha256 = crate::outputs::sha256_hex(&bytes);
+    Ok(loaded)
+}
+
+/// Width and height from the image's header, without decoding it: what the memory check needs
+/// before anything large is allocated.
+pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    check_regular_file(path)?;
     let fail = |reason: String| Error::ImageRead {
         path: path.to_path_buf(),
         reason,
     };
-    if !path.exists() {
-        return Err(fail("no such file".into()));
-    }
-    if path.is_dir() {
+    ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| fail(e.to_string()))?
+        .into_dimensions()
+        .map_err(|e| {
+            fail(format!(
+                "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
+            ))
+        })
+}
+
+/// The exemplar must be a regular file (a FIFO would block forever, a device never end) that
+/// this user may read.
+fn check_regular_file(path: &Path) -> Result<fs::Metadata> {
+    let fail = |reason: String| Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => match fs::symlink_metadata(path) {
+            Ok(_) => fail("a symbolic link to a file that does not exist".into()),
+            Err(_) => fail("no such file".into()),
+        },
+        std::io::ErrorKind::PermissionDenied => {
+            fail(format!("{e}: allow your user to read it (e.g. chmod u+r)"))
+        }
+        _ if e.raw_os_error() == Some(40) => fail(
+            "a loop of symbolic links (each points on to the next, back to the first): point \
+             the link at the image itself"
+                .into(),
+        ),
+        _ => fail(e.to_string()),
+    })?;
+    if meta.is_dir() {
         return Err(fail("it is a folder, not an image".into()));
     }
-    let bytes = fs::read(path).map_err(|e| match e.kind() {
+    if !meta.is_file() {
+        return Err(fail(
+            "not a regular file (a pipe, device or socket): save the image to a file first".into(),
+        ));
+    }
+    Ok(meta)
+}
+
+/// The file's bytes, refusing special files and anything over MAX_EXEMPLAR_BYTES.
+fn read_exemplar(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let fail = |reason: String| Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    };
+    check_regular_file(path)?;
+    let too_big = || {
+        fail(format!(
+            "the file is larger than {} MiB: resize or recompress it first; the exemplar's \
+             statistics need no more than a few hundred pixels per side",
+            MAX_EXEMPLAR_BYTES >> 20
+        ))
+    };
+    let file = fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => {
             fail(format!("{e}: allow your user to read it (e.g. chmod u+r)"))
         }
         _ => fail(e.to_string()),
     })?;
-    decode_rgb(&bytes, path)
+    let mut bytes = Vec::new();
+    file.take(MAX_EXEMPLAR_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_EXEMPLAR_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// Decode an image file's bytes (`path` only names it in messages). The fuzzed entry point.
@@ -64,7 +140,13 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
             )));
         }
     }
-    let decoded = open()?.decode().map_err(|e| {
+    // The decoder's default allocation limit (512 MiB) is below what the largest accepted
+    // image needs: allow that, and no more.
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_EXEMPLAR_SIDE as u64 * MAX_EXEMPLAR_SIDE as u64 * 8);
+    let mut reader = open()?;
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| {
         fail(format!(
             "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
         ))
@@ -90,6 +172,7 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
     Ok(Loaded {
         image: from_rgb8(&rgb),
         notices,
+        sha256: String::new(),
     })
 }
 
@@ -167,11 +250,10 @@ pub fn upsample(image: &Planar, width: u32, height: u32, wrap: bool) -> Planar {
     })
 }
 
-/// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
-/// interrupted run never leaves a half-written file where a good one was.
-pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
-    // Encoded in memory first: a buffered file writer can lose a write error (a full disk) when
-    // it is dropped, and a truncated PNG would then be renamed into place.
+/// Encode a PNG in memory (`path` only names it in messages): a buffered file writer can lose a
+/// write error (a full disk) when it is dropped, and a truncated PNG would then be renamed
+/// into place.
+pub fn encode_png(image: &Planar, path: &Path) -> Result<Vec<u8>> {
     let mut png = Vec::new();
     to_rgb8(image)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -179,11 +261,19 @@ pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+    Ok(png)
+}
+
+/// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
+/// interrupted run never leaves a half-written file where a good one was. (A synthesis writes
+/// through `outputs::Outputs`, which also refuses to replace what is not its own.)
+pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
+    let png = encode_png(image, path)?;
     write_atomically(path, |tmp| write_synced(tmp, &png))
 }
 
 /// Write and flush to the disk, reporting every error (e.g. no space left).
-fn write_synced(path: &Path, bytes: &[u8]) -> std::result::Result<(), String> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> std::result::Result<(), String> {
     use std::io::Write;
     let mut file = fs::File::create(path).map_err(|e| e.to_string())?;
     file.write_all(bytes).map_err(|e| e.to_string())?;
@@ -211,16 +301,14 @@ pub fn write_atomically(
     })
 }
 
-fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Unique per writer, also between threads of one process: two writers sharing a temporary
-    // file could rename a file the other is still writing.
+/// A temporary file in `path`'s folder. Short whatever `path`'s name (a name that fits the file
+/// system must not fail for its temporary's sake), and unique per writer, also between threads
+/// of one process: two writers sharing a temporary file could rename a file the other is still
+/// writing.
+pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.{}-{writer}.tmp", std::process::id()))
+    path.with_file_name(format!(".neurotex-{}-{writer}.tmp", std::process::id()))
 }
 
 fn ensure_parent(path: &Path) -> Result<()> {

@@ -29,6 +29,14 @@ pub(crate) fn block_and_conv(name: &str) -> Option<(u32, u32)> {
 /// Resolve a comma-separated list of layer names and/or presets against the layers a model
 /// offers. The result is in network order, without duplicates.
 pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
+    let mut chosen = parse_layers_as_written(spec, available)?;
+    chosen.sort_by_key(|n| available.iter().position(|a| a == n));
+    Ok(chosen)
+}
+
+/// As `parse_layers`, in the order written (a preset's layers in network order where it
+/// stands): explicit weights pair with this order.
+pub fn parse_layers_as_written(spec: &str, available: &[String]) -> Result<Vec<String>> {
     let mut chosen: Vec<String> = Vec::new();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let names: Vec<String> = match PRESETS.iter().find(|(p, _)| *p == item) {
@@ -59,8 +67,18 @@ pub fn parse_layers(spec: &str, available: &[String]) -> Result<Vec<String>> {
             presets: preset_names(),
         });
     }
-    chosen.sort_by_key(|n| available.iter().position(|a| a == n));
     Ok(chosen)
+}
+
+/// Layers (with their weights) sorted into network order, the order the graphs take them in.
+pub fn in_network_order(
+    layers: Vec<String>,
+    weights: Vec<f32>,
+    available: &[String],
+) -> (Vec<String>, Vec<f32>) {
+    let mut pairs: Vec<(String, f32)> = layers.into_iter().zip(weights).collect();
+    pairs.sort_by_key(|(l, _)| available.iter().position(|a| a == l));
+    pairs.into_iter().unzip()
 }
 
 fn preset_names() -> String {
@@ -83,9 +101,14 @@ pub enum LayerWeights {
     /// Shrinking with depth, w_l ∝ 1/N_l (N_l channels): w_l = 64 / N_l, so relu1_x weigh 1,
     /// relu2_x 0.5, relu3_x 0.25, relu4_x and relu5_x 0.125.
     Shrink,
-    /// One explicit, finite, non-negative number per chosen layer, in network order.
+    /// One explicit, finite, non-negative number per chosen layer, in the order the layers are
+    /// written (`--layers relu5_1,relu1_1 --layer-weights 10,1`: relu5_1 weighs 10).
     Explicit(Vec<f32>),
 }
+
+/// Largest explicit weight: a Gram term reaches ~1e9 on noise at the default normalisation,
+/// and float32 ends at 3.4e38.
+pub const MAX_LAYER_WEIGHT: f32 = 1e6;
 
 /// The names accepted besides explicit lists.
 pub const WEIGHTING_NAMES: &[&str] = &["uniform", "grow", "shrink"];
@@ -143,6 +166,12 @@ impl LayerWeights {
                 if let Some(bad) = values.iter().find(|v| !v.is_finite() || **v < 0.0) {
                     return Err(Error::InvalidLayerWeights(format!(
                         "{bad} is not a finite, non-negative weight"
+                    )));
+                }
+                if let Some(big) = values.iter().find(|v| **v > MAX_LAYER_WEIGHT) {
+                    return Err(Error::InvalidLayerWeights(format!(
+                        "{big} is larger than {MAX_LAYER_WEIGHT:e}: the loss would overflow float32 \
+                         arithmetic; only the weights' ratios matter, so scale them all down"
                     )));
                 }
                 if values.iter().all(|v| *v == 0.0) {

@@ -14,16 +14,19 @@
 //! ```
 
 pub mod bench;
+mod checkpoint;
 pub mod error;
 pub mod fuzzing;
 pub mod image_io;
 pub mod init;
+pub mod interrupt;
 pub mod layers;
 pub mod manifest;
 pub mod memory;
 pub mod metrics;
 pub mod objective;
 pub mod optimizer;
+pub mod outputs;
 pub mod passes;
 pub mod pixels;
 pub mod record;
@@ -37,5 +40,6 @@ pub mod upsample;
 
 pub use error::{Error, Result};
 pub use layers::LayerWeights;
+pub use outputs::Written;
 pub use runtime::Provider;
-pub use synthesis::{Event, Outcome, Size, Synthesis, SynthesisBuilder};
+pub use synthesis::{claim_batch, Event, Outcome, Size, Synthesis, SynthesisBuilder};

@@ -3,20 +3,22 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurotex::bench;
 use neurotex::image_io::Planar;
 use neurotex::init::Init;
+use neurotex::interrupt::Interrupts;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
-use neurotex::optimizer::Solver;
+use neurotex::optimizer::{Solver, StopReason};
+use neurotex::outputs::{FileKind, Outputs};
+use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
 use neurotex::runtime::{self, Precision, Provider, SessionOptions};
 use neurotex::synthesis::sibling_path;
 use neurotex::upsample::Upsampling;
-use neurotex::{Event, LayerWeights, Size, Synthesis, SynthesisBuilder};
+use neurotex::{Event, LayerWeights, Size, Synthesis, SynthesisBuilder, Written};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -308,57 +310,87 @@ fn parse_provider(s: &str) -> Result<Provider, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let interrupts =
+        Interrupts::install("stopping after the current evaluation, then writing what there is");
     let result = match cli.command {
-        Command::Synth(args) => synth(*args),
+        Command::Synth(args) => {
+            let given = given_options(&matches, "synth");
+            synth(*args, &given, &interrupts)
+        }
         Command::Providers => providers(),
         Command::Models { models } => list_models(models),
-        Command::Study(args) => run_study(args),
+        Command::Study(args) => run_study(args, &interrupts),
         Command::Bench(args) => run_bench(args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    if let Err(e) = &result {
+        eprintln!("error: {e}");
+    }
+    // Exit status: 0 done, 1 error, 2 usage (clap), 128 + the signal that stopped the run
+    // (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after what it had was written.
+    match (interrupts.exit_status(), result) {
+        (Some(status), _) => ExitCode::from(status),
+        (None, Ok(())) => ExitCode::SUCCESS,
+        (None, Err(_)) => ExitCode::FAILURE,
     }
 }
 
-/// A flag that the first Ctrl-C, SIGTERM or SIGHUP sets (the run stops after the current
-/// evaluation and writes what it has); a second one, a second or more later, quits at once.
-fn interrupt_flag(first_press: &'static str) -> Arc<AtomicBool> {
-    // One signal often arrives twice: `timeout`, `kill 0` and process managers send it to the
-    // process and to its whole group. Counting that as "pressed twice" lost the result (seen
-    // under `timeout 80 neurotex synth ...`), so repeats within this window are the same press.
-    const SAME_PRESS: Duration = Duration::from_secs(1);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let first = std::sync::Mutex::new(None::<Instant>);
-    let _ = ctrlc::set_handler(move || {
-        let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
-        match *first {
-            Some(at) if at.elapsed() >= SAME_PRESS => {
-                eprintln!("\ninterrupted twice: quitting without writing");
-                std::process::exit(130);
-            }
-            Some(_) => {}
-            None => {
-                *first = Some(Instant::now());
-                flag.store(true, Ordering::SeqCst);
-                eprintln!("\ninterrupt: {first_press} (Ctrl-C again to quit)");
-            }
-        }
-    });
-    cancel
+/// The options of `command` given on the command line (not defaults), by id.
+fn given_options(matches: &clap::ArgMatches, command: &str) -> Vec<String> {
+    let Some(m) = matches.subcommand_matches(command) else {
+        return Vec::new();
+    };
+    let cli = Cli::command();
+    let Some(sub) = cli.find_subcommand(command) else {
+        return Vec::new();
+    };
+    sub.get_arguments()
+        .map(|a| a.get_id().as_str())
+        .filter(|id| m.value_source(id) == Some(ValueSource::CommandLine))
+        .map(str::to_string)
+        .collect()
 }
 
-fn synth(args: SynthArgs) -> neurotex::Result<()> {
-    let cancel = interrupt_flag("finishing with the best image so far");
+fn synth(args: SynthArgs, given: &[String], interrupts: &Interrupts) -> neurotex::Result<()> {
+    let cancel = interrupts.cancel.clone();
     if let Some(record) = &args.resume {
+        let refused: Vec<String> = given
+            .iter()
+            .filter(|id| *id != "resume" && !RESUME_OPTIONS.contains(&id.as_str()))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect();
+        if !refused.is_empty() {
+            return Err(neurotex::Error::InvalidSetting(format!(
+                "--resume continues the recorded run with its own settings: {} cannot change \
+                 there (--resume takes {}); start a new run from its image to change them",
+                refused.join(", "),
+                RESUME_OPTIONS
+                    .iter()
+                    .map(|o| format!("--{o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let was_given = |id: &str| given.iter().any(|g| g == id);
+        let changes = ResumeChanges {
+            iterations: was_given("iters").then_some(args.iters),
+            record: args.record.clone(),
+            threads: was_given("threads").then_some(args.threads),
+            provider: was_given("provider").then_some(args.provider),
+            precision: was_given("precision").then_some(args.precision),
+            overwrite: args.overwrite,
+        };
         let models = args.models.clone().unwrap_or_else(default_models_dir);
-        synth_one(neurotex::resume::resume(record, &models)?.cancel_flag(cancel))?;
-        return Ok(());
+        let run = neurotex::resume::resume(record, &models, &changes)?.cancel_flag(cancel);
+        let outputs = neurotex::claim_batch(std::slice::from_ref(&run), None)?;
+        print_notices(&outputs.notices());
+        let result = synth_one(run.claimed_outputs(outputs.clone()));
+        report_files(&outputs);
+        return result.map(|_| ());
     }
     // clap requires both unless --resume is given.
     let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
@@ -414,66 +446,81 @@ fn synth(args: SynthArgs) -> neurotex::Result<()> {
     if let Some(models) = &args.models {
         builder = builder.models_dir(models);
     }
-    if args.count == 0 {
-        return Err(neurotex::Error::InvalidSetting(
-            "--count must be at least 1".into(),
-        ));
-    }
-    // Every file of every run is checked before the first run starts.
-    let runs = builder.variations(args.count);
-    let sheet = sibling_path(output, "sheet");
-    let mut extra = Vec::new();
-    for run in &runs {
-        run.check_outputs()?;
-        if args.tile {
-            extra.extend(run.output_path().map(|o| sibling_path(o, "2x2")));
-        }
-    }
-    if args.count > 1 {
-        extra.push(sheet.clone());
-    }
-    if let Some(existing) = extra.iter().find(|p| p.exists() && !args.overwrite) {
-        return Err(neurotex::Error::OutputExists {
-            path: existing.clone(),
-        });
-    }
+    // Every file of every run is checked and claimed before the first run starts.
+    let runs = builder.variations(args.count)?;
+    let sheet = (args.count > 1).then(|| sibling_path(output, "sheet"));
+    let outputs = neurotex::claim_batch(&runs, sheet.as_deref())?;
+    print_notices(&outputs.notices());
     let mut images = Vec::new();
+    let mut failed = None;
     for (k, run) in runs.into_iter().enumerate() {
         if args.count > 1 {
             eprintln!("\n[{}/{}] seed {}", k + 1, args.count, args.seed + k as u64);
         }
-        images.push(synth_one(run)?);
+        match synth_one(run.claimed_outputs(outputs.clone())) {
+            Ok(image) => images.push(image),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
         if cancel.load(Ordering::SeqCst) {
             break;
         }
     }
-    if args.count > 1 {
+    if let Some(sheet) = sheet.filter(|_| !images.is_empty()) {
         let refs: Vec<&Planar> = images.iter().collect();
-        neurotex::image_io::save_png(&neurotex::image_io::contact_sheet(&refs, 8), &sheet)?;
-        eprintln!(
-            "all {} results side by side: {}",
-            images.len(),
-            sheet.display()
-        );
+        let image = neurotex::image_io::contact_sheet(&refs, 8);
+        outputs.write_side_png(&sheet, &image, FileKind::Sheet);
     }
-    Ok(())
+    report_files(&outputs);
+    failed.map_or(Ok(()), Err)
+}
+
+fn print_notices(notices: &[String]) {
+    for notice in notices {
+        eprintln!("notice: {notice}");
+    }
+}
+
+/// The closing lines: every file written, every file rescued elsewhere, every warning.
+fn report_files(outputs: &Outputs) {
+    let log = outputs.log();
+    if !log.is_empty() {
+        eprintln!("files written:");
+    }
+    for file in &log {
+        match file {
+            Written::Written(path) => eprintln!("  {}", path.display()),
+            Written::Rescued { wanted, at } => eprintln!(
+                "  {} (rescued: {} could not be written)",
+                at.display(),
+                wanted.display()
+            ),
+        }
+    }
+    for warning in outputs.warnings() {
+        eprintln!("warning: {warning}");
+    }
 }
 
 /// Build and run one synthesis with a progress display; returns the result.
 fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
-    let tile = builder.tile_enabled();
     let output = builder.output_path().map(Path::to_path_buf);
-    let record = builder.record_path().map(Path::to_path_buf);
     let synthesis = builder.build()?;
-    for notice in synthesis.notices() {
-        eprintln!("notice: {notice}");
-    }
+    print_notices(synthesis.notices());
     let sizes = synthesis.scale_sizes();
     eprintln!("synthesising {}", synthesis.describe());
     let outcome = synthesis.run_with_events(progress_printer(sizes.clone()))?;
     eprintln!();
+    print_notices(&outcome.notices);
     eprintln!(
-        "done: {} | loss{} {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
+        "{}: {} | loss{} {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
+        if outcome.stop == StopReason::Interrupted {
+            "stopped"
+        } else {
+            "done"
+        },
         outcome.stop,
         if sizes.len() > 1 {
             " at full size (from the upsampled coarse result)"
@@ -491,15 +538,7 @@ fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
         outcome.start_distance, outcome.final_distance
     );
     if let Some(out) = &output {
-        if tile {
-            let preview = sibling_path(out, "2x2");
-            neurotex::image_io::save_png(&neurotex::metrics::tile(&outcome.image, 2, 2), &preview)?;
-            eprintln!("tiled 2x2 preview: {}", preview.display());
-        }
         println!("{}", out.display());
-    }
-    if let Some(record) = &record {
-        eprintln!("run record: {}", record.display());
     }
     Ok(outcome.image)
 }
@@ -635,8 +674,8 @@ fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
     Ok(())
 }
 
-fn run_study(args: StudyArgs) -> neurotex::Result<()> {
-    let cancel = interrupt_flag("the study stops after this evaluation");
+fn run_study(args: StudyArgs, interrupts: &Interrupts) -> neurotex::Result<()> {
+    let cancel = interrupts.cancel.clone();
     let report = neurotex::study::run_study(
         neurotex::study::StudySettings {
             exemplars: args.exemplars,

@@ -5,9 +5,81 @@
 /// Peak memory of one evaluation, measured (bytes per output pixel at the full 13-layer depth,
 /// plus the weights and the runtime): see README "Numbers".
 pub fn estimated_bytes(pixels: u64) -> u64 {
-    const BYTES_PER_PIXEL: u64 = 4_000;
-    const FIXED: u64 = 300 << 20;
-    FIXED + BYTES_PER_PIXEL * pixels
+    FIXED_BYTES + EVALUATION_BYTES_PER_PIXEL * pixels
+}
+
+const FIXED_BYTES: u64 = 300 << 20;
+const EVALUATION_BYTES_PER_PIXEL: u64 = 4_000;
+/// The statistics model runs the forward pass only, on the exemplar (at --exemplar-scale).
+const STATISTICS_BYTES_PER_PIXEL: u64 = 2_000;
+/// The host's copies of the image per output pixel (x, its logit, gradient, best, line-search
+/// trial points: about ten float32 RGB buffers).
+const HOST_BYTES_PER_PIXEL: u64 = 10 * 3 * 4;
+
+/// What a run will need, by part, so that a refusal can say which part is too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub evaluation: u64,
+    pub exemplar_statistics: u64,
+    /// L-BFGS's correction pairs: two float32 RGB vectors per pair.
+    pub solver_history: u64,
+    pub host_images: u64,
+}
+
+impl Needs {
+    pub fn estimate(output_pixels: u64, exemplar_pixels: u64, history_pairs: u64) -> Needs {
+        Needs {
+            evaluation: estimated_bytes(output_pixels),
+            exemplar_statistics: STATISTICS_BYTES_PER_PIXEL.saturating_mul(exemplar_pixels),
+            solver_history: history_pairs
+                .saturating_mul(2 * 3 * 4)
+                .saturating_mul(output_pixels),
+            host_images: HOST_BYTES_PER_PIXEL.saturating_mul(output_pixels),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.evaluation
+            .saturating_add(self.exemplar_statistics)
+            .saturating_add(self.solver_history)
+            .saturating_add(self.host_images)
+    }
+
+    /// "3.1 GiB (evaluation 2.0, exemplar statistics 0.9, ...)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (one evaluation {}, the exemplar's statistics {}, the solver's history {}, \
+             images {})",
+            gib(self.total()),
+            gib(self.evaluation),
+            gib(self.exemplar_statistics),
+            gib(self.solver_history),
+            gib(self.host_images)
+        )
+    }
+}
+
+/// Bytes as GiB with one decimal.
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Memory this process may still take: the kernel's MemAvailable, or less where an address-space
+/// limit (`ulimit -v`) is lower.
+pub fn usable_bytes() -> Option<u64> {
+    let available = available_bytes();
+    let limit = address_space_limit();
+    match (available, limit) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, l) => a.or(l),
+    }
+}
+
+/// `ulimit -v` (RLIMIT_AS) in bytes, None when unlimited.
+fn address_space_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Memory the kernel says is available to new work (MemAvailable).

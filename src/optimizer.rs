@@ -241,6 +241,10 @@ pub struct IterationRecord {
 pub struct Progress {
     /// Coarse-to-fine scale (0 = coarsest).
     pub scale: usize,
+    /// The round (scale, pass or redraw) this iteration belongs to, counted over the run.
+    pub round: usize,
+    /// Evaluations so far in the whole run.
+    pub run_evaluations: usize,
     /// Iteration within the current scale, and that scale's budget.
     pub iteration: usize,
     pub max_iterations: usize,
@@ -550,6 +554,8 @@ impl Observe<SolverState> for Watcher {
         };
         let progress = Progress {
             scale: round.scale,
+            round: round.index,
+            run_evaluations: round.first_evaluation + evaluations,
             iteration,
             max_iterations: round.scale_budget,
             loss,

@@ -1,18 +1,18 @@
 //! The run record: every parameter, the models' checksums, the runtime and provider, the loss
 //! after every evaluation and the timings, as one JSON file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::image_io::write_atomically;
 use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, RoundRecord,
     StopReason,
 };
+use crate::outputs::normalized;
 use crate::passes::Pass;
 use crate::runtime::{self, Precision, Provider};
 use crate::synthesis::{Size, Synthesis};
@@ -33,11 +33,18 @@ impl ModelChecksum {
     }
 }
 
+/// The record of a run. Written at the end, and with `--record` also at every checkpoint while
+/// the run goes on (`stop` null there), so that a run killed outright can be resumed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub neurotex_version: &'static str,
+    /// Absolute paths: `--resume` works from any folder.
     pub exemplar: PathBuf,
+    /// The exemplar file's sha256: `--resume` refuses another image under the same name.
+    pub exemplar_sha256: String,
     pub output: Option<PathBuf>,
+    /// The sha256 of the PNG last written to `output`: `--resume` replaces only that file.
+    pub output_sha256: Option<String>,
     pub size: Size,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
@@ -76,10 +83,16 @@ pub struct RunRecord {
     pub onnxruntime_library: PathBuf,
     pub onnxruntime_version: String,
     pub models: Vec<ModelChecksum>,
-    pub stop: StopReason,
+    /// Why the run stopped; null in a checkpoint (the run was still going when it was written).
+    pub stop: Option<StopReason>,
     /// Iterations done by the interrupted run this one resumed (0: not a resumed run); the
-    /// records below are this run's only.
+    /// records below are this run's only, the earlier ones are in `segments`.
     pub resumed_after_iterations: usize,
+    /// The earlier segments of a resumed run, oldest first, each with its own stop, iterations
+    /// and evaluations (as their records held them).
+    pub segments: Vec<serde_json::Value>,
+    /// Evaluations this segment made (in a checkpoint, `evaluations` below is empty).
+    pub evaluation_count: usize,
     /// Evaluations whose loss or gradient was NaN or infinite; after each, the solver restarted
     /// from the best image so far (no such value ever reaches an image).
     pub non_finite_evaluations: Vec<usize>,
@@ -100,24 +113,20 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub(crate) fn new(
-        synthesis: &Synthesis,
-        optimizer: &OptimizerSettings,
-        outcome: &OptimizationOutcome,
-        start_distance: f64,
-        final_distance: f64,
-        optimize_seconds: f64,
-    ) -> Result<Self> {
+    /// What the record says before the optimisation: every setting, the models, the runtime;
+    /// no history yet.
+    pub(crate) fn begin(synthesis: &Synthesis) -> Result<Self> {
         let rt = runtime::init()?;
         let s = &synthesis.settings;
-        let n = outcome.evaluations.len().max(1) as f64;
         let scales = synthesis.scale_sizes();
         let multi_scale = scales.len() > 1;
         let has_passes = s.last_scale_has_passes(scales.len());
         Ok(RunRecord {
             neurotex_version: env!("CARGO_PKG_VERSION"),
-            exemplar: synthesis.exemplar_path.clone(),
-            output: s.output.clone(),
+            exemplar: normalized(&synthesis.exemplar_path),
+            exemplar_sha256: synthesis.exemplar_sha256.clone(),
+            output: s.output.as_deref().map(normalized),
+            output_sha256: None,
             size: synthesis.size(),
             scales,
             coarse_iterations: multi_scale.then(|| s.coarse_budget()),
@@ -133,7 +142,7 @@ impl RunRecord {
             layers: synthesis.layers().to_vec(),
             layer_weights_setting: s.layer_weights.clone(),
             layer_weights: synthesis.weights.clone(),
-            optimizer: optimizer.clone(),
+            optimizer: synthesis.optimizer_settings(),
             seed: s.seed,
             snapshot_every: s.snapshot_every,
             exemplar_scale: s.exemplar_scale,
@@ -145,27 +154,54 @@ impl RunRecord {
             onnxruntime_library: rt.library.clone(),
             onnxruntime_version: rt.version.clone(),
             models: synthesis.model_checksums()?,
-            stop: outcome.stop.clone(),
+            stop: None,
             resumed_after_iterations: s.resumed_after,
-            non_finite_evaluations: outcome.non_finite.clone(),
-            initial_loss: outcome.initial_loss,
-            best_loss: outcome.best_loss,
-            start_distance,
-            final_distance,
+            segments: s
+                .continuation
+                .as_ref()
+                .map_or_else(Vec::new, |c| c.segments.clone()),
+            evaluation_count: 0,
+            non_finite_evaluations: Vec::new(),
+            initial_loss: f32::NAN,
+            best_loss: f32::NAN,
+            start_distance: f64::NAN,
+            final_distance: f64::NAN,
             setup_seconds: synthesis.setup_seconds,
-            optimize_seconds,
-            upsampling_seconds: synthesis.upsampling_seconds,
-            mean_evaluation_seconds: outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n,
-            rounds: outcome.rounds.clone(),
-            iterations: outcome.iterations.clone(),
-            evaluations: outcome.evaluations.clone(),
+            optimize_seconds: 0.0,
+            upsampling_seconds: 0.0,
+            mean_evaluation_seconds: 0.0,
+            rounds: Vec::new(),
+            iterations: Vec::new(),
+            evaluations: Vec::new(),
         })
     }
 
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string_pretty(self).expect("record serialises");
-        write_atomically(path, |tmp| {
-            std::fs::write(tmp, json).map_err(|e| e.to_string())
-        })
+    /// The record of the finished run.
+    pub(crate) fn finish(
+        mut self,
+        outcome: &OptimizationOutcome,
+        distances: (f64, f64),
+        optimize_seconds: f64,
+        upsampling_seconds: f64,
+    ) -> Self {
+        let n = outcome.evaluations.len().max(1) as f64;
+        self.stop = Some(outcome.stop.clone());
+        self.non_finite_evaluations = outcome.non_finite.clone();
+        self.initial_loss = outcome.initial_loss;
+        self.best_loss = outcome.best_loss;
+        (self.start_distance, self.final_distance) = distances;
+        self.optimize_seconds = optimize_seconds;
+        self.upsampling_seconds = upsampling_seconds;
+        self.mean_evaluation_seconds =
+            outcome.evaluations.iter().map(|e| e.seconds).sum::<f64>() / n;
+        self.rounds = outcome.rounds.clone();
+        self.iterations = outcome.iterations.clone();
+        self.evaluations = outcome.evaluations.clone();
+        self.evaluation_count = outcome.evaluations.len();
+        self
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("record serialises")
     }
 }

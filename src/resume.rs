@@ -1,5 +1,6 @@
-//! `--resume RUN.json`: continue a run (typically an interrupted one) from the image it wrote,
-//! with the parameters its record holds, on the same models.
+//! `--resume RUN.json`: continue a run (interrupted, or killed: its record is checkpointed) from
+//! the image it wrote, with the parameters its record holds, on the same models and the same
+//! exemplar, from any folder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,19 +13,46 @@ use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::manifest::ModelSet;
 use crate::optimizer::OptimizerSettings;
+use crate::outputs::file_sha256;
 use crate::runtime::{Precision, Provider};
-use crate::synthesis::{Size, Synthesis, SynthesisBuilder};
+use crate::synthesis::{Continuation, Size, Synthesis, SynthesisBuilder};
+
+/// What may change when a run is resumed; everything else is the record's.
+#[derive(Debug, Default, Clone)]
+pub struct ResumeChanges {
+    /// The full size's iterations in all (more than the record's: the run is extended).
+    pub iterations: Option<usize>,
+    /// Write the new record here instead of over the one resumed.
+    pub record: Option<PathBuf>,
+    pub threads: Option<usize>,
+    pub provider: Option<Provider>,
+    pub precision: Option<Precision>,
+    /// Replace files that are not the run's own (snapshots of the same names, a changed output).
+    pub overwrite: bool,
+}
+
+/// The command-line options `--resume` applies (see `ResumeChanges`, plus the models folder);
+/// the CLI refuses any other given with it, listing them.
+pub const RESUME_OPTIONS: &[&str] = &[
+    "iters",
+    "record",
+    "threads",
+    "provider",
+    "precision",
+    "overwrite",
+    "models",
+];
 
 /// What a run record must hold to be resumed (a subset of `RunRecord`).
 #[derive(Deserialize)]
 struct Saved {
     exemplar: PathBuf,
+    exemplar_sha256: String,
     output: Option<PathBuf>,
+    output_sha256: Option<String>,
     size: Size,
     statistic: String,
-    #[serde(default = "vgg16")]
     backbone: String,
-    #[serde(default)]
     tile: bool,
     options: BTreeMap<String, String>,
     redraw_every: Option<usize>,
@@ -35,23 +63,15 @@ struct Saved {
     snapshot_every: usize,
     exemplar_scale: f32,
     match_colors: bool,
-    #[serde(default)]
     init: Init,
     provider: Provider,
-    #[serde(default)]
     precision: Precision,
     threads: usize,
     models: Vec<SavedModel>,
-    #[serde(default)]
     scales: Vec<Size>,
-    #[serde(default)]
     resumed_after_iterations: usize,
+    evaluation_count: usize,
     iterations: Vec<SavedIteration>,
-    evaluations: Vec<serde::de::IgnoredAny>,
-}
-
-fn vgg16() -> String {
-    "vgg16".into()
 }
 
 #[derive(Deserialize)]
@@ -62,24 +82,52 @@ struct SavedModel {
 
 #[derive(Deserialize)]
 struct SavedIteration {
-    #[serde(default)]
     scale: usize,
     iteration: usize,
 }
 
-/// A builder that continues the run recorded in `record`: same exemplar, output, record and
-/// parameters, starting from the output image it wrote, for the iterations it had left at full
-/// size. Refused when the models changed since (a mix of models would make the record lie).
-pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
+/// A builder that continues the run recorded in `record`: same exemplar, output and parameters,
+/// starting from the output image it wrote, for the iterations it had left at full size.
+/// Refused when the models, the exemplar or the output changed since (the record would lie).
+pub fn resume(
+    record: &Path,
+    models_dir: &Path,
+    changes: &ResumeChanges,
+) -> Result<SynthesisBuilder> {
     let bad =
         |reason: String| Error::InvalidSetting(format!("--resume {}: {reason}", record.display()));
     let text = std::fs::read_to_string(record).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    let saved: Saved =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not a neurotex run record ({e})")))?;
-    let output = saved
-        .output
-        .clone()
-        .ok_or_else(|| bad("the run wrote no image to continue from".into()))?;
+    let whole: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON file ({e})")))?;
+    let saved: Saved = serde_json::from_value(whole.clone()).map_err(|e| {
+        bad(format!(
+            "not a run record this neurotex can resume ({e}); start a new run from its image"
+        ))
+    })?;
+    // Paths in a record are absolute; relative ones (written by hand) are relative to the
+    // record's own folder, never to where neurotex is run from.
+    let folder = record.parent().unwrap_or(Path::new(""));
+    let resolve = |p: &Path| folder.join(p);
+    let output = resolve(
+        saved
+            .output
+            .as_deref()
+            .ok_or_else(|| bad("the run wrote no image to continue from".into()))?,
+    );
+    let exemplar = resolve(&saved.exemplar);
+    let output_sha = file_sha256(&output).map_err(|e| {
+        bad(format!(
+            "cannot read the image it wrote, {}: {e}",
+            output.display()
+        ))
+    })?;
+    if saved.output_sha256.as_deref() != Some(output_sha.as_str()) && !changes.overwrite {
+        return Err(bad(format!(
+            "{} is not the image this run wrote (it changed since, or the run was killed \
+             between writing it and its record): pass --overwrite to continue from it anyway",
+            output.display()
+        )));
+    }
     let start = image_io::load_rgb(&output)?.image;
 
     // Iterations done at full size (a run stopped at a coarse scale restarts the full size).
@@ -91,11 +139,11 @@ pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
         .map(|i| i.iteration)
         .max()
         .unwrap_or(0);
-    let total = saved.optimizer.max_iterations;
+    let total = changes.iterations.unwrap_or(saved.optimizer.max_iterations);
     if done >= total {
         return Err(bad(format!(
-            "the run already did all its {total} iterations: nothing to resume (start a new run \
-             with more --iters from its image instead)"
+            "the run already did {done} of its {total} iterations: nothing to resume (give \
+             --iters with more to extend it)"
         )));
     }
 
@@ -122,10 +170,10 @@ pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
     }
 
     let mut builder = Synthesis::builder()
-        .exemplar(&saved.exemplar)
+        .exemplar(&exemplar)
         .output(&output)
-        .record(record)
-        .overwrite(true) // the run's own files
+        .record(changes.record.as_deref().unwrap_or(record))
+        .overwrite(changes.overwrite)
         .models_dir(models_dir)
         .size(saved.size.width, saved.size.height)
         .statistic(&saved.statistic)
@@ -141,15 +189,21 @@ pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
         .exemplar_scale(saved.exemplar_scale)
         .match_colors(saved.match_colors)
         .init(saved.init)
-        .provider(saved.provider)
-        .precision(saved.precision)
-        .threads(saved.threads)
+        .provider(changes.provider.unwrap_or(saved.provider))
+        .precision(changes.precision.unwrap_or(saved.precision))
+        .threads(changes.threads.unwrap_or(saved.threads))
         .start_from(start, saved.resumed_after_iterations + done);
+    builder.continuation = Some(Continuation {
+        exemplar_sha256: saved.exemplar_sha256.clone(),
+        // The run's own files: the image it wrote (checked above) and the record resumed.
+        owned: vec![output.clone(), record.to_path_buf()],
+        segments: segments_of(&whole),
+    });
     if let Some(r) = saved.redraw_every {
         builder = builder.redraw_every(r);
     }
     if let Some(n) = saved.optimizer.max_evaluations {
-        let left = n.saturating_sub(saved.evaluations.len());
+        let left = n.saturating_sub(saved.evaluation_count);
         if left == 0 {
             return Err(bad(format!(
                 "the run already used its {n} evaluations: nothing to resume"
@@ -161,4 +215,25 @@ pub fn resume(record: &Path, models_dir: &Path) -> Result<SynthesisBuilder> {
         builder = builder.option(key, value);
     }
     Ok(builder)
+}
+
+/// The record's earlier segments and its own, oldest first: a resumed run's record keeps the
+/// history of every segment.
+fn segments_of(record: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut segments = record["segments"].as_array().cloned().unwrap_or_default();
+    let own: serde_json::Map<String, serde_json::Value> = [
+        "resumed_after_iterations",
+        "stop",
+        "initial_loss",
+        "best_loss",
+        "evaluation_count",
+        "rounds",
+        "iterations",
+        "evaluations",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), record[*k].clone()))
+    .collect();
+    segments.push(serde_json::Value::Object(own));
+    segments
 }

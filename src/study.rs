@@ -189,7 +189,10 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
         .collect::<Result<_>>()?;
     let table = settings.out_dir.join("study.md");
     if table.exists() && !settings.overwrite {
-        return Err(Error::OutputExists { path: table });
+        return Err(Error::OutputExists {
+            path: table,
+            kind: "study table".into(),
+        });
     }
     image_io::check_writable(&table)?;
     let models = ModelSet::open(

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ndarray::Array3;
 
+use crate::checkpoint::Checkpoints;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::init::Init;
@@ -23,6 +24,7 @@ use crate::optimizer::{
     self, IterationCallback, OptimizationOutcome, OptimizerSettings, Progress, Round, Solver,
     StopReason,
 };
+use crate::outputs::{FileKind, OutputPlan, Outputs, PlannedFile, Written};
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::record::{ModelChecksum, RunRecord};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
@@ -66,7 +68,11 @@ impl Size {
             reason,
         };
         if width == 0 || height == 0 {
-            return Err(bad("width and height must be at least 16 pixels".into()));
+            return Err(bad(
+                "width and height must be at least 1 pixel (sizes are rounded to multiples of \
+                 16, the network's step)"
+                    .into(),
+            ));
         }
         if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 {
             return Err(bad(format!(
@@ -143,8 +149,26 @@ pub struct SynthesisBuilder {
     start: Option<Planar>,
     /// Iterations an interrupted run had done before this one resumed it.
     pub(crate) resumed_after: usize,
+    /// A resumed run: what it must match and what it carries on (src/resume.rs).
+    pub(crate) continuation: Option<Continuation>,
+    /// Files already claimed for this run: a `--count` batch claims all its files at once
+    /// (`claim_batch`).
+    claimed: Option<Outputs>,
+    /// With a record: seconds of optimisation between checkpoints of the image and the record.
+    checkpoint_seconds: f64,
     models_dir: Option<PathBuf>,
     cancel: Arc<AtomicBool>,
+}
+
+/// What a resumed run must match and carry on.
+#[derive(Debug, Clone)]
+pub(crate) struct Continuation {
+    /// The exemplar's sha256 when the run began: another image under its name is refused.
+    pub exemplar_sha256: String,
+    /// The run's own files (its output and record), which it replaces without --overwrite.
+    pub owned: Vec<PathBuf>,
+    /// The earlier segments' histories, carried into the new record.
+    pub segments: Vec<serde_json::Value>,
 }
 
 impl Default for SynthesisBuilder {
@@ -181,6 +205,9 @@ impl Default for SynthesisBuilder {
             redraw_every: 50,
             start: None,
             resumed_after: 0,
+            continuation: None,
+            claimed: None,
+            checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
             models_dir: None,
             cancel: Arc::new(AtomicBool::new(false)),
         }
@@ -259,6 +286,16 @@ impl SynthesisBuilder {
         overwrite: bool => overwrite);
     setter!(/// A flag that stops the run (keeping the best image) when set, e.g. from Ctrl-C.
         cancel_flag: Arc<AtomicBool> => cancel);
+    setter!(/// With a record: seconds of optimisation between checkpoints of the image and the
+        /// record (also at every snapshot), so that a run killed outright (power loss, the OOM
+        /// killer) can be resumed from the last one. Default 30.
+        checkpoint_seconds: f64 => checkpoint_seconds);
+
+    /// Write into files claimed already (`claim_batch`), instead of claiming its own.
+    pub fn claimed_outputs(mut self, outputs: Outputs) -> Self {
+        self.claimed = Some(outputs);
+        self
+    }
 
     /// The exemplar photo (PNG or JPEG).
     pub fn exemplar(mut self, path: impl AsRef<Path>) -> Self {
@@ -312,25 +349,12 @@ impl SynthesisBuilder {
             .exemplar
             .clone()
             .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
-        let loaded = image_io::load_rgb(&exemplar_path)?;
-        notices.extend(loaded.notices);
-        let (_, eh, ew) = loaded.image.dim();
-        let exemplar = if self.exemplar_scale == 1.0 {
-            loaded.image
-        } else {
-            let scaled = |v: usize| ((v as f32 * self.exemplar_scale).round() as u32).max(1);
-            let (sw, sh) = (scaled(ew), scaled(eh));
-            notices.push(format!(
-                "exemplar scaled by {} to {sw}x{sh} before taking its statistics",
-                self.exemplar_scale
-            ));
-            image_io::resize(&loaded.image, sw, sh)
-        };
-
         let models = ModelSet::open(&self.models_dir.clone().unwrap_or_else(default_models_dir))?;
         let multiple = models.manifest.image_input.size_multiple;
-        let (_, sh, sw) = exemplar.dim();
-        if (sw as u32) < multiple || (sh as u32) < multiple {
+        // Sizes and memory from the exemplar's header, before anything large is allocated.
+        let (ew, eh) = image_io::dimensions(&exemplar_path)?;
+        let (sw, sh) = self.scaled_exemplar(ew, eh);
+        if sw < multiple || sh < multiple {
             return Err(Error::ImageRead {
                 path: exemplar_path,
                 reason: format!(
@@ -339,40 +363,47 @@ impl SynthesisBuilder {
                 ),
             });
         }
-        let requested = match self.size {
-            Some(s) => Size::checked(s.width as u64, s.height as u64)?,
-            None => Size {
-                width: ew as u32,
-                height: eh as u32,
-            },
-        };
-        let size = requested.rounded_to(multiple);
-        if size != requested {
-            notices.push(format!(
-                "size {requested} rounded to {size}: the network needs multiples of {multiple}"
-            ));
-        }
-        let need = memory::estimated_bytes(size.pixels());
-        if let Some(avail) = memory::available_bytes() {
-            if need > avail {
-                return Err(Error::InvalidSize {
-                    given: size.to_string(),
-                    reason: format!(
-                        "it needs about {:.1} GiB of memory and {:.1} GiB are available; \
-                         choose a smaller --size",
-                        need as f64 / (1u64 << 30) as f64,
-                        avail as f64 / (1u64 << 30) as f64
-                    ),
-                });
+        let size = self.output_size((ew, eh), multiple, &mut notices)?;
+        self.check_memory(size, (sw, sh))?;
+        let loaded = image_io::load_rgb(&exemplar_path)?;
+        if let Some(c) = self.continuation.as_ref() {
+            if c.exemplar_sha256 != loaded.sha256 {
+                return Err(Error::InvalidSetting(format!(
+                    "--resume: {} is not the image the run started from (its content changed \
+                     since; the record has sha256 {}): put the original back, or start a new \
+                     run",
+                    exemplar_path.display(),
+                    c.exemplar_sha256
+                )));
             }
         }
-        self.check_outputs()?;
+        notices.extend(loaded.notices);
+        let exemplar_sha256 = loaded.sha256;
+        let exemplar = if self.exemplar_scale == 1.0 {
+            loaded.image
+        } else {
+            notices.push(format!(
+                "exemplar scaled by {} to {sw}x{sh} before taking its statistics",
+                self.exemplar_scale
+            ));
+            image_io::resize(&loaded.image, sw, sh)
+        };
         let scales = if self.start.is_some() {
             Some(1)
         } else {
             self.scales
         };
         let stages = plan_stages(&exemplar, size, scales, multiple)?;
+        // Every file the run may write, checked and claimed: from here on, a second run on the
+        // same output refuses, and a failure below removes what the claim made.
+        let outputs = match self.claimed.clone() {
+            Some(outputs) => outputs,
+            None => {
+                let outputs = self.claim_outputs(&exemplar_path, stages.len())?;
+                notices.extend(outputs.notices());
+                outputs
+            }
+        };
         let passes_asked = [
             ("--shallow-first", self.shallow_first),
             ("--skip-deepest", self.skip_deepest),
@@ -414,6 +445,8 @@ impl SynthesisBuilder {
         let variant = models
             .find(&self.statistic, &self.backbone, padding)?
             .clone();
+        // As written: explicit weights pair with the layers in the order the user gave them.
+        let written_layers = layers::parse_layers_as_written(&self.layers, &variant.layers)?;
         let chosen_layers = layers::parse_layers(&self.layers, &variant.layers)?;
         if has_passes {
             let planned = self.passes_for(&variant, &chosen_layers);
@@ -431,7 +464,9 @@ impl SynthesisBuilder {
                 ));
             }
         }
-        let weights = self.layer_weights.resolve(&chosen_layers, &variant)?;
+        let weights = self.layer_weights.resolve(&written_layers, &variant)?;
+        let (chosen_layers, weights) =
+            layers::in_network_order(written_layers, weights, &variant.layers);
         let (options, settings) = resolve_options(&self.statistic, &variant, &self.options)?;
         let session = SessionOptions {
             precision: self.precision,
@@ -442,6 +477,7 @@ impl SynthesisBuilder {
         runtime::check_provider(self.provider)?;
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
+        self.stop_if_interrupted()?;
         let mut statistics = Statistics::open(&models, &variant, session)?;
         // The final scale's targets: the run starts with them when it is single-scale, and
         // reports its distances with them.
@@ -457,6 +493,7 @@ impl SynthesisBuilder {
             (size.width as usize, size.height as usize),
             session,
         )?;
+        self.stop_if_interrupted()?;
         Ok(Synthesis {
             option_inputs: settings,
             session,
@@ -476,6 +513,8 @@ impl SynthesisBuilder {
             setup_seconds: setup_start.elapsed().as_secs_f64(),
             upsampling_seconds: 0.0,
             exemplar_path,
+            exemplar_sha256,
+            outputs,
             settings: self,
         })
     }
@@ -486,11 +525,23 @@ impl SynthesisBuilder {
     /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
     /// keeps its paths. They run one after another: batching seeds through one graph run was
     /// measured no faster per image on the CPU provider (docs/performance.md, "Batching").
-    pub fn variations(&self, count: usize) -> Vec<SynthesisBuilder> {
-        if count <= 1 {
-            return vec![self.clone()];
+    pub fn variations(&self, count: usize) -> Result<Vec<SynthesisBuilder>> {
+        if !(1..=MAX_COUNT).contains(&count) {
+            return Err(Error::InvalidSetting(format!(
+                "--count {count} must be between 1 and {MAX_COUNT}"
+            )));
         }
-        (0..count as u64)
+        if self.seed.checked_add(count as u64 - 1).is_none() {
+            return Err(Error::InvalidSetting(format!(
+                "--seed {} with --count {count}: the seeds would pass {}; choose a smaller seed",
+                self.seed,
+                u64::MAX
+            )));
+        }
+        if count == 1 {
+            return Ok(vec![self.clone()]);
+        }
+        Ok((0..count as u64)
             .map(|k| {
                 let seed = self.seed + k;
                 let tag = |p: &PathBuf| {
@@ -504,7 +555,7 @@ impl SynthesisBuilder {
                     ..self.clone()
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Start from `image` (e.g. an interrupted run's output) instead of noise; single-scale.
@@ -527,19 +578,142 @@ impl SynthesisBuilder {
         self.record.as_deref()
     }
 
-    /// The output and record paths: writable, not the exemplar, not replacing a file unless
-    /// `overwrite`. Part of `build()`; callers running several syntheses check them all first.
-    pub fn check_outputs(&self) -> Result<()> {
-        for path in self.output.iter().chain(&self.record) {
-            if let Some(exemplar) = &self.exemplar {
-                if image_io::same_file(path, exemplar) {
-                    return Err(Error::WouldOverwriteExemplar { path: path.clone() });
-                }
+    /// Every file a run of `scales` scales may write: the output, every snapshot at every
+    /// scale, the tiled preview, the record.
+    pub fn planned_files(&self, scales: usize) -> Vec<PlannedFile> {
+        let mut files = Vec::new();
+        if let Some(out) = &self.output {
+            files.push(PlannedFile::new(out, FileKind::Output));
+            let every = self.snapshot_every;
+            for k in (0..scales).filter(|_| every > 0) {
+                let last = k + 1 == scales;
+                // A resumed run numbers its snapshots on from where the run it resumes stopped.
+                let first = if last { self.resumed_after } else { 0 };
+                let coarse = (!last).then_some(k);
+                files.extend(
+                    (every..=self.scale_budget(k, scales))
+                        .step_by(every)
+                        .map(|i| snapshot_path_at(out, coarse, first + i))
+                        .map(|p| PlannedFile::new(p, FileKind::Snapshot)),
+                );
             }
-            image_io::check_writable(path)?;
-            if path.exists() && !self.overwrite {
-                return Err(Error::OutputExists { path: path.clone() });
+            if self.tile {
+                files.push(PlannedFile::new(
+                    sibling_path(out, "2x2"),
+                    FileKind::TiledPreview,
+                ));
             }
+        }
+        if let Some(record) = &self.record {
+            files.push(PlannedFile::new(record, FileKind::Record));
+        }
+        files
+    }
+
+    /// Check and claim this run's files (src/outputs.rs).
+    fn claim_outputs(&self, exemplar: &Path, scales: usize) -> Result<Outputs> {
+        let owned = self
+            .continuation
+            .as_ref()
+            .map_or(&[][..], |c| c.owned.as_slice());
+        OutputPlan::check(
+            self.planned_files(scales),
+            &[exemplar],
+            self.overwrite,
+            owned,
+        )?
+        .claim()
+    }
+
+    /// The number of scales a run of these settings will have, from the exemplar's header
+    /// alone (for planning a batch's files before any run is built).
+    fn scale_count(&self) -> Result<usize> {
+        if self.start.is_some() {
+            return Ok(1);
+        }
+        let exemplar = self
+            .exemplar
+            .as_deref()
+            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
+        let models = ModelSet::open(&self.models_dir.clone().unwrap_or_else(default_models_dir))?;
+        let multiple = models.manifest.image_input.size_multiple;
+        let (ew, eh) = image_io::dimensions(exemplar)?;
+        let (sw, sh) = self.scaled_exemplar(ew, eh);
+        let size = self.output_size((ew, eh), multiple, &mut Vec::new())?;
+        Ok(self
+            .scales
+            .unwrap_or_else(|| auto_scales(size, (sw as usize, sh as usize))))
+    }
+
+    /// The exemplar's size after --exemplar-scale.
+    fn scaled_exemplar(&self, width: u32, height: u32) -> (u32, u32) {
+        let scaled = |v: u32| ((v as f64 * self.exemplar_scale as f64).round() as u32).max(1);
+        (scaled(width), scaled(height))
+    }
+
+    /// The output size: as asked (default: the exemplar's), rounded to the network's multiple,
+    /// with a notice when rounded.
+    fn output_size(
+        &self,
+        exemplar: (u32, u32),
+        multiple: u32,
+        notices: &mut Vec<String>,
+    ) -> Result<Size> {
+        let requested = match self.size {
+            Some(s) => Size::checked(s.width as u64, s.height as u64)?,
+            None => Size {
+                width: exemplar.0,
+                height: exemplar.1,
+            },
+        };
+        let size = requested.rounded_to(multiple);
+        if size != requested {
+            notices.push(format!(
+                "size {requested} rounded to {size}: the network needs multiples of {multiple}"
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Refuse, with the numbers, a run that would not fit in the memory this process may take:
+    /// one evaluation at the output size, the exemplar's statistics, the solver's history.
+    fn check_memory(&self, size: Size, exemplar: (u32, u32)) -> Result<()> {
+        let history = match self.solver {
+            Solver::Lbfgs { history } => history as u64,
+            _ => 0,
+        };
+        let exemplar_pixels = exemplar.0 as u64 * exemplar.1 as u64;
+        let needs = memory::Needs::estimate(size.pixels(), exemplar_pixels, history);
+        let Some(usable) = memory::usable_bytes() else {
+            return Ok(());
+        };
+        if needs.total() <= usable {
+            return Ok(());
+        }
+        let hint = if needs.exemplar_statistics > needs.evaluation {
+            format!(
+                "the exemplar is {}x{} after --exemplar-scale: pass a smaller --exemplar-scale \
+                 (e.g. {:.2}) or resize it",
+                exemplar.0,
+                exemplar.1,
+                (512.0 / exemplar.0.max(exemplar.1) as f64).min(1.0) * self.exemplar_scale as f64
+            )
+        } else if needs.solver_history > needs.evaluation {
+            "choose a smaller --history".to_string()
+        } else {
+            "choose a smaller --size".to_string()
+        };
+        Err(Error::OutOfMemory(format!(
+            "a {size} run needs about {} and {} are available: {hint}",
+            needs.describe(),
+            memory::gib(usable)
+        )))
+    }
+
+    /// Set-up stops at the first Ctrl-C (nothing is written yet; the claim is released).
+    fn stop_if_interrupted(&self) -> Result<()> {
+        if self.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Interrupted { during: "set-up" });
         }
         Ok(())
     }
@@ -594,11 +768,33 @@ impl SynthesisBuilder {
 
     /// The settings that need nothing loaded to be checked: first, so that a typo fails at once.
     fn check_numbers(&self) -> Result<()> {
-        if self.iterations == 0 {
-            return Err(Error::InvalidSetting("--iters must be at least 1".into()));
+        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            return Err(Error::InvalidSetting(format!(
+                "--iters {} must be between 1 and {MAX_ITERATIONS}",
+                self.iterations
+            )));
         }
-        if self.solver == (Solver::Lbfgs { history: 0 }) {
-            return Err(Error::InvalidSetting("--history must be at least 1".into()));
+        if let Solver::Lbfgs { history } = self.solver {
+            if !(1..=MAX_HISTORY).contains(&history) {
+                return Err(Error::InvalidSetting(format!(
+                    "--history {history} must be between 1 and {MAX_HISTORY} (L-BFGS gains \
+                     little beyond ~50 pairs; each costs two image-sized vectors)"
+                )));
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.threads > cores {
+            return Err(Error::InvalidSetting(format!(
+                "--threads {} is more than this machine's {cores} cores: more threads than cores \
+                 only slow ONNX Runtime down; give at most {cores} (0: all cores)",
+                self.threads
+            )));
+        }
+        if !(self.checkpoint_seconds > 0.0) {
+            return Err(Error::InvalidSetting(format!(
+                "checkpoint interval {} s must be positive",
+                self.checkpoint_seconds
+            )));
         }
         if self.max_evaluations == Some(0) {
             return Err(Error::InvalidSetting(
@@ -624,10 +820,10 @@ impl SynthesisBuilder {
                 self.iterations
             )));
         }
-        if let Some(n) = self
-            .skip_deepest
-            .filter(|&n| n + self.shallow_budget() >= self.iterations)
-        {
+        if let Some(n) = self.skip_deepest.filter(|&n| {
+            n.checked_add(self.shallow_budget())
+                .is_none_or(|both| both >= self.iterations)
+        }) {
             return Err(Error::InvalidSetting(format!(
                 "--skip-deepest {n} plus the shallow pass's {} iterations must be fewer than \
                  --iters {}: all layers need some",
@@ -635,10 +831,13 @@ impl SynthesisBuilder {
                 self.iterations
             )));
         }
-        if self.coarse_iterations == Some(0) {
-            return Err(Error::InvalidSetting(
-                "--coarse-iters must be at least 1".into(),
-            ));
+        if let Some(n) = self
+            .coarse_iterations
+            .filter(|n| !(1..=MAX_ITERATIONS).contains(n))
+        {
+            return Err(Error::InvalidSetting(format!(
+                "--coarse-iters {n} must be between 1 and {MAX_ITERATIONS}"
+            )));
         }
         if self.scales.is_some_and(|n| !(1..=MAX_SCALES).contains(&n)) {
             return Err(Error::InvalidSetting(format!(
@@ -655,6 +854,19 @@ impl SynthesisBuilder {
     }
 }
 
+/// Most iterations per scale accepted (days of work at 256²; also bounds the snapshot names a
+/// run plans).
+pub const MAX_ITERATIONS: usize = 1_000_000;
+
+/// Most L-BFGS correction pairs accepted.
+pub const MAX_HISTORY: usize = 1_000;
+
+/// Most textures one `--count` makes.
+pub const MAX_COUNT: usize = 1_000;
+
+/// With a record, a checkpoint at least this often (seconds of optimisation).
+pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
+
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
 
@@ -667,6 +879,26 @@ pub const AUTO_COARSEST_SIDE: u32 = 64;
 
 /// Most scales chosen automatically (measurements: docs/coarse_to_fine.md).
 pub const AUTO_MAX_SCALES: usize = 3;
+
+/// Check and claim every file of a batch of runs (`SynthesisBuilder::variations`) and its
+/// contact sheet at once, before the first run starts: a later run's file that exists must not
+/// be found after the first run's minutes of work. Each run then writes through the returned
+/// `Outputs` (`claimed_outputs`).
+pub fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Outputs> {
+    let first = runs
+        .first()
+        .ok_or_else(|| Error::InvalidSetting("no run to plan".into()))?;
+    first.check_numbers()?;
+    let scales = first.scale_count()?;
+    let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
+    files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));
+    let exemplar = first.exemplar.as_deref().expect("scale_count checked it");
+    let owned = first
+        .continuation
+        .as_ref()
+        .map_or(&[][..], |c| c.owned.as_slice());
+    OutputPlan::check(files, &[exemplar], first.overwrite, owned)?.claim()
+}
 
 /// One scale of a coarse-to-fine run: the output size there and the exemplar at that scale.
 pub struct Stage {
@@ -766,6 +998,9 @@ fn resolve_options(
 pub struct Synthesis {
     pub(crate) settings: SynthesisBuilder,
     pub(crate) exemplar_path: PathBuf,
+    pub(crate) exemplar_sha256: String,
+    /// The claimed files this run writes through.
+    outputs: Outputs,
     exemplar: Planar,
     /// Coarse-to-fine stages, coarsest first; the last is the full size and exemplar.
     stages: Vec<Stage>,
@@ -809,6 +1044,12 @@ pub enum Event<'a> {
 /// What a run produced.
 pub struct Outcome {
     pub image: Planar,
+    /// The files this run wrote (or rescued elsewhere), in order.
+    pub files: Vec<Written>,
+    /// Side files that could not be written (the run went on without them).
+    pub warnings: Vec<String>,
+    /// What the run decided on its own (e.g. keeping its start, which no later image beat).
+    pub notices: Vec<String>,
     pub initial_loss: f32,
     pub best_loss: f32,
     pub stop: StopReason,
@@ -853,6 +1094,16 @@ impl Synthesis {
         self.settings
             .init
             .image(&self.exemplar, w, h, self.settings.seed)
+    }
+
+    /// The optimiser's settings for this run.
+    pub(crate) fn optimizer_settings(&self) -> OptimizerSettings {
+        OptimizerSettings {
+            max_iterations: self.settings.iterations,
+            tolerance: self.settings.tolerance,
+            solver: self.settings.solver,
+            max_evaluations: self.settings.max_evaluations,
+        }
     }
 
     /// One line on what runs: statistic, layers, network, padding, solver, provider, scales.
@@ -980,34 +1231,32 @@ impl Synthesis {
         let iteration_events = events.clone();
         let (w, h) = (self.size.width as usize, self.size.height as usize);
         let start = self.start_image();
-        let snapshot = self
-            .settings
-            .output
-            .clone()
-            .filter(|_| self.settings.snapshot_every > 0);
-        let every = self.settings.snapshot_every;
-        let sizes = self.scale_sizes();
+        let logged_before = self.outputs.log().len();
+        let warned_before = self.outputs.warnings().len();
+        let template = RunRecord::begin(&self)?;
+        let mut checkpoints = Checkpoints {
+            outputs: self.outputs.clone(),
+            output: self.settings.output.clone(),
+            snapshot_every: self.settings.snapshot_every,
+            resumed_after: self.settings.resumed_after,
+            sizes: self.scale_sizes(),
+            tile: self.settings.tile,
+            record: self
+                .settings
+                .record
+                .clone()
+                .map(|path| (path, template.clone())),
+            interval: Duration::from_secs_f64(self.settings.checkpoint_seconds),
+            last: Instant::now(),
+            iterations: Vec::new(),
+        };
         let callback: IterationCallback =
             Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
                 (iteration_events.borrow_mut())(Event::Iteration(p));
-                if let Some(out) = &snapshot {
-                    if p.iteration.is_multiple_of(every) {
-                        let at = sizes[p.scale];
-                        let (sw, sh) = (at.width as usize, at.height as usize);
-                        let img =
-                            Array3::from_shape_vec((3, sh, sw), x.to_vec()).expect("image size");
-                        let coarse = (p.scale + 1 < sizes.len()).then_some(p.scale);
-                        image_io::save_png(&img, &snapshot_path_at(out, coarse, p.iteration))?;
-                    }
-                }
+                checkpoints.after_iteration(p, x);
                 Ok(())
             }));
-        let optimizer_settings = OptimizerSettings {
-            max_iterations: self.settings.iterations,
-            tolerance: self.settings.tolerance,
-            solver: self.settings.solver,
-            max_evaluations: self.settings.max_evaluations,
-        };
+        let optimizer_settings = self.optimizer_settings();
         // Statistics with per-step inputs are optimised in rounds, redrawing them in between;
         // the others in one round per scale (after the passes, at the last), as long as the
         // scale's budget (a coarse one's may exceed --iters).
@@ -1033,6 +1282,7 @@ impl Synthesis {
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
+        let mut notices = Vec::new();
         // The image the last scale's passes started from (upsampled, or the spectrum start):
         // the run reports its full loss as that scale's start (a pass's own loss leaves layers
         // out), evaluated after the optimisation, so that it does not delay it.
@@ -1221,21 +1471,42 @@ impl Synthesis {
             let loss = self.objective.evaluate(&x, 1)?.loss[0];
             (result.initial_loss, result.best_loss) = (loss, loss);
         } else {
-            if let Some(image) = pass_start {
-                result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
-            }
             // Stopped during a pass (Ctrl-C, --max-evals): its loss leaves layers out, so the
             // run reports the full loss of the pass's best image, which is the image it writes.
             if result.evaluations.last().is_some_and(|e| e.pass.is_some()) {
                 result.best_loss = self.objective.evaluate(&x, 1)?.loss[0];
+            }
+            if let Some(image) = pass_start {
+                result.initial_loss = self.objective.evaluate(&image, 1)?.loss[0];
+                // The passes leave layers out, so they can make the full loss worse; where the
+                // start was already as good as it gets (a flat exemplar's spectrum start is that
+                // flat colour), nothing later beats it, and the run keeps it.
+                if result.initial_loss < result.best_loss {
+                    notices.push(format!(
+                        "no later image beat the start (full loss {:.4e} against {:.4e}): the \
+                         start is kept",
+                        result.initial_loss, result.best_loss
+                    ));
+                    result.best_loss = result.initial_loss;
+                    x = image;
+                }
             }
         }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if self.settings.match_colors {
             image = metrics::match_colors(&image, &self.exemplar);
         }
-        if let Some(out) = &self.settings.output {
-            save_or_rescue(&image, out)?;
+        // The result first: nothing after it may cost it.
+        let written = self
+            .settings
+            .output
+            .as_ref()
+            .map(|out| self.outputs.write_result_png(out, &image));
+        if let Some(out) = self.settings.output.as_ref().filter(|_| self.settings.tile) {
+            let preview = metrics::tile(&image, 2, 2);
+            let path = sibling_path(out, "2x2");
+            self.outputs
+                .write_side_png(&path, &preview, FileKind::TiledPreview);
         }
         let layers = Some(self.layers.as_slice());
         let chosen_targets: LayerStatistics = self
@@ -1251,18 +1522,25 @@ impl Synthesis {
         let start_distance = distance(&start)?;
         let final_distance = distance(&image)?;
 
-        let record = RunRecord::new(
-            &self,
-            &optimizer_settings,
+        let mut record = template.finish(
             &result,
-            start_distance,
-            final_distance,
+            (start_distance, final_distance),
             clock.elapsed().as_secs_f64(),
-        )?;
+            self.upsampling_seconds,
+        );
+        record.output_sha256 = written.as_ref().and_then(|w| w.as_ref().ok().cloned());
         if let Some(path) = &self.settings.record {
-            record.write(path)?;
+            if let Err(e) = self.outputs.write_result_text(path, &record.to_json()) {
+                self.outputs.warn(e.to_string());
+            }
+        }
+        if let Some(Err(e)) = written {
+            return Err(e);
         }
         Ok(Outcome {
+            files: self.outputs.log()[logged_before..].to_vec(),
+            warnings: self.outputs.warnings()[warned_before..].to_vec(),
+            notices,
             image,
             initial_loss: result.initial_loss,
             best_loss: result.best_loss,
@@ -1346,30 +1624,4 @@ pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     output.with_file_name(format!("{stem}.{tag}.png"))
-}
-
-/// Write the result; if that fails (a full disk), minutes of work must not be lost: save it to
-/// the temp folder too and say where.
-fn save_or_rescue(image: &Planar, out: &Path) -> Result<()> {
-    let Err(e) = image_io::save_png(image, out) else {
-        return Ok(());
-    };
-    let rescue = std::env::temp_dir().join(format!(
-        "neurotex-rescued-{}-{}",
-        std::process::id(),
-        out.file_name()
-            .map_or("out.png".into(), |n| n.to_string_lossy())
-    ));
-    let kept = match image_io::save_png(image, &rescue) {
-        Ok(()) => format!("the result was saved to {} instead", rescue.display()),
-        Err(_) => "it could not be saved elsewhere either".to_string(),
-    };
-    let reason = match e {
-        Error::OutputNotWritable { reason, .. } => reason,
-        other => other.to_string(),
-    };
-    Err(Error::OutputNotWritable {
-        path: out.to_path_buf(),
-        reason: format!("{reason}; {kept}"),
-    })
 }

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: the real models, ONNX Runtime and example photos.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod quadratic;
 
 use std::path::PathBuf;

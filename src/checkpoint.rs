@@ -1,0 +1,102 @@
+//! What a run writes while it goes on: snapshots every K iterations and, with a record,
+//! checkpoints of the image and the record (at every snapshot and at least every
+//! `checkpoint_seconds`), so that a run killed outright can be resumed from the last one.
+//! Nothing written here can end the run: a file that cannot be written is a warning.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ndarray::Array3;
+
+use crate::image_io::{self, Planar};
+use crate::optimizer::{IterationRecord, Progress};
+use crate::outputs::{FileKind, Outputs};
+use crate::record::RunRecord;
+use crate::synthesis::{snapshot_path_at, Size};
+
+pub(crate) struct Checkpoints {
+    pub outputs: Outputs,
+    pub output: Option<PathBuf>,
+    pub snapshot_every: usize,
+    /// A resumed run numbers its snapshots on from here.
+    pub resumed_after: usize,
+    /// Output size of each scale, coarsest first.
+    pub sizes: Vec<Size>,
+    pub tile: bool,
+    /// With `--record`: where, and the record as it stands before the optimisation.
+    pub record: Option<(PathBuf, RunRecord)>,
+    pub interval: Duration,
+    pub last: Instant,
+    /// Every iteration so far, for the checkpoint's record.
+    pub iterations: Vec<IterationRecord>,
+}
+
+impl Checkpoints {
+    pub fn after_iteration(&mut self, p: &Progress, x: &[f32]) {
+        self.iterations.push(IterationRecord {
+            round: p.round,
+            scale: p.scale,
+            iteration: p.iteration,
+            loss: p.loss,
+            evaluations: p.run_evaluations,
+            t: p.elapsed,
+            pass: p.pass.clone(),
+        });
+        let Some(out) = self.output.clone() else {
+            return;
+        };
+        let last_scale = p.scale + 1 == self.sizes.len();
+        let snapshot = self.snapshot_every > 0 && p.iteration.is_multiple_of(self.snapshot_every);
+        if snapshot {
+            let (coarse, n) = if last_scale {
+                (None, self.resumed_after + p.iteration)
+            } else {
+                (Some(p.scale), p.iteration)
+            };
+            let path = snapshot_path_at(&out, coarse, n);
+            self.outputs
+                .write_side_png(&path, &self.planar(x, p.scale), FileKind::Snapshot);
+        }
+        if self.record.is_some() && (snapshot || self.last.elapsed() >= self.interval) {
+            self.checkpoint(&out, p, x);
+        }
+    }
+
+    fn planar(&self, x: &[f32], scale: usize) -> Planar {
+        let at = self.sizes[scale];
+        Array3::from_shape_vec((3, at.height as usize, at.width as usize), x.to_vec())
+            .expect("image size")
+    }
+
+    /// The image (carried up to the full size at a coarse scale, as an interrupted run's is)
+    /// and then the record naming its sha256.
+    fn checkpoint(&mut self, out: &std::path::Path, p: &Progress, x: &[f32]) {
+        self.last = Instant::now();
+        let Some((record_path, template)) = &self.record else {
+            return;
+        };
+        let full = *self.sizes.last().expect("at least one scale");
+        let mut image = self.planar(x, p.scale);
+        if p.scale + 1 < self.sizes.len() {
+            image = image_io::upsample(&image, full.width, full.height, self.tile);
+        }
+        let sha = match self.outputs.write_png(out, &image) {
+            Ok(sha) => sha,
+            Err(e) => {
+                self.outputs
+                    .warn(format!("checkpoint not written ({e}); the run goes on"));
+                return;
+            }
+        };
+        let mut record = template.clone();
+        record.iterations = self.iterations.clone();
+        record.evaluation_count = p.run_evaluations;
+        record.best_loss = p.best_loss;
+        record.output_sha256 = Some(sha);
+        if let Err(e) = self.outputs.write_text(record_path, &record.to_json()) {
+            self.outputs.warn(format!(
+                "checkpoint record not written ({e}); the run goes on"
+            ));
+        }
+    }
+}
