@@ -10,7 +10,7 @@ use ndarray::Array3;
 
 use crate::image_io::{self, Planar};
 use crate::optimizer::{IterationRecord, Progress};
-use crate::outputs::{FileKind, Outputs};
+use crate::outputs::{sha256_hex, FileKind, Outputs};
 use crate::record::RunRecord;
 use crate::synthesis::{snapshot_path_at, Size};
 
@@ -29,6 +29,8 @@ pub(crate) struct Checkpoints {
     pub last: Instant,
     /// Every iteration so far, for the checkpoint's record.
     pub iterations: Vec<IterationRecord>,
+    /// The sha256 of the image the last checkpoint wrote.
+    pub written_sha: Option<String>,
 }
 
 impl Checkpoints {
@@ -47,6 +49,11 @@ impl Checkpoints {
         };
         let last_scale = p.scale + 1 == self.sizes.len();
         let snapshot = self.snapshot_every > 0 && p.iteration.is_multiple_of(self.snapshot_every);
+        // The checkpoint before the snapshot: a run killed in between then has a record that
+        // counts the snapshot's iteration, and its resumed run names its first snapshot after it.
+        if self.record.is_some() && (snapshot || self.last.elapsed() >= self.interval) {
+            self.checkpoint(&out, p, x);
+        }
         if snapshot {
             let (coarse, n) = if last_scale {
                 (None, self.resumed_after + p.iteration)
@@ -57,9 +64,6 @@ impl Checkpoints {
             self.outputs
                 .write_side_png(&path, &self.planar(x, p.scale), FileKind::Snapshot);
         }
-        if self.record.is_some() && (snapshot || self.last.elapsed() >= self.interval) {
-            self.checkpoint(&out, p, x);
-        }
     }
 
     fn planar(&self, x: &[f32], scale: usize) -> Planar {
@@ -68,8 +72,9 @@ impl Checkpoints {
             .expect("image size")
     }
 
-    /// The image (carried up to the full size at a coarse scale, as an interrupted run's is)
-    /// and then the record naming its sha256.
+    /// The record, naming the sha256 of the image about to be written and of the one before,
+    /// then the image (carried up to the full size at a coarse scale, as an interrupted run's
+    /// is). Killed at any point, the pair on disk can be resumed: `--resume` accepts either image.
     fn checkpoint(&mut self, out: &std::path::Path, p: &Progress, x: &[f32]) {
         self.last = Instant::now();
         let Some((record_path, template)) = &self.record else {
@@ -80,23 +85,28 @@ impl Checkpoints {
         if p.scale + 1 < self.sizes.len() {
             image = image_io::upsample(&image, full.width, full.height, self.tile);
         }
-        let sha = match self.outputs.write_png(out, &image) {
-            Ok(sha) => sha,
-            Err(e) => {
-                self.outputs
-                    .warn(format!("checkpoint not written ({e}); the run goes on"));
-                return;
-            }
+        let warn = |what: &str, e: crate::error::Error| {
+            self.outputs.warn(format!(
+                "checkpoint {what} not written ({e}); the run goes on"
+            ))
         };
+        let png = match image_io::encode_png(&image, out) {
+            Ok(png) => png,
+            Err(e) => return warn("image", e),
+        };
+        let sha = sha256_hex(&png);
         let mut record = template.clone();
         record.iterations = self.iterations.clone();
         record.evaluation_count = p.run_evaluations;
         record.best_loss = p.best_loss;
-        record.output_sha256 = Some(sha);
+        record.output_sha256 = Some(sha.clone());
+        record.previous_output_sha256 = self.written_sha.clone();
         if let Err(e) = self.outputs.write_text(record_path, &record.to_json()) {
-            self.outputs.warn(format!(
-                "checkpoint record not written ({e}); the run goes on"
-            ));
+            return warn("record", e);
+        }
+        match self.outputs.write_bytes(out, &png) {
+            Ok(()) => self.written_sha = Some(sha),
+            Err(e) => warn("image", e),
         }
     }
 }

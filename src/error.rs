@@ -126,3 +126,25 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn an_allocation_that_failed_in_onnx_runtime_is_told_apart() {
+        let oom = Error::from_runtime_message(
+            "Non-zero status code returned while running Conv node. Failed to allocate memory \
+             for requested buffer of size 17179869184"
+                .into(),
+        );
+        let text = oom.to_string();
+        assert!(matches!(oom, Error::OutOfMemory(_)), "{text}");
+        assert!(
+            text.contains("17179869184") && text.contains("smaller --size"),
+            "{text}"
+        );
+        let other = Error::from_runtime_message("Invalid input name: x".into());
+        assert!(matches!(other, Error::Runtime(_)));
+    }
+}

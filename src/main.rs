@@ -35,7 +35,10 @@ Examples:
   neurotex synth pebbles.png -o out/tile.png --tile        (also writes out/tile.2x2.png)
   neurotex synth pebbles.png -o out/many.png --count 4     (out/many.seed0..3.png, out/many.sheet.png)
   neurotex synth pebbles.png -o out/big.png --size 1024 --scales 4
-  neurotex synth pebbles.png -o out/gatys.png --backbone vgg19 --layers per-block";
+  neurotex synth pebbles.png -o out/gatys.png --backbone vgg19 --layers per-block
+
+Exit status: 0 done, 1 error, 2 usage, 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by
+SIGHUP (after writing the best image so far and the record).";
 
 const STUDY_EXAMPLES: &str = "\
 Examples:
@@ -101,15 +104,17 @@ struct SynthArgs {
     /// Output PNG (its folder is created).
     #[arg(short, long, required_unless_present = "resume")]
     output: Option<PathBuf>,
-    /// Continue the run recorded in RUN.json (e.g. interrupted with Ctrl-C) from the image it
-    /// wrote, with the parameters and models it used, for the iterations it had left; the
-    /// output and record are updated. Other options are taken from the record.
+    /// Continue the run recorded in RUN.json (interrupted with Ctrl-C, or killed: with a record
+    /// a run checkpoints every 30 s and at every snapshot) from the image it wrote, with the
+    /// exemplar, parameters and models it used, for the iterations it had left; works from any
+    /// folder. Only --iters (more: extend the run), --record (write the new record elsewhere),
+    /// --threads, --provider, --precision, --overwrite and --models may be given with it.
     #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplar", "output"])]
     resume: Option<PathBuf>,
     /// Output size, WIDTHxHEIGHT or N for a square [default: the exemplar's, rounded to a multiple of 16].
     #[arg(long, value_parser = parse_size)]
     size: Option<Size>,
-    /// Maximum L-BFGS iterations.
+    /// Maximum L-BFGS iterations (at most 1000000).
     #[arg(long, default_value_t = 300)]
     iters: usize,
     /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
@@ -119,7 +124,7 @@ struct SynthArgs {
     /// (steepest descent); all with More-Thuente line search.
     #[arg(long, default_value = "lbfgs")]
     solver: String,
-    /// L-BFGS memory (correction pairs).
+    /// L-BFGS memory (correction pairs, 1 to 1000; each holds two image-sized vectors).
     #[arg(long, default_value_t = 20)]
     history: usize,
     /// Stop after this many evaluations (loss + gradient) in all.
@@ -129,7 +134,8 @@ struct SynthArgs {
     #[arg(long, default_value = "per-block")]
     layers: String,
     /// Per-layer weights: uniform; grow (∝ 1/M_l: 1,4,16,64,256 by block); shrink (∝ 1/N_l:
-    /// 1,0.5,0.25,0.125,0.125 by block); or one number per chosen layer (network order).
+    /// 1,0.5,0.25,0.125,0.125 by block); or one number (0 to 1e6) per chosen layer, in the
+    /// order --layers names them.
     #[arg(long, default_value = "uniform", value_parser = parse_weights)]
     layer_weights: LayerWeights,
     /// Statistic to match: gram, sorted (per-channel sorted features, 1-D Earth Mover's), sliced
@@ -185,7 +191,7 @@ struct SynthArgs {
     /// Execution provider: cpu, cuda or tensorrt.
     #[arg(long, default_value = "cpu", value_parser = parse_provider)]
     provider: Provider,
-    /// ONNX Runtime threads (0: all cores).
+    /// ONNX Runtime threads (0: all cores; at most the number of cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Arithmetic: fp32, or fp16 (TensorRT only: it builds half-precision kernels).
@@ -194,17 +200,21 @@ struct SynthArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Make N textures, from seeds SEED..SEED+N-1: OUTPUT-stem.seedK.png each, and
+    /// Make N textures (1 to 1000), from seeds SEED..SEED+N-1: OUTPUT-stem.seedK.png each, and
     /// OUTPUT-stem.sheet.png with all of them side by side.
     #[arg(long, default_value_t = 1, value_name = "N")]
     count: usize,
     /// Write OUTPUT-stem.iterNNNN.png every K iterations (0: never).
     #[arg(long, default_value_t = 0, value_name = "K")]
     snapshot_every: usize,
-    /// Write a JSON run record (parameters, checksums, loss per evaluation, timings).
+    /// Write a JSON run record (parameters, checksums, loss per evaluation, timings); the
+    /// record and the image are also checkpointed every 30 s and at every snapshot, so that
+    /// --resume can continue a run that was killed.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
-    /// Replace OUTPUT (and the record) if they exist.
+    /// Replace existing files the run writes (output, record, snapshots, previews). Only
+    /// regular files are replaced: a symbolic link, pipe, device or folder is refused. The
+    /// exemplar is never written, with or without it.
     #[arg(long)]
     overwrite: bool,
     /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).

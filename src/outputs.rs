@@ -292,7 +292,8 @@ impl Outputs {
         self.state().notices.clone()
     }
 
-    fn write_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+    /// Write bytes atomically (a PNG encoded already, a record).
+    pub(crate) fn write_bytes(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let fail = |reason: String| Error::OutputNotWritable {
             path: path.to_path_buf(),
             reason,

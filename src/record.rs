@@ -45,6 +45,9 @@ pub struct RunRecord {
     pub output: Option<PathBuf>,
     /// The sha256 of the PNG last written to `output`: `--resume` replaces only that file.
     pub output_sha256: Option<String>,
+    /// In a checkpoint, the sha256 of the image the checkpoint before wrote: a run killed
+    /// between writing this record and its image left that one, which `--resume` accepts too.
+    pub previous_output_sha256: Option<String>,
     pub size: Size,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
@@ -127,6 +130,7 @@ impl RunRecord {
             exemplar_sha256: synthesis.exemplar_sha256.clone(),
             output: s.output.as_deref().map(normalized),
             output_sha256: None,
+            previous_output_sha256: None,
             size: synthesis.size(),
             scales,
             coarse_iterations: multi_scale.then(|| s.coarse_budget()),

@@ -50,6 +50,7 @@ struct Saved {
     exemplar_sha256: String,
     output: Option<PathBuf>,
     output_sha256: Option<String>,
+    previous_output_sha256: Option<String>,
     size: Size,
     statistic: String,
     backbone: String,
@@ -121,10 +122,13 @@ pub fn resume(
             output.display()
         ))
     })?;
-    if saved.output_sha256.as_deref() != Some(output_sha.as_str()) && !changes.overwrite {
+    let its_own = [&saved.output_sha256, &saved.previous_output_sha256]
+        .iter()
+        .any(|sha| sha.as_deref() == Some(output_sha.as_str()));
+    if !its_own && !changes.overwrite {
         return Err(bad(format!(
-            "{} is not the image this run wrote (it changed since, or the run was killed \
-             between writing it and its record): pass --overwrite to continue from it anyway",
+            "{} is not the image this run wrote (it changed since): pass --overwrite to \
+             continue from it anyway",
             output.display()
         )));
     }

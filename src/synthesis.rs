@@ -364,7 +364,7 @@ impl SynthesisBuilder {
             });
         }
         let size = self.output_size((ew, eh), multiple, &mut notices)?;
-        self.check_memory(size, (sw, sh))?;
+        let needs = self.check_memory(size, (sw, sh))?;
         let loaded = image_io::load_rgb(&exemplar_path)?;
         if let Some(c) = self.continuation.as_ref() {
             if c.exemplar_sha256 != loaded.sha256 {
@@ -478,21 +478,26 @@ impl SynthesisBuilder {
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.seed, 0)?;
         self.stop_if_interrupted()?;
-        let mut statistics = Statistics::open(&models, &variant, session)?;
-        // The final scale's targets: the run starts with them when it is single-scale, and
-        // reports its distances with them.
-        let targets = statistics.compute(&exemplar, None, &step)?;
-        let objective = Objective::new(
-            &models,
-            &variant,
-            &chosen_layers,
-            &weights,
-            &settings,
-            &targets,
-            &step,
-            (size.width as usize, size.height as usize),
-            session,
-        )?;
+        let opened = || -> Result<_> {
+            let mut statistics = Statistics::open(&models, &variant, session)?;
+            // The final scale's targets: the run starts with them when it is single-scale, and
+            // reports its distances with them.
+            let targets = statistics.compute(&exemplar, None, &step)?;
+            let objective = Objective::new(
+                &models,
+                &variant,
+                &chosen_layers,
+                &weights,
+                &settings,
+                &targets,
+                &step,
+                (size.width as usize, size.height as usize),
+                session,
+            )?;
+            Ok((statistics, targets, objective))
+        };
+        let (statistics, targets, objective) =
+            opened().map_err(|e| explain_memory(e, size, &needs))?;
         self.stop_if_interrupted()?;
         Ok(Synthesis {
             option_inputs: settings,
@@ -515,6 +520,7 @@ impl SynthesisBuilder {
             exemplar_path,
             exemplar_sha256,
             outputs,
+            needs,
             settings: self,
         })
     }
@@ -677,7 +683,7 @@ impl SynthesisBuilder {
 
     /// Refuse, with the numbers, a run that would not fit in the memory this process may take:
     /// one evaluation at the output size, the exemplar's statistics, the solver's history.
-    fn check_memory(&self, size: Size, exemplar: (u32, u32)) -> Result<()> {
+    fn check_memory(&self, size: Size, exemplar: (u32, u32)) -> Result<memory::Needs> {
         let history = match self.solver {
             Solver::Lbfgs { history } => history as u64,
             _ => 0,
@@ -685,10 +691,10 @@ impl SynthesisBuilder {
         let exemplar_pixels = exemplar.0 as u64 * exemplar.1 as u64;
         let needs = memory::Needs::estimate(size.pixels(), exemplar_pixels, history);
         let Some(usable) = memory::usable_bytes() else {
-            return Ok(());
+            return Ok(needs);
         };
         if needs.total() <= usable {
-            return Ok(());
+            return Ok(needs);
         }
         let hint = if needs.exemplar_statistics > needs.evaluation {
             format!(
@@ -867,6 +873,17 @@ pub const MAX_COUNT: usize = 1_000;
 /// With a record, a checkpoint at least this often (seconds of optimisation).
 pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
 
+/// An allocation that failed in ONNX Runtime, told with the size and the memory estimated.
+fn explain_memory(e: Error, size: Size, needs: &memory::Needs) -> Error {
+    match e {
+        Error::OutOfMemory(message) => Error::OutOfMemory(format!(
+            "{message} (a {size} run, estimated to need {})",
+            needs.describe()
+        )),
+        e => e,
+    }
+}
+
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
 
@@ -1001,6 +1018,8 @@ pub struct Synthesis {
     pub(crate) exemplar_sha256: String,
     /// The claimed files this run writes through.
     outputs: Outputs,
+    /// The memory the run was estimated to need (for the message if an allocation fails).
+    needs: memory::Needs,
     exemplar: Planar,
     /// Coarse-to-fine stages, coarsest first; the last is the full size and exemplar.
     stages: Vec<Stage>,
@@ -1226,7 +1245,13 @@ impl Synthesis {
     }
 
     /// Run, calling `events` after every L-BFGS iteration and before each upsampling.
-    pub fn run_with_events(mut self, events: impl FnMut(Event) + 'static) -> Result<Outcome> {
+    pub fn run_with_events(self, events: impl FnMut(Event) + 'static) -> Result<Outcome> {
+        let (size, needs) = (self.size, self.needs);
+        self.run_events(events)
+            .map_err(|e| explain_memory(e, size, &needs))
+    }
+
+    fn run_events(mut self, events: impl FnMut(Event) + 'static) -> Result<Outcome> {
         let events = Rc::new(RefCell::new(events));
         let iteration_events = events.clone();
         let (w, h) = (self.size.width as usize, self.size.height as usize);
@@ -1249,6 +1274,7 @@ impl Synthesis {
             interval: Duration::from_secs_f64(self.settings.checkpoint_seconds),
             last: Instant::now(),
             iterations: Vec::new(),
+            written_sha: None,
         };
         let callback: IterationCallback =
             Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
@@ -1400,6 +1426,10 @@ impl Synthesis {
                     Err(Error::StoppedBeforeStart(reason)) if !rounds.is_empty() => {
                         stopped_between_rounds = Some(reason);
                         break 'scales;
+                    }
+                    // Before anything was evaluated: nothing to write.
+                    Err(Error::StoppedBeforeStart(StopReason::Interrupted)) => {
+                        return Err(Error::Interrupted { during: "set-up" })
                     }
                     Err(e) => return Err(e),
                 };
