@@ -45,15 +45,45 @@ pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
         path: path.to_path_buf(),
         reason,
     };
-    ImageReader::open(path)
+    let (w, h) = ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| open_error(path, e))?
         .into_dimensions()
         .map_err(|e| {
             fail(format!(
                 "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
             ))
-        })
+        })?;
+    check_side(w, h, path)?;
+    Ok((w, h))
+}
+
+/// A file that would not open, with what to do where the user can do something.
+fn open_error(path: &Path, e: std::io::Error) -> Error {
+    let reason = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{e}: allow your user to read it (e.g. chmod u+r)")
+        }
+        _ => e.to_string(),
+    };
+    Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// A file claiming 50000x50000 is refused from its header, before anything is allocated.
+fn check_side(w: u32, h: u32, path: &Path) -> Result<()> {
+    if w.max(h) > MAX_EXEMPLAR_SIDE {
+        return Err(Error::ImageRead {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{w}x{h} is too large (at most {MAX_EXEMPLAR_SIDE} pixels per side): resize it \
+                 first; the exemplar's statistics need no more than a few hundred pixels"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The exemplar must be a regular file (a FIFO would block forever, a device never end) that
@@ -104,12 +134,7 @@ fn read_exemplar(path: &Path) -> Result<Vec<u8>> {
             MAX_EXEMPLAR_BYTES >> 20
         ))
     };
-    let file = fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            fail(format!("{e}: allow your user to read it (e.g. chmod u+r)"))
-        }
-        _ => fail(e.to_string()),
-    })?;
+    let file = fs::File::open(path).map_err(|e| open_error(path, e))?;
     let mut bytes = Vec::new();
     file.take(MAX_EXEMPLAR_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -133,12 +158,7 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
     };
     // The header first: a file claiming 50000x50000 is refused before anything is allocated.
     if let Ok((w, h)) = open()?.into_dimensions() {
-        if w.max(h) > MAX_EXEMPLAR_SIDE {
-            return Err(fail(format!(
-                "{w}x{h} is too large (at most {MAX_EXEMPLAR_SIDE} pixels per side): resize it \
-                 first; the exemplar's statistics need no more than a few hundred pixels"
-            )));
-        }
+        check_side(w, h, path)?;
     }
     // The decoder's default allocation limit (512 MiB) is below what the largest accepted
     // image needs: allow that, and no more.

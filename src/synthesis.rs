@@ -796,7 +796,7 @@ impl SynthesisBuilder {
                 self.threads
             )));
         }
-        if !(self.checkpoint_seconds > 0.0) {
+        if self.checkpoint_seconds.is_nan() || self.checkpoint_seconds <= 0.0 {
             return Err(Error::InvalidSetting(format!(
                 "checkpoint interval {} s must be positive",
                 self.checkpoint_seconds

@@ -324,9 +324,10 @@ fn a_full_disk_is_an_error_that_leaves_no_partial_file_and_rescues_the_result() 
 
 #[test]
 fn writers_racing_for_one_output_never_leave_a_corrupt_file() {
-    // Threads of one process (a library user) and whole processes (two shells) write the same
-    // path at once: each write is a private temporary file renamed into place, so the path
-    // always holds one writer's complete image, and no temporary file is left behind.
+    // Threads of one process (a library user) write the same path at once: each write is a
+    // private temporary file renamed into place, so the path always holds one writer's complete
+    // image; whole processes (two shells) cannot: the second refuses. No temporary file or
+    // claim is left behind.
     let dir = scratch("rel-race");
     let out = dir.join("same.png");
     let image = |k: usize| {
@@ -370,13 +371,27 @@ fn writers_racing_for_one_output_never_leave_a_corrupt_file() {
                 ])
                 .args(["--seed", &seed.to_string()])
                 .current_dir(repo())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    for mut run in runs {
-        assert!(run.wait().unwrap().success());
+    // Two processes on one output: one claims it, the other refuses at once (unless the first
+    // had already finished); never both at the same time.
+    let mut finished = 0;
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            finished += 1;
+        } else {
+            assert!(
+                stderr.contains("being written by another neurotex run"),
+                "{stderr}"
+            );
+        }
     }
+    assert!(finished >= 1);
     let written = neurotex::image_io::load_rgb(&out).unwrap().image;
     assert_eq!(written.dim(), (3, 64, 64));
     let left: Vec<_> = std::fs::read_dir(&dir)
