@@ -12,7 +12,8 @@ use crate::image_io::{self, Planar};
 use crate::optimizer::{IterationRecord, Progress};
 use crate::outputs::{sha256_hex, FileKind, Outputs};
 use crate::record::RunRecord;
-use crate::synthesis::{snapshot_path_at, Size};
+use crate::settings::Size;
+use crate::synthesis::snapshot_path_at;
 
 pub(crate) struct Checkpoints {
     pub outputs: Outputs,

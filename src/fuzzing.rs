@@ -8,7 +8,7 @@ use crate::layers::{parse_layers, LayerWeights};
 use crate::manifest::Manifest;
 use crate::optimizer::Solver;
 use crate::runtime::{Precision, Provider};
-use crate::synthesis::Size;
+use crate::settings::Size;
 
 /// Bytes as an exemplar image file.
 pub fn image_decode(data: &[u8]) {

@@ -12,11 +12,20 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rustfft::{num_complex::Complex, FftPlanner};
 
-use crate::error::{Error, Result};
 use crate::image_io::Planar;
 
 /// How the starting image is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    Default,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
     /// Uniform white noise in [0, 1].
@@ -27,19 +36,6 @@ pub enum Init {
 }
 
 impl Init {
-    pub const NAMES: [&'static str; 2] = ["noise", "spectrum"];
-
-    pub fn parse(name: &str) -> Result<Init> {
-        match name.trim() {
-            "noise" => Ok(Init::Noise),
-            "spectrum" => Ok(Init::Spectrum),
-            other => Err(Error::InvalidSetting(format!(
-                "unknown start '{other}': choose {}",
-                Init::NAMES.join(", ")
-            ))),
-        }
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             Init::Noise => "noise",
@@ -207,11 +203,11 @@ mod tests {
     }
 
     #[test]
-    fn names_parse_and_unknown_ones_are_refused() {
-        for name in Init::NAMES {
-            assert_eq!(Init::parse(name).unwrap().name(), name);
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        use clap::ValueEnum;
+        for v in Init::value_variants() {
+            assert_eq!(Init::from_str(v.name(), false).unwrap(), *v);
         }
-        let err = Init::parse("zeros").unwrap_err().to_string();
-        assert!(err.contains("noise, spectrum"), "{err}");
+        assert!(Init::from_str("zeros", false).is_err());
     }
 }

@@ -90,7 +90,7 @@ fn preset_names() -> String {
 }
 
 /// How the per-layer weights w_l are chosen.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LayerWeights {
     /// w_l = 1 for every chosen layer.

@@ -9,16 +9,15 @@ use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurotex::bench;
 use neurotex::image_io::Planar;
-use neurotex::init::Init;
 use neurotex::interrupt::Interrupts;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
-use neurotex::optimizer::{Solver, StopReason};
+use neurotex::optimizer::StopReason;
 use neurotex::outputs::{FileKind, Outputs};
 use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
-use neurotex::runtime::{self, Precision, Provider, SessionOptions};
+use neurotex::runtime::{self, Provider, SessionOptions};
+use neurotex::settings::{parse_provider, parse_size, RuntimeSettings, Settings};
 use neurotex::synthesis::sibling_path;
-use neurotex::upsample::Upsampling;
-use neurotex::{Event, LayerWeights, Size, Synthesis, SynthesisBuilder, Written};
+use neurotex::{Event, Size, Synthesis, SynthesisBuilder, Written};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -111,105 +110,13 @@ struct SynthArgs {
     /// --threads, --provider, --precision, --overwrite and --models may be given with it.
     #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplar", "output"])]
     resume: Option<PathBuf>,
-    /// Output size, WIDTHxHEIGHT or N for a square [default: the exemplar's, rounded to a multiple of 16].
-    #[arg(long, value_parser = parse_size)]
-    size: Option<Size>,
-    /// Maximum L-BFGS iterations (at most 1000000).
-    #[arg(long, default_value_t = 300)]
-    iters: usize,
-    /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
-    #[arg(long, default_value_t = 1e-3)]
-    tolerance: f64,
-    /// Optimiser: lbfgs (L-BFGS), cg (nonlinear conjugate gradient, Polak-Ribière+), sd
-    /// (steepest descent); all with More-Thuente line search.
-    #[arg(long, default_value = "lbfgs")]
-    solver: String,
-    /// L-BFGS memory (correction pairs, 1 to 1000; each holds two image-sized vectors).
-    #[arg(long, default_value_t = 20)]
-    history: usize,
-    /// Stop after this many evaluations (loss + gradient) in all.
-    #[arg(long, value_name = "N")]
-    max_evals: Option<usize>,
-    /// Layers: relu names (relu1_1 .. relu5_3) and/or presets: all, per-block, shallow, deep.
-    #[arg(long, default_value = "per-block")]
-    layers: String,
-    /// Per-layer weights: uniform; grow (∝ 1/M_l: 1,4,16,64,256 by block); shrink (∝ 1/N_l:
-    /// 1,0.5,0.25,0.125,0.125 by block); or one number (0 to 1e6) per chosen layer, in the
-    /// order --layers names them.
-    #[arg(long, default_value = "uniform", value_parser = parse_weights)]
-    layer_weights: LayerWeights,
-    /// Statistic to match: gram, sorted (per-channel sorted features, 1-D Earth Mover's), sliced
-    /// (sliced Wasserstein); `neurotex models` lists what the models folder has.
-    #[arg(long = "loss", default_value = "gram")]
-    statistic: String,
-    /// Gram normalisation: paper 1/(4N²M²), no-n2 (drop N²), no-m2 (drop M²), none (drop both).
-    #[arg(long, value_name = "NORM")]
-    gram_norm: Option<String>,
-    /// Network whose features are matched: vgg16, or vgg19 (the one Gatys et al. used).
-    #[arg(long, default_value = "vgg16")]
-    backbone: String,
-    /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
-    #[arg(long)]
-    tile: bool,
-    /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
-    /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
-    #[arg(long, value_name = "N")]
-    scales: Option<usize>,
-    /// Iterations of each coarse scale (--iters applies to the full size) [default: --iters / 4].
-    #[arg(long, value_name = "N")]
-    coarse_iters: Option<usize>,
-    /// Coarse-to-fine or --init spectrum: the first N iterations at the full size match only
-    /// the layers up to relu3_1, in a graph that stops there (~40% of an evaluation's cost),
-    /// fixing the fine detail the start lacks before all layers run. 0: none. [default:
-    /// --iters / 4]
-    #[arg(long, value_name = "N")]
-    shallow_first: Option<usize>,
-    /// Coarse-to-fine or --init spectrum: after the shallow pass, N iterations at the full size
-    /// match every layer but those of the deepest block (whose statistics the start already
-    /// has), in a graph that stops before it (~70% of an evaluation's cost with the default
-    /// layers). 0: none. [default: --iters / 3]
-    #[arg(long, value_name = "N")]
-    skip_deepest: Option<usize>,
-    /// Coarse-to-fine: how each coarse result is carried up to the next scale: example (detail
-    /// from the exemplar, placed by matching 5x5 neighbourhoods at the coarse scale: the next
-    /// scale starts much closer) or bilinear.
-    #[arg(long, default_value = "example", value_parser = Upsampling::parse, value_name = "METHOD")]
-    upsample: Upsampling,
-    /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
-    #[arg(long, default_value_t = 1.0, value_name = "F")]
-    exemplar_scale: f32,
-    /// Match the result's colour histograms to the exemplar's after optimising.
-    #[arg(long)]
-    match_colors: bool,
-    /// Start from: noise (uniform white noise, Gatys et al.) or spectrum (random-phase noise
-    /// with the exemplar's colours and power spectrum: a head start on fine-grained textures).
-    #[arg(long, default_value = "noise", value_parser = Init::parse, value_name = "START")]
-    init: Init,
-    /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
-    #[arg(long, default_value_t = 50, value_name = "R")]
-    redraw_every: usize,
-    /// Execution provider: cpu, cuda or tensorrt.
-    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
-    provider: Provider,
-    /// ONNX Runtime threads (0: all cores; at most the number of cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Arithmetic: fp32, or fp16 (TensorRT only: it builds half-precision kernels).
-    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
-    precision: Precision,
-    /// Seed of the starting noise.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Make N textures (1 to 1000), from seeds SEED..SEED+N-1: OUTPUT-stem.seedK.png each, and
     /// OUTPUT-stem.sheet.png with all of them side by side.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = 1, value_name = "N")]
     count: usize,
-    /// Write OUTPUT-stem.iterNNNN.png every K iterations (0: never).
-    #[arg(long, default_value_t = 0, value_name = "K")]
-    snapshot_every: usize,
-    /// Write a JSON run record (parameters, checksums, loss per evaluation, timings); the
-    /// record and the image are also checkpointed every 30 s and at every snapshot, so that
-    /// --resume can continue a run that was killed.
+    /// Write a JSON run record (settings, checksums, loss per evaluation, timings); the record
+    /// and the image are also checkpointed every 30 s and at every snapshot, so that --resume
+    /// can continue a run that was killed.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
     /// Replace existing files the run writes (output, record, snapshots, previews). Only
@@ -217,9 +124,8 @@ struct SynthArgs {
     /// exemplar is never written, with or without it.
     #[arg(long)]
     overwrite: bool,
-    /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
-    #[arg(long)]
-    models: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
 }
 
 #[derive(Args)]
@@ -280,9 +186,6 @@ struct BenchArgs {
     /// Time the tileable (circular-padded) models.
     #[arg(long)]
     tile: bool,
-    /// Arithmetic: fp32, or fp16 (TensorRT only).
-    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
-    precision: Precision,
     /// Images per graph run (times are per image): does batching several seeds pay?
     #[arg(long, value_delimiter = ',', default_value = "1")]
     batch: Vec<usize>,
@@ -292,31 +195,11 @@ struct BenchArgs {
     /// Seconds per cell (at least).
     #[arg(long, default_value_t = 2.0)]
     min_seconds: f64,
-    /// Execution provider: cpu, cuda or tensorrt.
-    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
-    provider: Provider,
-    /// ONNX Runtime threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
     /// Also write the table as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Models folder.
-    #[arg(long)]
-    models: Option<PathBuf>,
-}
-
-fn parse_size(s: &str) -> Result<Size, String> {
-    Size::parse(s).map_err(|e| e.to_string())
-}
-fn parse_weights(s: &str) -> Result<LayerWeights, String> {
-    LayerWeights::parse(s).map_err(|e| e.to_string())
-}
-fn parse_precision(s: &str) -> Result<Precision, String> {
-    s.parse::<Precision>().map_err(|e| e.to_string())
-}
-fn parse_provider(s: &str) -> Result<Provider, String> {
-    s.parse::<Provider>().map_err(|e| e.to_string())
+    #[command(flatten)]
+    runtime: RuntimeSettings,
 }
 
 fn main() -> ExitCode {
@@ -349,8 +232,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The options of `command` given on the command line (not defaults), by id.
-fn given_options(matches: &clap::ArgMatches, command: &str) -> Vec<String> {
+/// The options of `command` given on the command line (not defaults): (id, --long-name).
+fn given_options(matches: &clap::ArgMatches, command: &str) -> Vec<(String, String)> {
     let Some(m) = matches.subcommand_matches(command) else {
         return Vec::new();
     };
@@ -359,102 +242,36 @@ fn given_options(matches: &clap::ArgMatches, command: &str) -> Vec<String> {
         return Vec::new();
     };
     sub.get_arguments()
-        .map(|a| a.get_id().as_str())
-        .filter(|id| m.value_source(id) == Some(ValueSource::CommandLine))
-        .map(str::to_string)
+        .filter(|a| m.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|a| {
+            let id = a.get_id().as_str().to_string();
+            let flag = a.get_long().map_or(id.clone(), |l| format!("--{l}"));
+            (id, flag)
+        })
         .collect()
 }
 
-fn synth(args: SynthArgs, given: &[String], interrupts: &Interrupts) -> neurotex::Result<()> {
+fn synth(
+    args: SynthArgs,
+    given: &[(String, String)],
+    interrupts: &Interrupts,
+) -> neurotex::Result<()> {
     let cancel = interrupts.cancel.clone();
     if let Some(record) = &args.resume {
-        let refused: Vec<String> = given
-            .iter()
-            .filter(|id| *id != "resume" && !RESUME_OPTIONS.contains(&id.as_str()))
-            .map(|id| format!("--{}", id.replace('_', "-")))
-            .collect();
-        if !refused.is_empty() {
-            return Err(neurotex::Error::InvalidSetting(format!(
-                "--resume continues the recorded run with its own settings: {} cannot change \
-                 there (--resume takes {}); start a new run from its image to change them",
-                refused.join(", "),
-                RESUME_OPTIONS
-                    .iter()
-                    .map(|o| format!("--{o}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let was_given = |id: &str| given.iter().any(|g| g == id);
-        let changes = ResumeChanges {
-            iterations: was_given("iters").then_some(args.iters),
-            record: args.record.clone(),
-            threads: was_given("threads").then_some(args.threads),
-            provider: was_given("provider").then_some(args.provider),
-            precision: was_given("precision").then_some(args.precision),
-            overwrite: args.overwrite,
-        };
-        let models = args.models.clone().unwrap_or_else(default_models_dir);
-        let run = neurotex::resume::resume(record, &models, &changes)?.cancel_flag(cancel);
-        let outputs = neurotex::claim_batch(std::slice::from_ref(&run), None)?;
-        print_notices(&outputs.notices());
-        let result = synth_one(run.claimed_outputs(outputs.clone()));
-        report_files(&outputs);
-        return result.map(|_| ());
+        return resume(record, &args, given, interrupts);
     }
     // clap requires both unless --resume is given.
     let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
         unreachable!("clap checks the exemplar and output");
     };
     let mut builder = Synthesis::builder()
+        .settings(args.settings.clone())
         .exemplar(exemplar)
         .output(output)
-        .iterations(args.iters)
-        .tolerance(args.tolerance)
-        .solver(Solver::parse(&args.solver, args.history)?)
-        .layers(&args.layers)
-        .layer_weights(args.layer_weights.clone())
-        .statistic(&args.statistic)
-        .backbone(&args.backbone)
-        .tile(args.tile)
-        .provider(args.provider)
-        .threads(args.threads)
-        .precision(args.precision)
-        .seed(args.seed)
-        .snapshot_every(args.snapshot_every)
-        .redraw_every(args.redraw_every)
-        .exemplar_scale(args.exemplar_scale)
-        .match_colors(args.match_colors)
-        .init(args.init)
         .overwrite(args.overwrite)
         .cancel_flag(cancel.clone());
-    if let Some(size) = args.size {
-        builder = builder.size(size.width, size.height);
-    }
-    if let Some(n) = args.scales {
-        builder = builder.scales(n);
-    }
-    if let Some(n) = args.coarse_iters {
-        builder = builder.coarse_iterations(n);
-    }
-    if let Some(n) = args.shallow_first {
-        builder = builder.shallow_first(n);
-    }
-    if let Some(n) = args.skip_deepest {
-        builder = builder.skip_deepest(n);
-    }
-    builder = builder.upsampling(args.upsample);
     if let Some(record) = &args.record {
         builder = builder.record(record);
-    }
-    if let Some(n) = args.max_evals {
-        builder = builder.max_evaluations(n);
-    }
-    if let Some(norm) = &args.gram_norm {
-        builder = builder.option("gram-norm", norm);
-    }
-    if let Some(models) = &args.models {
-        builder = builder.models_dir(models);
     }
     // Every file of every run is checked and claimed before the first run starts.
     let runs = builder.variations(args.count)?;
@@ -465,7 +282,12 @@ fn synth(args: SynthArgs, given: &[String], interrupts: &Interrupts) -> neurotex
     let mut failed = None;
     for (k, run) in runs.into_iter().enumerate() {
         if args.count > 1 {
-            eprintln!("\n[{}/{}] seed {}", k + 1, args.count, args.seed + k as u64);
+            eprintln!(
+                "\n[{}/{}] seed {}",
+                k + 1,
+                args.count,
+                args.settings.seed + k as u64
+            );
         }
         match synth_one(run.claimed_outputs(outputs.clone())) {
             Ok(image) => images.push(image),
@@ -491,6 +313,46 @@ fn print_notices(notices: &[String]) {
     for notice in notices {
         eprintln!("notice: {notice}");
     }
+}
+
+/// `synth --resume RUN.json`: the options it takes applied, any other refused with a list.
+fn resume(
+    record: &Path,
+    args: &SynthArgs,
+    given: &[(String, String)],
+    interrupts: &Interrupts,
+) -> neurotex::Result<()> {
+    let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
+    let refused: Vec<&str> = given
+        .iter()
+        .filter(|(id, _)| id != "resume" && !RESUME_OPTIONS.contains(&id.as_str()))
+        .map(|(_, flag)| flag.as_str())
+        .collect();
+    if !refused.is_empty() {
+        return Err(neurotex::Error::InvalidSetting(format!(
+            "--resume continues the recorded run with its own settings: {} cannot change there \
+             (--resume takes --iters, --record, --threads, --provider, --precision, \
+             --overwrite, --models); start a new run from its image to change them",
+            refused.join(", ")
+        )));
+    }
+    let runtime = &args.settings.runtime;
+    let changes = ResumeChanges {
+        iterations: was_given("iterations").then_some(args.settings.iterations),
+        record: args.record.clone(),
+        threads: was_given("threads").then_some(runtime.threads),
+        provider: was_given("provider").then_some(runtime.provider),
+        precision: was_given("precision").then_some(runtime.precision),
+        overwrite: args.overwrite,
+    };
+    let models = runtime.models.clone().unwrap_or_else(default_models_dir);
+    let run =
+        neurotex::resume::resume(record, &models, &changes)?.cancel_flag(interrupts.cancel.clone());
+    let outputs = neurotex::claim_batch(std::slice::from_ref(&run), None)?;
+    print_notices(&outputs.notices());
+    let result = synth_one(run.claimed_outputs(outputs.clone()));
+    report_files(&outputs);
+    result.map(|_| ())
 }
 
 /// The closing lines: every file written, every file rescued elsewhere, every warning.
@@ -711,14 +573,15 @@ fn run_study(args: StudyArgs, interrupts: &Interrupts) -> neurotex::Result<()> {
 }
 
 fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
-    let set = ModelSet::open(&args.models.unwrap_or_else(default_models_dir))?;
+    let rt_args = args.runtime.clone();
+    let set = ModelSet::open(&rt_args.models.unwrap_or_else(default_models_dir))?;
     let rt = runtime::init()?;
     let options = SessionOptions {
-        precision: args.precision,
-        ..SessionOptions::new(args.provider, args.threads)
+        precision: rt_args.precision,
+        ..SessionOptions::new(rt_args.provider, rt_args.threads)
     };
     options.check()?;
-    set.check_precision(args.precision)?;
+    set.check_precision(rt_args.precision)?;
     let padding = if args.tile {
         Padding::Circular
     } else {
@@ -730,12 +593,12 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
         args.statistic,
         args.backbone,
         if args.tile { " (tileable)" } else { "" },
-        args.provider,
+        rt_args.provider,
         rt.version,
-        if args.threads == 0 {
+        if rt_args.threads == 0 {
             "all".to_string()
         } else {
-            args.threads.to_string()
+            rt_args.threads.to_string()
         }
     );
     let reference = bench::reference_conv_gflops(&set, options, args.min_evals, args.min_seconds)?;
@@ -782,8 +645,8 @@ fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
             "statistic": args.statistic,
             "backbone": args.backbone,
             "tile": args.tile,
-            "provider": args.provider.to_string(),
-            "threads": args.threads,
+            "provider": rt_args.provider.to_string(),
+            "threads": rt_args.threads,
             "onnxruntime": rt.version,
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
             "reference_conv_gflops": reference,

@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::init::Init;
-use crate::layers::LayerWeights;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, RoundRecord,
     StopReason,
 };
 use crate::outputs::normalized;
 use crate::passes::Pass;
-use crate::runtime::{self, Precision, Provider};
-use crate::synthesis::{Size, Synthesis};
-use crate::upsample::Upsampling;
+use crate::plan;
+use crate::runtime;
+use crate::settings::{Settings, Size};
+use crate::synthesis::Synthesis;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelChecksum {
@@ -38,6 +37,9 @@ impl ModelChecksum {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub neurotex_version: &'static str,
+    /// Every setting as given (the CLI's options, or the library's builder); `--resume` reads
+    /// them back whole. The fields below are what they resolved to for this run.
+    pub settings: Settings,
     /// Absolute paths: `--resume` works from any folder.
     pub exemplar: PathBuf,
     /// The exemplar file's sha256: `--resume` refuses another image under the same name.
@@ -60,29 +62,14 @@ pub struct RunRecord {
     pub skip_deepest: Option<usize>,
     /// The passes that ran at the start of the last scale: where each ended, and its budget.
     pub passes: Vec<Pass>,
-    /// How each coarse scale's result was carried up to the next (None when single-scale).
-    pub upsampling: Option<Upsampling>,
-    pub statistic: String,
-    pub backbone: String,
-    /// Tileable output (circular padding).
-    pub tile: bool,
-    /// The statistic's options as chosen (e.g. gram-norm).
+    /// The statistic's options as chosen, defaults included (e.g. gram-norm).
     pub options: std::collections::BTreeMap<String, String>,
     /// Iterations between redraws of the per-step inputs (only for statistics that have them).
     pub redraw_every: Option<usize>,
+    /// The layers matched, in network order, and their weights.
     pub layers: Vec<String>,
-    pub layer_weights_setting: LayerWeights,
     pub layer_weights: Vec<f32>,
     pub optimizer: OptimizerSettings,
-    pub seed: u64,
-    pub snapshot_every: usize,
-    pub exemplar_scale: f32,
-    pub match_colors: bool,
-    /// What the run started from (noise, spectrum).
-    pub init: Init,
-    pub provider: Provider,
-    pub precision: Precision,
-    pub threads: usize,
     pub onnxruntime_library: PathBuf,
     pub onnxruntime_version: String,
     pub models: Vec<ModelChecksum>,
@@ -120,47 +107,36 @@ impl RunRecord {
     /// no history yet.
     pub(crate) fn begin(synthesis: &Synthesis) -> Result<Self> {
         let rt = runtime::init()?;
-        let s = &synthesis.settings;
+        let b = &synthesis.builder;
+        let s = &b.settings;
         let scales = synthesis.scale_sizes();
         let multi_scale = scales.len() > 1;
-        let has_passes = s.last_scale_has_passes(scales.len());
+        let has_passes = plan::last_scale_has_passes(s, scales.len(), b.start.is_some());
         Ok(RunRecord {
             neurotex_version: env!("CARGO_PKG_VERSION"),
+            settings: s.clone(),
             exemplar: normalized(&synthesis.exemplar_path),
             exemplar_sha256: synthesis.exemplar_sha256.clone(),
-            output: s.output.as_deref().map(normalized),
+            output: b.output.as_deref().map(normalized),
             output_sha256: None,
             previous_output_sha256: None,
             size: synthesis.size(),
             scales,
-            coarse_iterations: multi_scale.then(|| s.coarse_budget()),
-            shallow_first: has_passes.then(|| s.shallow_budget()),
-            skip_deepest: has_passes.then(|| s.skip_deepest_budget()),
+            coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
+            shallow_first: has_passes.then(|| plan::shallow_budget(s)),
+            skip_deepest: has_passes.then(|| plan::skip_deepest_budget(s)),
             passes: synthesis.passes_of_last_scale(),
-            upsampling: multi_scale.then_some(s.upsampling),
-            statistic: s.statistic.clone(),
-            backbone: s.backbone.clone(),
-            tile: s.tile,
             options: synthesis.options.clone(),
             redraw_every: synthesis.has_step_inputs().then_some(s.redraw_every),
             layers: synthesis.layers().to_vec(),
-            layer_weights_setting: s.layer_weights.clone(),
             layer_weights: synthesis.weights.clone(),
             optimizer: synthesis.optimizer_settings(),
-            seed: s.seed,
-            snapshot_every: s.snapshot_every,
-            exemplar_scale: s.exemplar_scale,
-            match_colors: s.match_colors,
-            init: s.init,
-            provider: s.provider,
-            precision: s.precision,
-            threads: s.threads,
             onnxruntime_library: rt.library.clone(),
             onnxruntime_version: rt.version.clone(),
             models: synthesis.model_checksums()?,
             stop: None,
-            resumed_after_iterations: s.resumed_after,
-            segments: s
+            resumed_after_iterations: b.resumed_after,
+            segments: b
                 .continuation
                 .as_ref()
                 .map_or_else(Vec::new, |c| c.segments.clone()),

@@ -9,13 +9,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::image_io;
-use crate::init::Init;
-use crate::layers::LayerWeights;
 use crate::manifest::ModelSet;
-use crate::optimizer::OptimizerSettings;
 use crate::outputs::file_sha256;
 use crate::runtime::{Precision, Provider};
-use crate::synthesis::{Continuation, Size, Synthesis, SynthesisBuilder};
+use crate::settings::{Settings, Size};
+use crate::synthesis::{Continuation, Synthesis, SynthesisBuilder};
 
 /// What may change when a run is resumed; everything else is the record's.
 #[derive(Debug, Default, Clone)]
@@ -31,10 +29,10 @@ pub struct ResumeChanges {
     pub overwrite: bool,
 }
 
-/// The command-line options `--resume` applies (see `ResumeChanges`, plus the models folder);
-/// the CLI refuses any other given with it, listing them.
+/// The command-line options (by id) `--resume` applies (see `ResumeChanges`, plus the models
+/// folder); the CLI refuses any other given with it, listing them.
 pub const RESUME_OPTIONS: &[&str] = &[
-    "iters",
+    "iterations",
     "record",
     "threads",
     "provider",
@@ -43,31 +41,17 @@ pub const RESUME_OPTIONS: &[&str] = &[
     "models",
 ];
 
-/// What a run record must hold to be resumed (a subset of `RunRecord`).
+/// What a run record must hold to be resumed (a subset of `RunRecord`): its settings whole,
+/// and what the run resolved and did.
 #[derive(Deserialize)]
 struct Saved {
+    settings: Settings,
     exemplar: PathBuf,
     exemplar_sha256: String,
     output: Option<PathBuf>,
     output_sha256: Option<String>,
     previous_output_sha256: Option<String>,
     size: Size,
-    statistic: String,
-    backbone: String,
-    tile: bool,
-    options: BTreeMap<String, String>,
-    redraw_every: Option<usize>,
-    layers: Vec<String>,
-    layer_weights: Vec<f32>,
-    optimizer: OptimizerSettings,
-    seed: u64,
-    snapshot_every: usize,
-    exemplar_scale: f32,
-    match_colors: bool,
-    init: Init,
-    provider: Provider,
-    precision: Precision,
-    threads: usize,
     models: Vec<SavedModel>,
     scales: Vec<Size>,
     resumed_after_iterations: usize,
@@ -143,7 +127,7 @@ pub fn resume(
         .map(|i| i.iteration)
         .max()
         .unwrap_or(0);
-    let total = changes.iterations.unwrap_or(saved.optimizer.max_iterations);
+    let total = changes.iterations.unwrap_or(saved.settings.iterations);
     if done >= total {
         return Err(bad(format!(
             "the run already did {done} of its {total} iterations: nothing to resume (give \
@@ -173,29 +157,29 @@ pub fn resume(
         )));
     }
 
+    let mut settings = saved.settings;
+    settings.size = Some(saved.size);
+    settings.iterations = total - done;
+    if let Some(n) = settings.max_evaluations {
+        let left = n.saturating_sub(saved.evaluation_count);
+        if left == 0 {
+            return Err(bad(format!(
+                "the run already used its {n} evaluations: nothing to resume"
+            )));
+        }
+        settings.max_evaluations = Some(left);
+    }
+    let runtime = &mut settings.runtime;
+    runtime.provider = changes.provider.unwrap_or(runtime.provider);
+    runtime.precision = changes.precision.unwrap_or(runtime.precision);
+    runtime.threads = changes.threads.unwrap_or(runtime.threads);
+    runtime.models = Some(models_dir.to_path_buf());
     let mut builder = Synthesis::builder()
+        .settings(settings)
         .exemplar(&exemplar)
         .output(&output)
         .record(changes.record.as_deref().unwrap_or(record))
         .overwrite(changes.overwrite)
-        .models_dir(models_dir)
-        .size(saved.size.width, saved.size.height)
-        .statistic(&saved.statistic)
-        .backbone(&saved.backbone)
-        .tile(saved.tile)
-        .layers(&saved.layers.join(","))
-        .layer_weights(LayerWeights::Explicit(saved.layer_weights.clone()))
-        .iterations(total - done)
-        .tolerance(saved.optimizer.tolerance)
-        .solver(saved.optimizer.solver)
-        .seed(saved.seed)
-        .snapshot_every(saved.snapshot_every)
-        .exemplar_scale(saved.exemplar_scale)
-        .match_colors(saved.match_colors)
-        .init(saved.init)
-        .provider(changes.provider.unwrap_or(saved.provider))
-        .precision(changes.precision.unwrap_or(saved.precision))
-        .threads(changes.threads.unwrap_or(saved.threads))
         .start_from(start, saved.resumed_after_iterations + done);
     builder.continuation = Some(Continuation {
         exemplar_sha256: saved.exemplar_sha256.clone(),
@@ -203,21 +187,6 @@ pub fn resume(
         owned: vec![output.clone(), record.to_path_buf()],
         segments: segments_of(&whole),
     });
-    if let Some(r) = saved.redraw_every {
-        builder = builder.redraw_every(r);
-    }
-    if let Some(n) = saved.optimizer.max_evaluations {
-        let left = n.saturating_sub(saved.evaluation_count);
-        if left == 0 {
-            return Err(bad(format!(
-                "the run already used its {n} evaluations: nothing to resume"
-            )));
-        }
-        builder = builder.max_evaluations(left);
-    }
-    for (key, value) in &saved.options {
-        builder = builder.option(key, value);
-    }
     Ok(builder)
 }
 

@@ -18,8 +18,9 @@ use crate::metrics::{color_distance, spectrum_distance};
 use crate::objective::{statistics_distance, Statistics};
 use crate::optimizer::Solver;
 use crate::runtime::{Provider, SessionOptions};
+use crate::settings::Size;
 use crate::sheet::{labelled_sheet, stack, Tile};
-use crate::synthesis::{Size, Synthesis};
+use crate::synthesis::Synthesis;
 
 /// One choice of method: what a cell of the study runs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

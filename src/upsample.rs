@@ -20,11 +20,20 @@
 use ndarray::{Array2, Array3, Axis};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 
 /// How a coarse scale's result becomes the next scale's start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    Default,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Upsampling {
     /// Bilinear interpolation.
@@ -35,19 +44,6 @@ pub enum Upsampling {
 }
 
 impl Upsampling {
-    pub const NAMES: [&'static str; 2] = ["example", "bilinear"];
-
-    pub fn parse(name: &str) -> Result<Upsampling> {
-        match name.trim() {
-            "bilinear" => Ok(Upsampling::Bilinear),
-            "example" => Ok(Upsampling::Example),
-            other => Err(Error::InvalidSetting(format!(
-                "unknown upsampling '{other}': choose {}",
-                Upsampling::NAMES.join(", ")
-            ))),
-        }
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             Upsampling::Bilinear => "bilinear",
@@ -294,10 +290,10 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_ones_are_refused() {
-        for name in Upsampling::NAMES {
-            assert_eq!(Upsampling::parse(name).unwrap().name(), name);
+        use clap::ValueEnum;
+        for v in Upsampling::value_variants() {
+            assert_eq!(Upsampling::from_str(v.name(), false).unwrap(), *v);
         }
-        let err = Upsampling::parse("lanczos").unwrap_err().to_string();
-        assert!(err.contains("example, bilinear"), "{err}");
+        assert!(Upsampling::from_str("lanczos", false).is_err());
     }
 }

@@ -68,7 +68,7 @@ fn tileable_output_has_no_seams() {
             .unwrap();
         let exemplar = synthesis.exemplar().clone();
         let outcome = synthesis.run().unwrap();
-        assert_eq!(outcome.record.tile, tile_it);
+        assert_eq!(outcome.record.settings.tile, tile_it);
         let whole = gram_distance(&outcome.image, &exemplar);
         let seams = gram_distance(&seam_view(&outcome.image), &exemplar);
         let pixels = pixel_seam_ratio(&outcome.image);
@@ -168,7 +168,7 @@ fn spectrum_start_is_closer_to_the_exemplar_and_stays_ahead() {
             .unwrap()
             .run()
             .unwrap();
-        assert_eq!(outcome.record.init, init);
+        assert_eq!(outcome.record.settings.init, init);
         (outcome.initial_loss, outcome.best_loss)
     };
     let (noise_start, noise_end) = run(Init::Noise);
@@ -291,7 +291,7 @@ fn vgg19_backbone_synthesises_and_is_recorded() {
     // rounding: at 64² with 16 layers the point reached after 20 iterations is that sensitive
     // (30 iterations: 0.46), so the bound leaves room.
     assert!(outcome.final_distance < 0.7 * outcome.start_distance);
-    assert_eq!(outcome.record.backbone, "vgg19");
+    assert_eq!(outcome.record.settings.backbone, "vgg19");
     assert!(outcome
         .record
         .models
@@ -641,8 +641,8 @@ fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
     };
     let bilinear = run(Upsampling::Bilinear);
     let example = run(Upsampling::Example);
-    assert_eq!(example.record.upsampling, Some(Upsampling::Example));
-    assert_eq!(bilinear.record.upsampling, Some(Upsampling::Bilinear));
+    assert_eq!(example.record.settings.upsampling, Upsampling::Example);
+    assert_eq!(bilinear.record.settings.upsampling, Upsampling::Bilinear);
     let full_size = |o: &Outcome| -> Vec<f32> {
         o.record
             .evaluations

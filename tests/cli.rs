@@ -64,12 +64,15 @@ fn bad_input_is_a_clear_error_before_any_computation() {
         (
             "--init",
             "zeros",
-            &["unknown start 'zeros'", "noise, spectrum"],
+            &["invalid value 'zeros' for '--init", "noise, spectrum"],
         ),
         (
             "--upsample",
             "lanczos",
-            &["unknown upsampling 'lanczos'", "example, bilinear"],
+            &[
+                "invalid value 'lanczos' for '--upsample",
+                "bilinear, example",
+            ],
         ),
         (
             "--skip-deepest",

@@ -52,8 +52,8 @@ fn synthesis_lowers_the_loss_100x_and_approaches_the_exemplar_statistics() {
     assert_eq!(evals.len(), outcome.record.evaluations.len());
     assert!(evals.len() >= 100);
     assert_eq!(json["optimizer"]["max_iterations"], 100);
-    assert_eq!(json["seed"], 1);
-    assert_eq!(json["provider"], "cpu");
+    assert_eq!(json["settings"]["seed"], 1);
+    assert_eq!(json["settings"]["runtime"]["provider"], "cpu");
     assert_eq!(json["stop"]["reason"], "max-iterations");
     assert!(json["models"]
         .as_array()
@@ -94,7 +94,7 @@ fn match_colors_gives_the_exemplar_histogram() {
             .unwrap();
         let exemplar = synthesis.exemplar().clone();
         let outcome = synthesis.run().unwrap();
-        assert_eq!(outcome.record.match_colors, matched);
+        assert_eq!(outcome.record.settings.match_colors, matched);
         color_distance(&outcome.image, &exemplar)
     };
     let (plain, matched) = (run(false), run(true));

@@ -36,7 +36,7 @@ fn rust_selects_a_variant_from_the_manifest_alone() {
         .run()
         .unwrap();
     assert!(outcome.best_loss < outcome.initial_loss);
-    assert_eq!(outcome.record.statistic, "my-stat");
+    assert_eq!(outcome.record.settings.statistic, "my-stat");
     let missing = Synthesis::builder()
         .exemplar(example("wooden_fence.png"))
         .models_dir(&dir)

@@ -1,0 +1,415 @@
+//! `Settings`: every option of a synthesis run, in one type. The CLI's `synth` takes it as it is
+//! (clap derives the arguments from it, defaults included), the builder holds it, the run record
+//! embeds it whole and `--resume` reads it back whole. Adding an option is one field here, with
+//! its doc line and its argument attribute.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, FromArgMatches};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::layers::LayerWeights;
+use crate::optimizer::Solver;
+use crate::runtime::{Precision, Provider};
+use crate::upsample::Upsampling;
+
+/// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Most iterations per scale accepted (days of work at 256²; also bounds the snapshot names a
+/// run plans).
+pub const MAX_ITERATIONS: usize = 1_000_000;
+
+/// Most L-BFGS correction pairs accepted.
+pub const MAX_HISTORY: usize = 1_000;
+
+/// Most coarse-to-fine scales accepted.
+pub const MAX_SCALES: usize = 5;
+
+/// Output size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Size {
+    /// `WxH` or `N` (square).
+    pub fn parse(text: &str) -> Result<Size> {
+        let bad = || Error::InvalidSize {
+            given: text.to_string(),
+            reason: "write it as WIDTHxHEIGHT (e.g. 512x256) or one number for a square".into(),
+        };
+        let nums = text
+            .trim()
+            .split(['x', 'X'])
+            .map(|p| p.trim().parse::<u64>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| bad())?;
+        match nums[..] {
+            [n] => Size::checked(n, n),
+            [w, h] => Size::checked(w, h),
+            _ => Err(bad()),
+        }
+    }
+
+    /// A size whose sides are in 1..=MAX_SIDE (rounding to what the network needs comes later).
+    pub fn checked(width: u64, height: u64) -> Result<Size> {
+        let bad = |reason: String| Error::InvalidSize {
+            given: format!("{width}x{height}"),
+            reason,
+        };
+        if width == 0 || height == 0 {
+            return Err(bad(
+                "width and height must be at least 1 pixel (sizes are rounded to multiples of \
+                 16, the network's step)"
+                    .into(),
+            ));
+        }
+        if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 {
+            return Err(bad(format!(
+                "each side must be at most {MAX_SIDE} pixels (try 1024x1024 or less)"
+            )));
+        }
+        Ok(Size {
+            width: width as u32,
+            height: height as u32,
+        })
+    }
+
+    /// Round each side to the nearest multiple of `m` (at least `m`).
+    pub fn rounded_to(self, m: u32) -> Size {
+        let r = |v: u32| (((v + m / 2) / m) * m).max(m);
+        Size {
+            width: r(self.width),
+            height: r(self.height),
+        }
+    }
+
+    pub fn pixels(self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+/// The optimiser, by name (L-BFGS's memory is `Settings::history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverKind {
+    /// L-BFGS (Gatys et al.'s choice).
+    Lbfgs,
+    /// Nonlinear conjugate gradient, Polak-Ribière+.
+    Cg,
+    /// Steepest descent.
+    Sd,
+}
+
+/// Where and how the graphs run: shared by `synth`, `study` and `bench`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
+pub struct RuntimeSettings {
+    /// Execution provider: cpu, cuda or tensorrt.
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    pub provider: Provider,
+    /// ONNX Runtime threads (0: all cores; at most the number of cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Arithmetic: fp32, or fp16 (TensorRT only: it builds half-precision kernels).
+    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
+    pub precision: Precision,
+    /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
+    #[arg(long)]
+    #[serde(skip)]
+    pub models: Option<PathBuf>,
+}
+
+/// Every option of a synthesis run (the files it reads and writes are the builder's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
+pub struct Settings {
+    /// Output size, WIDTHxHEIGHT or N for a square [default: the exemplar's, rounded to a
+    /// multiple of 16].
+    #[arg(short, long, value_parser = parse_size)]
+    pub size: Option<Size>,
+    /// Maximum L-BFGS iterations (at most 1000000).
+    #[arg(long = "iters", default_value_t = 300)]
+    pub iterations: usize,
+    /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
+    #[arg(long, default_value_t = 1e-3)]
+    pub tolerance: f64,
+    /// Optimiser; all with More-Thuente line search.
+    #[arg(long, value_enum, default_value_t = SolverKind::Lbfgs)]
+    pub solver: SolverKind,
+    /// L-BFGS memory (correction pairs, 1 to 1000; each holds two image-sized vectors).
+    #[arg(long, default_value_t = 20)]
+    pub history: usize,
+    /// Stop after this many evaluations (loss + gradient) in all.
+    #[arg(long = "max-evals", value_name = "N")]
+    pub max_evaluations: Option<usize>,
+    /// Layers: relu names (relu1_1 .. relu5_3) and/or presets: all, per-block, shallow, deep.
+    #[arg(long, default_value = crate::layers::DEFAULT_PRESET)]
+    pub layers: String,
+    /// Per-layer weights: uniform; grow (∝ 1/M_l: 1,4,16,64,256 by block); shrink (∝ 1/N_l:
+    /// 1,0.5,0.25,0.125,0.125 by block); or one number (0 to 1e6) per chosen layer, in the
+    /// order --layers names them.
+    #[arg(long, default_value = "uniform", value_parser = parse_weights)]
+    pub layer_weights: LayerWeights,
+    /// Statistic to match: gram, sorted (per-channel sorted features, 1-D Earth Mover's), sliced
+    /// (sliced Wasserstein); `neurotex models` lists what the models folder has.
+    #[arg(long = "loss", default_value = "gram")]
+    pub statistic: String,
+    /// An option of the statistic, as the manifest declares it (`neurotex models` lists them),
+    /// e.g. --option gram-norm=no-n2; repeatable.
+    #[arg(long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Gram normalisation, short for --option gram-norm=NORM: paper 1/(4N²M²), no-n2 (drop
+    /// N²), no-m2 (drop M²), none (drop both).
+    #[arg(long, value_name = "NORM")]
+    #[serde(skip)]
+    pub gram_norm: Option<String>,
+    /// Network whose features are matched: vgg16, or vgg19 (the one Gatys et al. used).
+    #[arg(long, default_value = "vgg16")]
+    pub backbone: String,
+    /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
+    #[arg(long)]
+    pub tile: bool,
+    /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
+    /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
+    #[arg(long, value_name = "N")]
+    pub scales: Option<usize>,
+    /// Iterations of each coarse scale (--iters applies to the full size) [default: --iters / 4].
+    #[arg(long = "coarse-iters", value_name = "N")]
+    pub coarse_iterations: Option<usize>,
+    /// Coarse-to-fine or --init spectrum: the first N iterations at the full size match only
+    /// the layers up to relu3_1, in a graph that stops there (~40% of an evaluation's cost),
+    /// fixing the fine detail the start lacks before all layers run. 0: none. [default:
+    /// --iters / 4]
+    #[arg(long, value_name = "N")]
+    pub shallow_first: Option<usize>,
+    /// Coarse-to-fine or --init spectrum: after the shallow pass, N iterations at the full size
+    /// match every layer but those of the deepest block (whose statistics the start already
+    /// has), in a graph that stops before it (~70% of an evaluation's cost with the default
+    /// layers). 0: none. [default: --iters / 3]
+    #[arg(long, value_name = "N")]
+    pub skip_deepest: Option<usize>,
+    /// Coarse-to-fine: how each coarse result is carried up to the next scale: example (detail
+    /// from the exemplar, placed by matching 5x5 neighbourhoods at the coarse scale: the next
+    /// scale starts much closer) or bilinear.
+    #[arg(long = "upsample", value_enum, default_value_t = Upsampling::Example, value_name = "METHOD")]
+    pub upsampling: Upsampling,
+    /// Resize the exemplar by F before taking its statistics (F < 1: smaller structures).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub exemplar_scale: f32,
+    /// Match the result's colour histograms to the exemplar's after optimising.
+    #[arg(long)]
+    pub match_colors: bool,
+    /// Start from: noise (uniform white noise, Gatys et al.) or spectrum (random-phase noise
+    /// with the exemplar's colours and power spectrum: a head start on fine-grained textures).
+    #[arg(long, value_enum, default_value_t = Init::Noise, value_name = "START")]
+    pub init: Init,
+    /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
+    #[arg(long, default_value_t = 50, value_name = "R")]
+    pub redraw_every: usize,
+    /// Seed of the starting noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write OUTPUT-stem.iterNNNN.png every K iterations (0: never).
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub snapshot_every: usize,
+    #[command(flatten)]
+    pub runtime: RuntimeSettings,
+}
+
+impl Default for Settings {
+    /// The defaults are the command line's: one source for both.
+    fn default() -> Self {
+        let command = Settings::augment_args(clap::Command::new("neurotex").no_binary_name(true));
+        let matches = command
+            .try_get_matches_from(Vec::<String>::new())
+            .expect("every setting has a default");
+        Settings::from_arg_matches(&matches).expect("defaults parse")
+    }
+}
+
+impl Settings {
+    /// The optimiser these settings choose.
+    pub fn solver(&self) -> Solver {
+        match self.solver {
+            SolverKind::Lbfgs => Solver::Lbfgs {
+                history: self.history,
+            },
+            SolverKind::Cg => Solver::Cg,
+            SolverKind::Sd => Solver::Sd,
+        }
+    }
+
+    /// Set the optimiser (and L-BFGS's memory).
+    pub fn set_solver(&mut self, solver: Solver) {
+        self.solver = match solver {
+            Solver::Lbfgs { history } => {
+                self.history = history;
+                SolverKind::Lbfgs
+            }
+            Solver::Cg => SolverKind::Cg,
+            Solver::Sd => SolverKind::Sd,
+        };
+    }
+
+    /// The statistic's options as chosen (`--option`, `--gram-norm`), by name.
+    pub fn statistic_options(&self) -> BTreeMap<String, String> {
+        let mut options: BTreeMap<String, String> = self.options.iter().cloned().collect();
+        if let Some(norm) = &self.gram_norm {
+            options.insert("gram-norm".into(), norm.clone());
+        }
+        options
+    }
+
+    /// The settings that need nothing loaded to be checked: first, so that a typo fails at
+    /// once. Every bound is checked without overflow.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |text: String| Err(Error::InvalidSetting(text));
+        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            return bad(format!(
+                "--iters {} must be between 1 and {MAX_ITERATIONS}",
+                self.iterations
+            ));
+        }
+        if self.solver == SolverKind::Lbfgs && !(1..=MAX_HISTORY).contains(&self.history) {
+            return bad(format!(
+                "--history {} must be between 1 and {MAX_HISTORY} (L-BFGS gains little beyond \
+                 ~50 pairs; each costs two image-sized vectors)",
+                self.history
+            ));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.runtime.threads > cores {
+            return bad(format!(
+                "--threads {} is more than this machine's {cores} cores: more threads than cores \
+                 only slow ONNX Runtime down; give at most {cores} (0: all cores)",
+                self.runtime.threads
+            ));
+        }
+        if self.max_evaluations == Some(0) {
+            return bad("--max-evals must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.tolerance) {
+            return bad(format!("tolerance {} must be in [0, 1)", self.tolerance));
+        }
+        if !(self.exemplar_scale > 0.0 && self.exemplar_scale <= 8.0) {
+            return bad(format!(
+                "--exemplar-scale {} must be in (0, 8]",
+                self.exemplar_scale
+            ));
+        }
+        if let Some(n) = self.shallow_first.filter(|&n| n >= self.iterations) {
+            return bad(format!(
+                "--shallow-first {n} must be fewer than --iters {}",
+                self.iterations
+            ));
+        }
+        let shallow = crate::plan::shallow_budget(self);
+        if let Some(n) = self.skip_deepest.filter(|&n| {
+            n.checked_add(shallow)
+                .is_none_or(|both| both >= self.iterations)
+        }) {
+            return bad(format!(
+                "--skip-deepest {n} plus the shallow pass's {shallow} iterations must be fewer \
+                 than --iters {}: all layers need some",
+                self.iterations
+            ));
+        }
+        if let Some(n) = self
+            .coarse_iterations
+            .filter(|n| !(1..=MAX_ITERATIONS).contains(n))
+        {
+            return bad(format!(
+                "--coarse-iters {n} must be between 1 and {MAX_ITERATIONS}"
+            ));
+        }
+        if self.scales.is_some_and(|n| !(1..=MAX_SCALES).contains(&n)) {
+            return bad(format!("--scales must be between 1 and {MAX_SCALES}"));
+        }
+        if self.redraw_every == 0 {
+            return bad("--redraw-every must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+pub fn parse_size(s: &str) -> std::result::Result<Size, String> {
+    Size::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_weights(s: &str) -> std::result::Result<LayerWeights, String> {
+    LayerWeights::parse(s).map_err(|e| e.to_string())
+}
+
+pub fn parse_provider(s: &str) -> std::result::Result<Provider, String> {
+    s.parse::<Provider>().map_err(|e| e.to_string())
+}
+
+pub fn parse_precision(s: &str) -> std::result::Result<Precision, String> {
+    s.parse::<Precision>().map_err(|e| e.to_string())
+}
+
+fn parse_option(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!(
+            "'{s}': write it as KEY=VALUE, e.g. gram-norm=no-n2"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_command_lines() {
+        let s = Settings::default();
+        assert_eq!(s.iterations, 300);
+        assert_eq!(s.solver(), Solver::Lbfgs { history: 20 });
+        assert_eq!(s.layers, "per-block");
+        assert_eq!(s.upsampling, Upsampling::Example);
+        assert_eq!(s.runtime.provider, Provider::Cpu);
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn settings_survive_the_record() {
+        let mut s = Settings {
+            size: Some(Size {
+                width: 96,
+                height: 64,
+            }),
+            layer_weights: LayerWeights::Explicit(vec![1.0, 0.5]),
+            options: vec![("gram-norm".into(), "no-n2".into())],
+            init: Init::Spectrum,
+            ..Settings::default()
+        };
+        s.set_solver(Solver::Cg);
+        let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_without_overflow() {
+        let with = |f: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validate().unwrap_err().to_string()
+        };
+        assert!(with(&|s| s.history = usize::MAX).contains("--history"));
+        assert!(with(&|s| s.skip_deepest = Some(usize::MAX)).contains("--skip-deepest"));
+        assert!(with(&|s| s.iterations = 0).contains("--iters 0"));
+        assert!(with(&|s| s.runtime.threads = 100_000).contains("cores"));
+        assert!(with(&|s| s.scales = Some(9)).contains("--scales"));
+    }
+}

@@ -1,0 +1,691 @@
+//! The builder: every setting and file of a synthesis as the user gives them, validated in
+//! `build()` before any long computation, which loads the exemplar, the models and the provider,
+//! plans the run (src/plan.rs), claims its files (src/outputs) and computes the exemplar's
+//! statistics.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{sibling_path, snapshot_path_at, Stage, Synthesis};
+use crate::error::{Error, Result};
+use crate::image_io::{self, Planar};
+use crate::init::Init;
+use crate::layers::{self, LayerWeights};
+use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Padding, Variant};
+use crate::memory;
+use crate::objective::{Objective, Statistics};
+use crate::optimizer::Solver;
+use crate::outputs::{FileKind, OutputPlan, Outputs, PlannedFile};
+use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
+use crate::plan::{self, RunPlan};
+use crate::runtime::{self, Precision, Provider, SessionOptions};
+use crate::settings::{Settings, Size};
+use crate::step_inputs;
+use crate::upsample::Upsampling;
+
+/// Most textures one `--count` makes.
+pub const MAX_COUNT: usize = 1_000;
+
+/// With a record, a checkpoint at least this often (seconds of optimisation).
+pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
+
+/// Everything a synthesis needs, as the user gave it: the settings, and the files it reads and
+/// writes. `build()` validates it.
+#[derive(Debug, Clone)]
+pub struct SynthesisBuilder {
+    pub(crate) settings: Settings,
+    exemplar: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
+    overwrite: bool,
+    /// Start from this image instead of noise (a resumed run), single-scale.
+    pub(crate) start: Option<Planar>,
+    /// Iterations an interrupted run had done before this one resumed it.
+    pub(crate) resumed_after: usize,
+    /// A resumed run: what it must match and what it carries on (src/resume.rs).
+    pub(crate) continuation: Option<Continuation>,
+    /// Files already claimed for this run: a `--count` batch claims all its files at once
+    /// (`claim_batch`).
+    claimed: Option<Outputs>,
+    /// With a record: seconds of optimisation between checkpoints of the image and the record.
+    pub(crate) checkpoint_seconds: f64,
+    pub(crate) cancel: Arc<AtomicBool>,
+}
+
+/// What a resumed run must match and carry on.
+#[derive(Debug, Clone)]
+pub(crate) struct Continuation {
+    /// The exemplar's sha256 when the run began: another image under its name is refused.
+    pub exemplar_sha256: String,
+    /// The run's own files (its output and record), which it replaces without --overwrite.
+    pub owned: Vec<PathBuf>,
+    /// The earlier segments' histories, carried into the new record.
+    pub segments: Vec<serde_json::Value>,
+}
+
+impl Default for SynthesisBuilder {
+    fn default() -> Self {
+        SynthesisBuilder {
+            settings: Settings::default(),
+            exemplar: None,
+            output: None,
+            record: None,
+            overwrite: false,
+            start: None,
+            resumed_after: 0,
+            continuation: None,
+            claimed: None,
+            checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty => $($field:ident).+) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$($field).+ = value.into();
+            self
+        }
+    };
+}
+
+impl SynthesisBuilder {
+    setter!(/// Maximum L-BFGS iterations.
+        iterations: usize => settings.iterations);
+    setter!(/// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
+        tolerance: f64 => settings.tolerance);
+    setter!(/// Layers: names and/or presets (all, per-block, shallow, deep), comma-separated.
+        layers: &str => settings.layers);
+    setter!(/// Per-layer weights.
+        layer_weights: LayerWeights => settings.layer_weights);
+    setter!(/// Statistic variant, as named in the manifest (e.g. gram).
+        statistic: &str => settings.statistic);
+    setter!(/// The network whose features are matched: vgg16 (default) or vgg19 (Gatys et al.'s).
+        backbone: &str => settings.backbone);
+    setter!(/// Make the result tile seamlessly (circular padding: the image is a torus).
+        tile: bool => settings.tile);
+    setter!(/// Execution provider.
+        provider: Provider => settings.runtime.provider);
+    setter!(/// fp16 (TensorRT only) or fp32.
+        precision: Precision => settings.runtime.precision);
+    setter!(/// ONNX Runtime intra-op threads (0: all cores).
+        threads: usize => settings.runtime.threads);
+    setter!(/// Seed of the noise the synthesis starts from.
+        seed: u64 => settings.seed);
+    setter!(/// Write `<output>.iterNNNN.png` every this many iterations (0: never).
+        snapshot_every: usize => settings.snapshot_every);
+    setter!(/// Resize the exemplar by this factor before taking its statistics: below 1 its
+        /// structures appear smaller in the output, above 1 larger. The output size defaults to
+        /// the unscaled exemplar's.
+        exemplar_scale: f32 => settings.exemplar_scale);
+    setter!(/// Coarse-to-fine: synthesise at 1/2^(n-1) of the size first, then upsample and continue
+        /// at twice the size, n times, each scale matching the exemplar's statistics at that
+        /// scale. 1: single-scale (Gatys et al.). Without it: chosen from the size.
+        scales: usize => settings.scales);
+    setter!(/// Iterations of each coarse scale (default: a quarter of `iterations`; a coarse
+        /// evaluation costs a quarter of the next scale's, and the coarse result only has to
+        /// fix the large-scale arrangement).
+        coarse_iterations: usize => settings.coarse_iterations);
+    setter!(/// Coarse-to-fine: the first this many iterations at the full size match only the chosen
+        /// layers up to relu3_1, in a graph that stops there (src/passes.rs); 0: none.
+        /// Default: a quarter of `iterations`.
+        shallow_first: usize => settings.shallow_first);
+    setter!(/// Coarse-to-fine: after the shallow pass, this many iterations at the full size match
+        /// the chosen layers but those of the deepest block (src/passes.rs); 0: none.
+        /// Default: a third of `iterations`, as far as the budget allows.
+        skip_deepest: usize => settings.skip_deepest);
+    setter!(/// Coarse-to-fine: how each coarse result is carried up to the next scale: with detail
+        /// from the exemplar (default) or bilinearly (src/upsample.rs).
+        upsampling: Upsampling => settings.upsampling);
+    setter!(/// Match the result's per-channel colour histograms to the exemplar's after optimising.
+        match_colors: bool => settings.match_colors);
+    setter!(/// What the synthesis starts from: white noise (Gatys et al.) or random-phase noise with
+        /// the exemplar's power spectrum and colours (src/init.rs).
+        init: Init => settings.init);
+    setter!(/// For statistics with per-step inputs (sliced): redraw them, and restart L-BFGS, every
+        /// this many iterations.
+        redraw_every: usize => settings.redraw_every);
+    setter!(/// Replace an existing output PNG and record (default: refuse, so nothing is lost).
+        overwrite: bool => overwrite);
+    setter!(/// A flag that stops the run (keeping the best image) when set, e.g. from Ctrl-C.
+        cancel_flag: Arc<AtomicBool> => cancel);
+    setter!(/// With a record: seconds of optimisation between checkpoints of the image and the
+        /// record (also at every snapshot), so that a run killed outright (power loss, the OOM
+        /// killer) can be resumed from the last one. Default 30.
+        checkpoint_seconds: f64 => checkpoint_seconds);
+
+    /// The optimiser (default: L-BFGS with 20 correction pairs).
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.settings.set_solver(solver);
+        self
+    }
+
+    /// Every setting at once (e.g. from the command line, or a record's).
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn current_settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Write into files claimed already (`claim_batch`), instead of claiming its own.
+    pub fn claimed_outputs(mut self, outputs: Outputs) -> Self {
+        self.claimed = Some(outputs);
+        self
+    }
+
+    /// The exemplar photo (PNG or JPEG).
+    pub fn exemplar(mut self, path: impl AsRef<Path>) -> Self {
+        self.exemplar = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Where the PNG goes. Without it, `run()` only returns the image.
+    pub fn output(mut self, path: impl AsRef<Path>) -> Self {
+        self.output = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Output size; default: the exemplar's size rounded to a multiple of 16.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.settings.size = Some(Size { width, height });
+        self
+    }
+
+    /// Stop after this many evaluations (loss + gradient) in all.
+    pub fn max_evaluations(mut self, n: usize) -> Self {
+        self.settings.max_evaluations = Some(n);
+        self
+    }
+
+    /// Set an option of the statistic, as the manifest names it (e.g. `gram-norm` = `no-n2`).
+    pub fn option(mut self, name: &str, value: &str) -> Self {
+        self.settings
+            .options
+            .push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Write a JSON run record here.
+    pub fn record(mut self, path: impl AsRef<Path>) -> Self {
+        self.record = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Models folder (default: $NEUROTEX_MODELS, ./models, or this checkout's models/).
+    pub fn models_dir(mut self, path: impl AsRef<Path>) -> Self {
+        self.settings.runtime.models = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Validate every setting, load the exemplar, the models and the provider, and compute the
+    /// exemplar's statistics. Every error a user can cause is reported here, before the run.
+    pub fn build(self) -> Result<Synthesis> {
+        let setup_start = Instant::now();
+        self.settings.validate()?;
+        let mut notices = Vec::new();
+        let exemplar_path = self
+            .exemplar
+            .clone()
+            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
+        let models = ModelSet::open(
+            &self
+                .settings
+                .runtime
+                .models
+                .clone()
+                .unwrap_or_else(default_models_dir),
+        )?;
+        let multiple = models.manifest.image_input.size_multiple;
+        // Sizes and memory from the exemplar's header, before anything large is allocated.
+        let (ew, eh) = image_io::dimensions(&exemplar_path)?;
+        let (sw, sh) = plan::scaled_exemplar(&self.settings, ew, eh);
+        if sw < multiple || sh < multiple {
+            return Err(Error::ImageRead {
+                path: exemplar_path,
+                reason: format!(
+                    "{sw}x{sh} is too small: the network needs at least {multiple}x{multiple} \
+                     (after --exemplar-scale)"
+                ),
+            });
+        }
+        let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut notices)?;
+        let needs = self.check_memory(size, (sw, sh))?;
+        let loaded = image_io::load_rgb(&exemplar_path)?;
+        if let Some(c) = self.continuation.as_ref() {
+            if c.exemplar_sha256 != loaded.sha256 {
+                return Err(Error::InvalidSetting(format!(
+                    "--resume: {} is not the image the run started from (its content changed \
+                     since; the record has sha256 {}): put the original back, or start a new \
+                     run",
+                    exemplar_path.display(),
+                    c.exemplar_sha256
+                )));
+            }
+        }
+        notices.extend(loaded.notices);
+        let exemplar_sha256 = loaded.sha256;
+        let exemplar = if self.settings.exemplar_scale == 1.0 {
+            loaded.image
+        } else {
+            notices.push(format!(
+                "exemplar scaled by {} to {sw}x{sh} before taking its statistics",
+                self.settings.exemplar_scale
+            ));
+            image_io::resize(&loaded.image, sw, sh)
+        };
+        let from_image = self.start.is_some();
+        let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
+        // Every file the run may write, checked and claimed: from here on, a second run on the
+        // same output refuses, and a failure below removes what the claim made.
+        let outputs = match self.claimed.clone() {
+            Some(outputs) => outputs,
+            None => {
+                let outputs = self.claim_outputs(&exemplar_path, scales.len())?;
+                notices.extend(outputs.notices());
+                outputs
+            }
+        };
+        let passes_asked = [
+            ("--shallow-first", self.settings.shallow_first),
+            ("--skip-deepest", self.settings.skip_deepest),
+        ];
+        let has_passes = plan::last_scale_has_passes(&self.settings, scales.len(), from_image);
+        for (flag, n) in passes_asked {
+            if let Some(n) = n.filter(|&n| n > 0 && !has_passes) {
+                notices.push(format!(
+                    "{flag} {n} has no effect: it shortens the start of the last scale of \
+                     coarse-to-fine or of a start from the exemplar's spectrum, and this run is \
+                     single-scale from {}",
+                    if self.start.is_some() {
+                        "a given image"
+                    } else {
+                        "white noise"
+                    }
+                ));
+            }
+        }
+        if let Some(start) = &self.start {
+            let (_, h, w) = start.dim();
+            if (w as u32, h as u32) != (size.width, size.height) {
+                return Err(Error::InvalidSetting(format!(
+                    "the start image is {w}x{h}, the output {size}: they must match"
+                )));
+            }
+        }
+        if self.settings.snapshot_every > 0 && self.output.is_none() {
+            return Err(Error::InvalidSetting(
+                "snapshots are written next to the output: give an output path".into(),
+            ));
+        }
+
+        let padding = if self.settings.tile {
+            Padding::Circular
+        } else {
+            Padding::Zero
+        };
+        let variant = models
+            .find(&self.settings.statistic, &self.settings.backbone, padding)?
+            .clone();
+        // As written: explicit weights pair with the layers in the order the user gave them.
+        let written_layers =
+            layers::parse_layers_as_written(&self.settings.layers, &variant.layers)?;
+        let chosen_layers = layers::parse_layers(&self.settings.layers, &variant.layers)?;
+        let deepest = chosen_layers.last().expect("at least one layer").clone();
+        let run_plan = RunPlan::new(
+            &self.settings,
+            scales,
+            from_image,
+            &variant.layers,
+            &chosen_layers,
+            |end| passes::relative_cost(&variant, end, &deepest),
+        );
+        if has_passes {
+            let planned = |kind| run_plan.passes.iter().any(|p: &Pass| p.kind == kind);
+            if self.settings.shallow_first.is_some_and(|n| n > 0) && !planned(PassKind::Shallow) {
+                notices.push(format!(
+                    "--shallow-first has no effect: it needs layers both up to {SHALLOW_DEPTH} \
+                     and deeper"
+                ));
+            }
+            if self.settings.skip_deepest.is_some_and(|n| n > 0) && !planned(PassKind::SkipDeepest)
+            {
+                notices.push(format!(
+                    "--skip-deepest has no effect: it needs layers deeper than {SHALLOW_DEPTH} \
+                     outside the deepest block"
+                ));
+            }
+        }
+        let weights = self
+            .settings
+            .layer_weights
+            .resolve(&written_layers, &variant)?;
+        let (chosen_layers, weights) =
+            layers::in_network_order(written_layers, weights, &variant.layers);
+        let (options, settings) = resolve_options(
+            &self.settings.statistic,
+            &variant,
+            &self.settings.statistic_options(),
+        )?;
+        let session = SessionOptions {
+            precision: self.settings.runtime.precision,
+            ..SessionOptions::new(
+                self.settings.runtime.provider,
+                self.settings.runtime.threads,
+            )
+        };
+        session.check()?;
+        models.check_precision(self.settings.runtime.precision)?;
+        runtime::check_provider(self.settings.runtime.provider)?;
+        models.verify_weights(&variant)?;
+        let step = step_inputs::draw_all(&variant.step_inputs, self.settings.seed, 0)?;
+        self.stop_if_interrupted()?;
+        let opened = || -> Result<_> {
+            let mut statistics = Statistics::open(&models, &variant, session)?;
+            // The final scale's targets: the run starts with them when it is single-scale, and
+            // reports its distances with them.
+            let targets = statistics.compute(&exemplar, None, &step)?;
+            let objective = Objective::new(
+                &models,
+                &variant,
+                &chosen_layers,
+                &weights,
+                &settings,
+                &targets,
+                &step,
+                (size.width as usize, size.height as usize),
+                session,
+            )?;
+            Ok((statistics, targets, objective))
+        };
+        let (statistics, targets, objective) =
+            opened().map_err(|e| explain_memory(e, size, &needs))?;
+        self.stop_if_interrupted()?;
+        // Each scale's exemplar, resized once here.
+        let stages = run_plan
+            .scales
+            .iter()
+            .map(|s| Stage {
+                size: s.size,
+                exemplar: if s.exemplar == (sw, sh) {
+                    exemplar.clone()
+                } else {
+                    image_io::resize(&exemplar, s.exemplar.0, s.exemplar.1)
+                },
+            })
+            .collect();
+        Ok(Synthesis {
+            option_inputs: settings,
+            session,
+            exemplar,
+            stages,
+            plan: run_plan,
+            size,
+            layers: chosen_layers,
+            weights,
+            targets,
+            step,
+            statistics,
+            objective,
+            models,
+            variant,
+            options,
+            notices,
+            setup_seconds: setup_start.elapsed().as_secs_f64(),
+            upsampling_seconds: 0.0,
+            exemplar_path,
+            exemplar_sha256,
+            outputs,
+            needs,
+            builder: self,
+        })
+    }
+}
+
+impl SynthesisBuilder {
+    /// `count` syntheses that differ only in their seed (seed, seed + 1, ...), each writing
+    /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
+    /// keeps its paths. They run one after another: batching seeds through one graph run was
+    /// measured no faster per image on the CPU provider (docs/performance.md, "Batching").
+    pub fn variations(&self, count: usize) -> Result<Vec<SynthesisBuilder>> {
+        if !(1..=MAX_COUNT).contains(&count) {
+            return Err(Error::InvalidSetting(format!(
+                "--count {count} must be between 1 and {MAX_COUNT}"
+            )));
+        }
+        if self.settings.seed.checked_add(count as u64 - 1).is_none() {
+            return Err(Error::InvalidSetting(format!(
+                "--seed {} with --count {count}: the seeds would pass {}; choose a smaller seed",
+                self.settings.seed,
+                u64::MAX
+            )));
+        }
+        if count == 1 {
+            return Ok(vec![self.clone()]);
+        }
+        Ok((0..count as u64)
+            .map(|k| {
+                let seed = self.settings.seed + k;
+                let tag = |p: &PathBuf| {
+                    let ext = p.extension().map_or("png".into(), |e| e.to_string_lossy());
+                    sibling_path(p, &format!("seed{seed}")).with_extension(ext.as_ref())
+                };
+                let mut run = SynthesisBuilder {
+                    output: self.output.as_ref().map(tag),
+                    record: self.record.as_ref().map(tag),
+                    ..self.clone()
+                };
+                run.settings.seed = seed;
+                run
+            })
+            .collect())
+    }
+
+    /// Start from `image` (e.g. an interrupted run's output) instead of noise; single-scale.
+    /// `after` counts the iterations done before, for the record.
+    pub fn start_from(mut self, image: Planar, after: usize) -> Self {
+        self.start = Some(image);
+        self.resumed_after = after;
+        self
+    }
+
+    pub fn tile_enabled(&self) -> bool {
+        self.settings.tile
+    }
+
+    pub fn output_path(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+
+    pub fn record_path(&self) -> Option<&Path> {
+        self.record.as_deref()
+    }
+
+    /// Every file a run of `scales` scales may write: the output, every snapshot at every
+    /// scale, the tiled preview, the record.
+    pub fn planned_files(&self, scales: usize) -> Vec<PlannedFile> {
+        let mut files = Vec::new();
+        if let Some(out) = &self.output {
+            files.push(PlannedFile::new(out, FileKind::Output));
+            let every = self.settings.snapshot_every;
+            for k in (0..scales).filter(|_| every > 0) {
+                let last = k + 1 == scales;
+                // A resumed run numbers its snapshots on from where the run it resumes stopped.
+                let first = if last { self.resumed_after } else { 0 };
+                let coarse = (!last).then_some(k);
+                files.extend(
+                    (every..=plan::scale_budget(&self.settings, k, scales))
+                        .step_by(every)
+                        .map(|i| snapshot_path_at(out, coarse, first + i))
+                        .map(|p| PlannedFile::new(p, FileKind::Snapshot)),
+                );
+            }
+            if self.settings.tile {
+                files.push(PlannedFile::new(
+                    sibling_path(out, "2x2"),
+                    FileKind::TiledPreview,
+                ));
+            }
+        }
+        if let Some(record) = &self.record {
+            files.push(PlannedFile::new(record, FileKind::Record));
+        }
+        files
+    }
+
+    /// Check and claim this run's files (src/outputs.rs).
+    fn claim_outputs(&self, exemplar: &Path, scales: usize) -> Result<Outputs> {
+        let owned = self
+            .continuation
+            .as_ref()
+            .map_or(&[][..], |c| c.owned.as_slice());
+        OutputPlan::check(
+            self.planned_files(scales),
+            &[exemplar],
+            self.overwrite,
+            owned,
+        )?
+        .claim()
+    }
+
+    /// The number of scales a run of these settings will have, from the exemplar's header
+    /// alone (for planning a batch's files before any run is built).
+    fn scale_count(&self) -> Result<usize> {
+        if self.start.is_some() {
+            return Ok(1);
+        }
+        let exemplar = self
+            .exemplar
+            .as_deref()
+            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
+        let models = ModelSet::open(
+            &self
+                .settings
+                .runtime
+                .models
+                .clone()
+                .unwrap_or_else(default_models_dir),
+        )?;
+        let multiple = models.manifest.image_input.size_multiple;
+        let (ew, eh) = image_io::dimensions(exemplar)?;
+        let scaled = plan::scaled_exemplar(&self.settings, ew, eh);
+        let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut Vec::new())?;
+        Ok(plan::plan_scales(&self.settings, size, scaled, multiple, false)?.len())
+    }
+
+    /// Refuse, with the numbers, a run that would not fit in the memory this process may take:
+    /// one evaluation at the output size, the exemplar's statistics, the solver's history.
+    fn check_memory(&self, size: Size, exemplar: (u32, u32)) -> Result<memory::Needs> {
+        let history = match self.settings.solver() {
+            Solver::Lbfgs { history } => history as u64,
+            Solver::Cg | Solver::Sd => 0,
+        };
+        let exemplar_pixels = exemplar.0 as u64 * exemplar.1 as u64;
+        let needs = memory::Needs::estimate(size.pixels(), exemplar_pixels, history);
+        let Some(usable) = memory::usable_bytes() else {
+            return Ok(needs);
+        };
+        if needs.total() <= usable {
+            return Ok(needs);
+        }
+        let hint = if needs.exemplar_statistics > needs.evaluation {
+            format!(
+                "the exemplar is {}x{} after --exemplar-scale: pass a smaller --exemplar-scale \
+                 (e.g. {:.2}) or resize it",
+                exemplar.0,
+                exemplar.1,
+                (512.0 / exemplar.0.max(exemplar.1) as f64).min(1.0)
+                    * self.settings.exemplar_scale as f64
+            )
+        } else if needs.solver_history > needs.evaluation {
+            "choose a smaller --history".to_string()
+        } else {
+            "choose a smaller --size".to_string()
+        };
+        Err(Error::OutOfMemory(format!(
+            "a {size} run needs about {} and {} are available: {hint}",
+            needs.describe(),
+            memory::gib(usable)
+        )))
+    }
+
+    /// Set-up stops at the first Ctrl-C (nothing is written yet; the claim is released).
+    fn stop_if_interrupted(&self) -> Result<()> {
+        if self.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Interrupted { during: "set-up" });
+        }
+        Ok(())
+    }
+}
+
+/// Check and claim every file of a batch of runs (`SynthesisBuilder::variations`) and its
+/// contact sheet at once, before the first run starts: a later run's file that exists must not
+/// be found after the first run's minutes of work. Each run then writes through the returned
+/// `Outputs` (`claimed_outputs`).
+pub fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Outputs> {
+    let first = runs
+        .first()
+        .ok_or_else(|| Error::InvalidSetting("no run to plan".into()))?;
+    first.settings.validate()?;
+    let scales = first.scale_count()?;
+    let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
+    files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));
+    let exemplar = first.exemplar.as_deref().expect("scale_count checked it");
+    let owned = first
+        .continuation
+        .as_ref()
+        .map_or(&[][..], |c| c.owned.as_slice());
+    OutputPlan::check(files, &[exemplar], first.overwrite, owned)?.claim()
+}
+
+/// An allocation that failed in ONNX Runtime, told with the size and the memory estimated.
+pub(super) fn explain_memory(e: Error, size: Size, needs: &memory::Needs) -> Error {
+    match e {
+        Error::OutOfMemory(message) => Error::OutOfMemory(format!(
+            "{message} (a {size} run, estimated to need {})",
+            needs.describe()
+        )),
+        e => e,
+    }
+}
+
+/// The chosen value of each of the variant's options (defaults where the user chose none), and
+/// the graph inputs they set. Options the variant does not have are an error.
+fn resolve_options(
+    statistic: &str,
+    variant: &Variant,
+    chosen: &BTreeMap<String, String>,
+) -> Result<(BTreeMap<String, String>, OptionInputs)> {
+    if let Some(unknown) = chosen.keys().find(|k| !variant.options.contains_key(*k)) {
+        let known: Vec<&str> = variant.options.keys().map(String::as_str).collect();
+        return Err(Error::InvalidSetting(format!(
+            "--{unknown} does not apply to the {statistic} statistic (its options: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    let mut names = BTreeMap::new();
+    let mut inputs = Vec::new();
+    for (key, spec) in &variant.options {
+        let value = chosen.get(key).unwrap_or(&spec.default);
+        let numbers = spec.values.get(value).ok_or_else(|| {
+            Error::InvalidSetting(format!(
+                "--{key} {value}: choose one of {}",
+                spec.values.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        names.insert(key.clone(), value.clone());
+        inputs.push((spec.input.clone(), numbers.clone()));
+    }
+    Ok((names, inputs))
+}
