@@ -45,4 +45,4 @@ pub use layers::LayerWeights;
 pub use outputs::Written;
 pub use runtime::Provider;
 pub use settings::{Settings, Size};
-pub use synthesis::{claim_batch, Event, Outcome, Synthesis, SynthesisBuilder};
+pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};

@@ -3,21 +3,18 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurotex::bench;
-use neurotex::image_io::Planar;
 use neurotex::interrupt::Interrupts;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::StopReason;
-use neurotex::outputs::{FileKind, Outputs};
+use neurotex::outputs::Outputs;
 use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
 use neurotex::runtime::{self, Provider, SessionOptions};
 use neurotex::settings::{parse_provider, parse_size, RuntimeSettings, Settings};
-use neurotex::synthesis::sibling_path;
-use neurotex::{Event, Size, Synthesis, SynthesisBuilder, Written};
+use neurotex::{Batch, Event, Outcome, Size, Synthesis, SynthesisBuilder, Written};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -274,39 +271,27 @@ fn synth(
         builder = builder.record(record);
     }
     // Every file of every run is checked and claimed before the first run starts.
-    let runs = builder.variations(args.count)?;
-    let sheet = (args.count > 1).then(|| sibling_path(output, "sheet"));
-    let outputs = neurotex::claim_batch(&runs, sheet.as_deref())?;
-    print_notices(&outputs.notices());
-    let mut images = Vec::new();
-    let mut failed = None;
-    for (k, run) in runs.into_iter().enumerate() {
-        if args.count > 1 {
+    let count = args.count;
+    run_batch(Batch::new(builder, count)?, |k| {
+        if count > 1 {
             eprintln!(
-                "\n[{}/{}] seed {}",
+                "\n[{}/{count}] seed {}",
                 k + 1,
-                args.count,
                 args.settings.seed + k as u64
             );
         }
-        match synth_one(run.claimed_outputs(outputs.clone())) {
-            Ok(image) => images.push(image),
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
-        }
-        if cancel.load(Ordering::SeqCst) {
-            break;
-        }
-    }
-    if let Some(sheet) = sheet.filter(|_| !images.is_empty()) {
-        let refs: Vec<&Planar> = images.iter().collect();
-        let image = neurotex::image_io::contact_sheet(&refs, 8);
-        outputs.write_side_png(&sheet, &image, FileKind::Sheet);
-    }
-    report_files(&outputs);
-    failed.map_or(Ok(()), Err)
+    })
+}
+
+/// Run a batch with a progress display, then list the files written (also after an error).
+fn run_batch(mut batch: Batch, announce: impl Fn(usize)) -> neurotex::Result<()> {
+    print_notices(&batch.outputs().notices());
+    let result = batch.run(|k, run| {
+        announce(k);
+        synth_one(run)
+    });
+    report_files(batch.outputs());
+    result.map(|_| ())
 }
 
 fn print_notices(notices: &[String]) {
@@ -348,11 +333,7 @@ fn resume(
     let models = runtime.models.clone().unwrap_or_else(default_models_dir);
     let run =
         neurotex::resume::resume(record, &models, &changes)?.cancel_flag(interrupts.cancel.clone());
-    let outputs = neurotex::claim_batch(std::slice::from_ref(&run), None)?;
-    print_notices(&outputs.notices());
-    let result = synth_one(run.claimed_outputs(outputs.clone()));
-    report_files(&outputs);
-    result.map(|_| ())
+    run_batch(Batch::new(run, 1)?, |_| {})
 }
 
 /// The closing lines: every file written, every file rescued elsewhere, every warning.
@@ -376,8 +357,8 @@ fn report_files(outputs: &Outputs) {
     }
 }
 
-/// Build and run one synthesis with a progress display; returns the result.
-fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
+/// Build and run one synthesis with a progress display.
+fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Outcome> {
     let output = builder.output_path().map(Path::to_path_buf);
     let synthesis = builder.build()?;
     print_notices(synthesis.notices());
@@ -412,7 +393,7 @@ fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Planar> {
     if let Some(out) = &output {
         println!("{}", out.display());
     }
-    Ok(outcome.image)
+    Ok(outcome)
 }
 
 /// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a

@@ -37,10 +37,10 @@ pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
 #[derive(Debug, Clone)]
 pub struct SynthesisBuilder {
     pub(crate) settings: Settings,
-    exemplar: Option<PathBuf>,
+    pub(crate) exemplar: Option<PathBuf>,
     pub(crate) output: Option<PathBuf>,
     pub(crate) record: Option<PathBuf>,
-    overwrite: bool,
+    pub(crate) overwrite: bool,
     /// Start from this image instead of noise (a resumed run), single-scale.
     pub(crate) start: Option<Planar>,
     /// Iterations an interrupted run had done before this one resumed it.
@@ -48,7 +48,7 @@ pub struct SynthesisBuilder {
     /// A resumed run: what it must match and what it carries on (src/resume.rs).
     pub(crate) continuation: Option<Continuation>,
     /// Files already claimed for this run: a `--count` batch claims all its files at once
-    /// (`claim_batch`).
+    /// (`Batch`).
     claimed: Option<Outputs>,
     /// With a record: seconds of optimisation between checkpoints of the image and the record.
     pub(crate) checkpoint_seconds: f64,
@@ -175,7 +175,7 @@ impl SynthesisBuilder {
         &self.settings
     }
 
-    /// Write into files claimed already (`claim_batch`), instead of claiming its own.
+    /// Write into files claimed already (`Batch`), instead of claiming its own.
     pub fn claimed_outputs(mut self, outputs: Outputs) -> Self {
         self.claimed = Some(outputs);
         self
@@ -557,7 +557,7 @@ impl SynthesisBuilder {
 
     /// The number of scales a run of these settings will have, from the exemplar's header
     /// alone (for planning a batch's files before any run is built).
-    fn scale_count(&self) -> Result<usize> {
+    pub(super) fn scale_count(&self) -> Result<usize> {
         if self.start.is_some() {
             return Ok(1);
         }
@@ -623,26 +623,6 @@ impl SynthesisBuilder {
         }
         Ok(())
     }
-}
-
-/// Check and claim every file of a batch of runs (`SynthesisBuilder::variations`) and its
-/// contact sheet at once, before the first run starts: a later run's file that exists must not
-/// be found after the first run's minutes of work. Each run then writes through the returned
-/// `Outputs` (`claimed_outputs`).
-pub fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Outputs> {
-    let first = runs
-        .first()
-        .ok_or_else(|| Error::InvalidSetting("no run to plan".into()))?;
-    first.settings.validate()?;
-    let scales = first.scale_count()?;
-    let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
-    files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));
-    let exemplar = first.exemplar.as_deref().expect("scale_count checked it");
-    let owned = first
-        .continuation
-        .as_ref()
-        .map_or(&[][..], |c| c.owned.as_slice());
-    OutputPlan::check(files, &[exemplar], first.overwrite, owned)?.claim()
 }
 
 /// An allocation that failed in ONNX Runtime, told with the size and the memory estimated.

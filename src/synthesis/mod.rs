@@ -19,11 +19,13 @@ use crate::settings::Size;
 use crate::step_inputs::StepValues;
 use crate::upsample::Upsampling;
 
+mod batch;
 mod builder;
 mod run;
 
+pub use batch::Batch;
 pub(crate) use builder::Continuation;
-pub use builder::{claim_batch, SynthesisBuilder, DEFAULT_CHECKPOINT_SECONDS, MAX_COUNT};
+pub use builder::{SynthesisBuilder, DEFAULT_CHECKPOINT_SECONDS, MAX_COUNT};
 
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
