@@ -60,7 +60,9 @@ fn main() {
                 Arc::new(AtomicBool::new(false)),
                 callback,
             )
-            .expect("optimisation");
+            .expect("optimisation")
+            .ran()
+            .expect("the round ran");
             let seconds = clock.elapsed().as_secs_f64();
             let done = outcome.iterations.len().max(1);
             let in_loss: f64 = outcome.evaluations.iter().map(|e| e.seconds).sum();

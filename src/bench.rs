@@ -1,6 +1,7 @@
 //! Benchmark of one evaluation (loss + input gradient) of the grad model: seconds per
 //! evaluation and the GFLOP/s achieved by its forward and backward convolutions.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::Array3;
@@ -9,10 +10,137 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
 use crate::layers::parse_layers;
-use crate::manifest::{default_option_inputs, ModelSet, Variant};
+use crate::manifest::{default_models_dir, default_option_inputs, ModelSet, Padding, Variant};
 use crate::objective::{Objective, Statistics};
-use crate::runtime::SessionOptions;
+use crate::runtime::{self, SessionOptions};
+use crate::settings::RuntimeSettings;
 use crate::step_inputs::draw_all;
+
+/// What `neurotex bench` times (its command-line arguments).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchSettings {
+    /// Square sizes to time.
+    #[arg(long, value_delimiter = ',', default_value = "128,256,512")]
+    pub sizes: Vec<usize>,
+    /// Layer sets to time (presets or lists; separate sets with ';').
+    #[arg(long, value_delimiter = ';', default_value = "per-block;all")]
+    pub layers: Vec<String>,
+    /// Statistic to time.
+    #[arg(long = "loss", default_value = "gram")]
+    pub statistic: String,
+    /// Network: vgg16 or vgg19.
+    #[arg(long, default_value = "vgg16")]
+    pub backbone: String,
+    /// Time the tileable (circular-padded) models.
+    #[arg(long)]
+    pub tile: bool,
+    /// Images per graph run (times are per image): does batching several seeds pay?
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub batch: Vec<usize>,
+    /// Timed evaluations per cell (at least).
+    #[arg(long, default_value_t = 3)]
+    pub min_evals: usize,
+    /// Seconds per cell (at least).
+    #[arg(long, default_value_t = 2.0)]
+    pub min_seconds: f64,
+    /// Also write the table as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub runtime: RuntimeSettings,
+}
+
+/// What a benchmark reports as it goes.
+pub enum BenchEvent<'a> {
+    /// Before the first cell: a line on what runs, and the yardstick's GFLOP/s.
+    Started {
+        title: String,
+        reference: Option<f64>,
+    },
+    /// After each cell.
+    Row {
+        row: &'a BenchRow,
+        reference: Option<f64>,
+    },
+}
+
+/// Time every cell (size x layer set x batch, smallest size first, so that the process's peak
+/// memory after a cell is that size's), reporting each; write the JSON if asked. Returns the
+/// rows.
+pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Result<Vec<BenchRow>> {
+    let rt = &settings.runtime;
+    let set = ModelSet::open(&rt.models.clone().unwrap_or_else(default_models_dir))?;
+    let onnxruntime = runtime::init()?;
+    let options = SessionOptions {
+        precision: rt.precision,
+        ..SessionOptions::new(rt.provider, rt.threads)
+    };
+    options.check()?;
+    set.check_precision(rt.precision)?;
+    let padding = if settings.tile {
+        Padding::Circular
+    } else {
+        Padding::Zero
+    };
+    let variant = set.find(&settings.statistic, &settings.backbone, padding)?;
+    let (min_evals, min_seconds) = (settings.min_evals, settings.min_seconds);
+    let reference = reference_conv_gflops(&set, options, min_evals, min_seconds)?;
+    events(BenchEvent::Started {
+        title: format!(
+            "neurotex bench: {} loss + gradient on {}{}, provider {}, ONNX Runtime {}, {} threads",
+            settings.statistic,
+            settings.backbone,
+            if settings.tile { " (tileable)" } else { "" },
+            rt.provider,
+            onnxruntime.version,
+            if rt.threads == 0 {
+                "all".to_string()
+            } else {
+                rt.threads.to_string()
+            }
+        ),
+        reference,
+    });
+    let mut rows = Vec::new();
+    let mut sizes = settings.sizes.clone();
+    sizes.sort_unstable();
+    for &size in &sizes {
+        for layer_set in &settings.layers {
+            for &batch in &settings.batch {
+                let cell = Cell {
+                    variant,
+                    layer_set,
+                    size,
+                    batch,
+                };
+                let row = measure(&set, &cell, options, min_evals, min_seconds)?;
+                events(BenchEvent::Row {
+                    row: &row,
+                    reference,
+                });
+                rows.push(row);
+            }
+        }
+    }
+    if let Some(path) = &settings.json {
+        let json = serde_json::to_string_pretty(&serde_json::json!({
+            "statistic": settings.statistic,
+            "backbone": settings.backbone,
+            "tile": settings.tile,
+            "provider": rt.provider.to_string(),
+            "threads": rt.threads,
+            "onnxruntime": onnxruntime.version,
+            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+            "reference_conv_gflops": reference,
+            "rows": rows,
+        }))
+        .expect("rows serialise");
+        crate::image_io::write_atomically(path, |tmp| {
+            std::fs::write(tmp, json).map_err(|e| e.to_string())
+        })?;
+    }
+    Ok(rows)
+}
 
 /// Floating-point operations of the 3x3 convolutions of one evaluation at `width` x `height`:
 /// the forward pass up to `deepest`, and the same convolutions again in the backward pass

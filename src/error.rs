@@ -62,6 +62,14 @@ pub enum Error {
     #[error("invalid setting: {0}")]
     InvalidSetting(String),
 
+    /// A number outside what the option accepts.
+    #[error("{option} {value} must be {allowed}")]
+    OutOfRange {
+        option: &'static str,
+        value: String,
+        allowed: String,
+    },
+
     #[error("unknown execution provider '{0}': choose cpu, cuda or tensorrt")]
     UnknownProvider(String),
 
@@ -82,11 +90,6 @@ pub enum Error {
 
     #[error("optimiser: {0}")]
     Optimiser(String),
-
-    /// A round that ended before its first evaluation (Ctrl-C, or the evaluation budget used up
-    /// exactly where it began): the synthesis ends with what the rounds before it made.
-    #[error("stopped before the first evaluation: {0}")]
-    StoppedBeforeStart(crate::optimizer::StopReason),
 
     #[error("I/O error on {path}: {source}")]
     Io {

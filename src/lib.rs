@@ -1,6 +1,11 @@
 //! neurotex: neural texture synthesis (Gatys, Ecker & Bethge 2015) with the VGG-16 loss and its
 //! input gradient computed in ONNX graphs that run in ONNX Runtime, and L-BFGS on the host.
 //!
+//! A synthesis is built from [`Settings`] (every option, the command line's defaults) and the
+//! files it reads and writes, validated in `build()` before any long computation, and run with
+//! events ([`Event`]) for a progress display; its [`Outcome`] holds the image, the losses, the
+//! files written and the run record.
+//!
 //! ```no_run
 //! let outcome = neurotex::Synthesis::builder()
 //!     .exemplar("examples/textures/pebbles.png")
@@ -12,37 +17,85 @@
 //! println!("loss {} -> {}", outcome.initial_loss, outcome.best_loss);
 //! # Ok::<(), neurotex::Error>(())
 //! ```
+//!
+//! From an image in memory, with settings as the command line would give them, to an image:
+//!
+//! ```no_run
+//! let photo = image::open("examples/textures/bark_tree.png").expect("a photo");
+//! let settings = neurotex::Settings {
+//!     iterations: 50,
+//!     tile: true,
+//!     ..neurotex::Settings::default()
+//! };
+//! let outcome = neurotex::Synthesis::builder()
+//!     .settings(settings)
+//!     .exemplar_image(&photo)
+//!     .size(128, 128)
+//!     .build()?
+//!     .run()?;
+//! let texture: image::RgbImage = outcome.rgb_image();
+//! # Ok::<(), neurotex::Error>(())
+//! ```
 
-pub mod bench;
-mod checkpoint;
-pub mod error;
-pub mod fuzzing;
-pub mod image_io;
-pub mod init;
-pub mod interrupt;
-pub mod layers;
-pub mod manifest;
-pub mod memory;
-pub mod metrics;
-pub mod objective;
-pub mod optimizer;
-pub mod outputs;
-pub mod passes;
-pub mod pixels;
-pub mod plan;
-pub mod record;
-pub mod resume;
-pub mod runtime;
-pub mod settings;
-pub mod sheet;
-pub mod step_inputs;
-pub mod study;
-pub mod synthesis;
-pub mod upsample;
-
+// What a user of the library needs.
 pub use error::{Error, Result};
+pub use init::Init;
 pub use layers::LayerWeights;
+pub use optimizer::{Progress, Solver, StopReason};
 pub use outputs::Written;
-pub use runtime::Provider;
-pub use settings::{Settings, Size};
+pub use runtime::{Precision, Provider};
+pub use settings::{RuntimeSettings, Settings, Size, SolverKind};
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
+pub use upsample::Upsampling;
+
+pub mod error;
+pub mod settings;
+pub mod synthesis;
+
+// The other commands.
+pub mod bench;
+pub mod study;
+
+// The parts the API is made of: public for the command line, the integration tests, the
+// benchmarks and the fuzzers, which prove them one by one; not a stable API.
+mod checkpoint;
+#[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
+pub mod image_io;
+#[doc(hidden)]
+pub mod init;
+#[doc(hidden)]
+pub mod interrupt;
+#[doc(hidden)]
+pub mod layers;
+#[doc(hidden)]
+pub mod manifest;
+#[doc(hidden)]
+pub mod memory;
+#[doc(hidden)]
+pub mod metrics;
+#[doc(hidden)]
+pub mod objective;
+#[doc(hidden)]
+pub mod optimizer;
+#[doc(hidden)]
+pub mod outputs;
+#[doc(hidden)]
+pub mod passes;
+#[doc(hidden)]
+pub mod pixels;
+#[doc(hidden)]
+pub mod plan;
+#[doc(hidden)]
+pub mod record;
+#[doc(hidden)]
+pub mod resume;
+#[doc(hidden)]
+pub mod runtime;
+#[doc(hidden)]
+pub mod sheet;
+#[doc(hidden)]
+pub mod step_inputs;
+#[doc(hidden)]
+pub mod upsample;

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use neurotex::bench;
+use neurotex::bench::{self, BenchSettings};
 use neurotex::interrupt::Interrupts;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::optimizer::StopReason;
 use neurotex::outputs::Outputs;
 use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
-use neurotex::runtime::{self, Provider, SessionOptions};
-use neurotex::settings::{parse_provider, parse_size, RuntimeSettings, Settings};
+use neurotex::runtime::{self, Provider};
+use neurotex::settings::{parse_provider, parse_size, Settings};
 use neurotex::{Batch, Event, Outcome, Size, Synthesis, SynthesisBuilder, Written};
 
 const SYNTH_EXAMPLES: &str = "\
@@ -89,7 +89,7 @@ enum Command {
     Study(StudyArgs),
     /// Time one evaluation (loss + gradient) per size and layer set; print s/eval and GFLOP/s.
     #[command(after_help = BENCH_EXAMPLES, allow_negative_numbers = true)]
-    Bench(BenchArgs),
+    Bench(BenchSettings),
 }
 
 #[derive(Args)]
@@ -164,39 +164,6 @@ struct StudyArgs {
     /// Models folder.
     #[arg(long)]
     models: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct BenchArgs {
-    /// Square sizes to time.
-    #[arg(long, value_delimiter = ',', default_value = "128,256,512")]
-    sizes: Vec<usize>,
-    /// Layer sets to time (presets or lists; separate sets with ';').
-    #[arg(long, value_delimiter = ';', default_value = "per-block;all")]
-    layers: Vec<String>,
-    /// Statistic to time.
-    #[arg(long = "loss", default_value = "gram")]
-    statistic: String,
-    /// Network: vgg16 or vgg19.
-    #[arg(long, default_value = "vgg16")]
-    backbone: String,
-    /// Time the tileable (circular-padded) models.
-    #[arg(long)]
-    tile: bool,
-    /// Images per graph run (times are per image): does batching several seeds pay?
-    #[arg(long, value_delimiter = ',', default_value = "1")]
-    batch: Vec<usize>,
-    /// Timed evaluations per cell (at least).
-    #[arg(long, default_value_t = 3)]
-    min_evals: usize,
-    /// Seconds per cell (at least).
-    #[arg(long, default_value_t = 2.0)]
-    min_seconds: f64,
-    /// Also write the table as JSON.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    #[command(flatten)]
-    runtime: RuntimeSettings,
 }
 
 fn main() -> ExitCode {
@@ -553,90 +520,34 @@ fn run_study(args: StudyArgs, interrupts: &Interrupts) -> neurotex::Result<()> {
     Ok(())
 }
 
-fn run_bench(args: BenchArgs) -> neurotex::Result<()> {
-    let rt_args = args.runtime.clone();
-    let set = ModelSet::open(&rt_args.models.unwrap_or_else(default_models_dir))?;
-    let rt = runtime::init()?;
-    let options = SessionOptions {
-        precision: rt_args.precision,
-        ..SessionOptions::new(rt_args.provider, rt_args.threads)
+fn run_bench(args: BenchSettings) -> neurotex::Result<()> {
+    let table_row = |row: &bench::BenchRow, reference: Option<f64>| {
+        format!(
+            "| {} | {} | {}² | {} | {:.3} | {:.1} | {} | {} | {} |",
+            row.layer_set,
+            row.deepest_layer,
+            row.size,
+            row.batch,
+            row.seconds_per_evaluation,
+            row.gflops,
+            reference.map_or("-".into(), |g| format!("{:.0}%", 100.0 * row.gflops / g)),
+            row.peak_rss_bytes
+                .map_or("-".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
+            row.evaluations
+        )
     };
-    options.check()?;
-    set.check_precision(rt_args.precision)?;
-    let padding = if args.tile {
-        Padding::Circular
-    } else {
-        Padding::Zero
-    };
-    let variant = set.find(&args.statistic, &args.backbone, padding)?;
-    println!(
-        "neurotex bench: {} loss + gradient on {}{}, provider {}, ONNX Runtime {}, {} threads",
-        args.statistic,
-        args.backbone,
-        if args.tile { " (tileable)" } else { "" },
-        rt_args.provider,
-        rt.version,
-        if rt_args.threads == 0 {
-            "all".to_string()
-        } else {
-            rt_args.threads.to_string()
-        }
-    );
-    let reference = bench::reference_conv_gflops(&set, options, args.min_evals, args.min_seconds)?;
-    if let Some(g) = reference {
-        println!("yardstick: one 256->256 3x3 conv at 64x64 runs at {g:.1} GFLOP/s");
-    }
-    println!(
-        "| layers | deepest | size | batch | s/eval per image | conv GFLOP/s | vs yardstick | peak RSS | evals |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let mut rows = Vec::new();
-    // Smallest size first, so that the process's peak memory after a cell is that size's.
-    let mut sizes = args.sizes.clone();
-    sizes.sort_unstable();
-    for &size in &sizes {
-        for layer_set in &args.layers {
-            for &batch in &args.batch {
-                let cell = bench::Cell {
-                    variant,
-                    layer_set,
-                    size,
-                    batch,
-                };
-                let row = bench::measure(&set, &cell, options, args.min_evals, args.min_seconds)?;
-                println!(
-                    "| {} | {} | {}² | {} | {:.3} | {:.1} | {} | {} | {} |",
-                    row.layer_set,
-                    row.deepest_layer,
-                    row.size,
-                    row.batch,
-                    row.seconds_per_evaluation,
-                    row.gflops,
-                    reference.map_or("-".into(), |g| format!("{:.0}%", 100.0 * row.gflops / g)),
-                    row.peak_rss_bytes
-                        .map_or("-".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
-                    row.evaluations
-                );
-                rows.push(row);
+    bench::run(&args, |event| match event {
+        bench::BenchEvent::Started { title, reference } => {
+            println!("{title}");
+            if let Some(g) = reference {
+                println!("yardstick: one 256->256 3x3 conv at 64x64 runs at {g:.1} GFLOP/s");
             }
+            println!(
+                "| layers | deepest | size | batch | s/eval per image | conv GFLOP/s | vs yardstick | peak RSS | evals |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|");
         }
-    }
-    if let Some(path) = args.json {
-        let json = serde_json::to_string_pretty(&serde_json::json!({
-            "statistic": args.statistic,
-            "backbone": args.backbone,
-            "tile": args.tile,
-            "provider": rt_args.provider.to_string(),
-            "threads": rt_args.threads,
-            "onnxruntime": rt.version,
-            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
-            "reference_conv_gflops": reference,
-            "rows": rows,
-        }))
-        .expect("rows serialise");
-        neurotex::image_io::write_atomically(&path, |tmp| {
-            std::fs::write(tmp, json).map_err(|e| e.to_string())
-        })?;
-    }
+        bench::BenchEvent::Row { row, reference } => println!("{}", table_row(row, reference)),
+    })?;
     Ok(())
 }

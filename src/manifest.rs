@@ -359,6 +359,40 @@ impl ModelSet {
 }
 
 impl Variant {
+    /// The chosen value of each of the variant's options (defaults where the user chose none), and
+    /// the graph inputs they set. Options the variant does not have are an error.
+    pub fn resolve_options(
+        &self,
+        chosen: &BTreeMap<String, String>,
+    ) -> Result<(BTreeMap<String, String>, OptionInputs)> {
+        let (statistic, variant) = (&self.statistic, self);
+        if let Some(unknown) = chosen.keys().find(|k| !variant.options.contains_key(*k)) {
+            let known: Vec<&str> = variant.options.keys().map(String::as_str).collect();
+            return Err(Error::InvalidSetting(format!(
+                "--{unknown} does not apply to the {statistic} statistic (its options: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        let mut names = BTreeMap::new();
+        let mut inputs = Vec::new();
+        for (key, spec) in &variant.options {
+            let value = chosen.get(key).unwrap_or(&spec.default);
+            let numbers = spec.values.get(value).ok_or_else(|| {
+                Error::InvalidSetting(format!(
+                    "--{key} {value}: choose one of {}",
+                    spec.values.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            names.insert(key.clone(), value.clone());
+            inputs.push((spec.input.clone(), numbers.clone()));
+        }
+        Ok((names, inputs))
+    }
+
     /// The smallest grad model whose layers include every requested layer: the evaluation cost
     /// follows the deepest layer actually used.
     pub fn grad_model_for(&self, layers: &[String]) -> Option<&GradModel> {

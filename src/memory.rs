@@ -2,6 +2,9 @@
 //! this process uses (for the benchmark, the run record and soak checks). Linux /proc only;
 //! elsewhere the measurements are None and the estimate is not enforced.
 
+use crate::error::{Error, Result};
+use crate::settings::Size;
+
 /// Peak memory of one evaluation, measured (bytes per output pixel at the full 13-layer depth,
 /// plus the weights and the runtime): see README "Numbers".
 pub fn estimated_bytes(pixels: u64) -> u64 {
@@ -80,6 +83,54 @@ fn address_space_limit() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = text.lines().find(|l| l.starts_with("Max address space"))?;
     line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Refuse, with the numbers, a run that would not fit in the memory this process may take: one
+/// evaluation at the output `size`, the statistics of the exemplar (`exemplar`, after
+/// `exemplar_scale`), the solver's `history` pairs. Returns what it will need.
+pub fn check(
+    size: Size,
+    exemplar: (u32, u32),
+    exemplar_scale: f32,
+    history: usize,
+) -> Result<Needs> {
+    let exemplar_pixels = exemplar.0 as u64 * exemplar.1 as u64;
+    let needs = Needs::estimate(size.pixels(), exemplar_pixels, history as u64);
+    let Some(usable) = usable_bytes() else {
+        return Ok(needs);
+    };
+    if needs.total() <= usable {
+        return Ok(needs);
+    }
+    let hint = if needs.exemplar_statistics > needs.evaluation {
+        format!(
+            "the exemplar is {}x{} after --exemplar-scale: pass a smaller --exemplar-scale \
+             (e.g. {:.2}) or resize it",
+            exemplar.0,
+            exemplar.1,
+            (512.0 / exemplar.0.max(exemplar.1) as f64).min(1.0) * exemplar_scale as f64
+        )
+    } else if needs.solver_history > needs.evaluation {
+        "choose a smaller --history".to_string()
+    } else {
+        "choose a smaller --size".to_string()
+    };
+    Err(Error::OutOfMemory(format!(
+        "a {size} run needs about {} and {} are available: {hint}",
+        needs.describe(),
+        gib(usable)
+    )))
+}
+
+/// An allocation that failed in ONNX Runtime, told with the size and the memory estimated.
+pub fn explain(e: Error, size: Size, needs: &Needs) -> Error {
+    match e {
+        Error::OutOfMemory(message) => Error::OutOfMemory(format!(
+            "{message} (a {size} run, estimated to need {})",
+            needs.describe()
+        )),
+        e => e,
+    }
 }
 
 /// Memory the kernel says is available to new work (MemAvailable).

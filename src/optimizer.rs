@@ -264,6 +264,23 @@ pub struct Progress {
 /// Shared (one callback serves every round) and `'static` because argmin's observers are.
 pub type IterationCallback = Rc<RefCell<dyn FnMut(&Progress, &[f32]) -> Result<()>>>;
 
+/// How a round ended: it ran (it made at least its first evaluation), or it stopped before
+/// that (Ctrl-C, or the evaluation budget used up exactly where it began), with nothing to keep.
+pub enum RoundOutcome {
+    Ran(Box<OptimizationOutcome>),
+    NotStarted(StopReason),
+}
+
+impl RoundOutcome {
+    /// The round's outcome, if it ran.
+    pub fn ran(self) -> Option<OptimizationOutcome> {
+        match self {
+            RoundOutcome::Ran(outcome) => Some(*outcome),
+            RoundOutcome::NotStarted(_) => None,
+        }
+    }
+}
+
 /// The result of an optimisation round.
 pub struct OptimizationOutcome {
     /// The image with the lowest loss seen, [3,H,W] row-major in [0,1].
@@ -589,7 +606,7 @@ pub fn optimize(
     carried: Option<Curvature>,
     cancel: Arc<AtomicBool>,
     callback: IterationCallback,
-) -> Result<OptimizationOutcome> {
+) -> Result<RoundOutcome> {
     let (first_evaluation, iterations) = (round.first_evaluation, round.iterations as u64);
     let shared = Arc::new(Mutex::new(Shared {
         round,
@@ -676,14 +693,17 @@ pub fn optimize(
         (None, Ok(_)) => StopReason::MaxIterations,
         (None, Err(e)) => StopReason::LineSearch(e.to_string()),
     };
-    let (best_loss, best_image) = shared.best.take().ok_or_else(|| match stop {
-        StopReason::NonFinite(_) => Error::Optimiser(
-            "the loss or gradient is NaN or infinite at the starting image: the models may be \
-             damaged; export them again with `make setup`"
-                .to_string(),
-        ),
-        _ => Error::StoppedBeforeStart(stop.clone()),
-    })?;
+    let Some((best_loss, best_image)) = shared.best.take() else {
+        return match stop {
+            StopReason::NonFinite(_) => Err(Error::Optimiser(
+                "the loss or gradient is NaN or infinite at the starting image: if you gave \
+                 large --layer-weights, scale them down; otherwise the models may be damaged: \
+                 export them again with `make setup`"
+                    .to_string(),
+            )),
+            _ => Ok(RoundOutcome::NotStarted(stop)),
+        };
+    };
     // One pair per completed iteration, up to the history.
     let curvature = curvature_solver.map(|(solver, history)| Curvature {
         solver,
@@ -703,7 +723,7 @@ pub fn optimize(
         carried_pairs: carried_pairs as usize,
         stop: stop.clone(),
     }];
-    Ok(OptimizationOutcome {
+    Ok(RoundOutcome::Ran(Box::new(OptimizationOutcome {
         non_finite,
         rounds,
         best_image,
@@ -713,5 +733,5 @@ pub fn optimize(
         evaluations: shared.evaluations,
         iterations: shared.iterations,
         curvature,
-    })
+    })))
 }

@@ -40,8 +40,8 @@ pub struct RunRecord {
     /// Every setting as given (the CLI's options, or the library's builder); `--resume` reads
     /// them back whole. The fields below are what they resolved to for this run.
     pub settings: Settings,
-    /// Absolute paths: `--resume` works from any folder.
-    pub exemplar: PathBuf,
+    /// Absolute paths: `--resume` works from any folder (None: an exemplar given in memory).
+    pub exemplar: Option<PathBuf>,
     /// The exemplar file's sha256: `--resume` refuses another image under the same name.
     pub exemplar_sha256: String,
     pub output: Option<PathBuf>,
@@ -115,7 +115,7 @@ impl RunRecord {
         Ok(RunRecord {
             neurotex_version: env!("CARGO_PKG_VERSION"),
             settings: s.clone(),
-            exemplar: normalized(&synthesis.exemplar_path),
+            exemplar: synthesis.exemplar_path.as_deref().map(normalized),
             exemplar_sha256: synthesis.exemplar_sha256.clone(),
             output: b.output.as_deref().map(normalized),
             output_sha256: None,

@@ -46,7 +46,7 @@ pub const RESUME_OPTIONS: &[&str] = &[
 #[derive(Deserialize)]
 struct Saved {
     settings: Settings,
-    exemplar: PathBuf,
+    exemplar: Option<PathBuf>,
     exemplar_sha256: String,
     output: Option<PathBuf>,
     output_sha256: Option<String>,
@@ -99,7 +99,12 @@ pub fn resume(
             .as_deref()
             .ok_or_else(|| bad("the run wrote no image to continue from".into()))?,
     );
-    let exemplar = resolve(&saved.exemplar);
+    let exemplar = resolve(saved.exemplar.as_deref().ok_or_else(|| {
+        bad(
+            "its exemplar was an image in memory, not a file: start a new run from its image"
+                .into(),
+        )
+    })?);
     let output_sha = file_sha256(&output).map_err(|e| {
         bad(format!(
             "cannot read the image it wrote, {}: {e}",

@@ -273,72 +273,102 @@ impl Settings {
     /// The settings that need nothing loaded to be checked: first, so that a typo fails at
     /// once. Every bound is checked without overflow.
     pub fn validate(&self) -> Result<()> {
-        let bad = |text: String| Err(Error::InvalidSetting(text));
-        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
-            return bad(format!(
-                "--iters {} must be between 1 and {MAX_ITERATIONS}",
-                self.iterations
-            ));
-        }
-        if self.solver == SolverKind::Lbfgs && !(1..=MAX_HISTORY).contains(&self.history) {
-            return bad(format!(
-                "--history {} must be between 1 and {MAX_HISTORY} (L-BFGS gains little beyond \
-                 ~50 pairs; each costs two image-sized vectors)",
-                self.history
-            ));
-        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if self.runtime.threads > cores {
-            return bad(format!(
-                "--threads {} is more than this machine's {cores} cores: more threads than cores \
-                 only slow ONNX Runtime down; give at most {cores} (0: all cores)",
-                self.runtime.threads
-            ));
-        }
-        if self.max_evaluations == Some(0) {
-            return bad("--max-evals must be at least 1".into());
-        }
-        if !(0.0..1.0).contains(&self.tolerance) {
-            return bad(format!("tolerance {} must be in [0, 1)", self.tolerance));
-        }
-        if !(self.exemplar_scale > 0.0 && self.exemplar_scale <= 8.0) {
-            return bad(format!(
-                "--exemplar-scale {} must be in (0, 8]",
-                self.exemplar_scale
-            ));
-        }
-        if let Some(n) = self.shallow_first.filter(|&n| n >= self.iterations) {
-            return bad(format!(
-                "--shallow-first {n} must be fewer than --iters {}",
-                self.iterations
-            ));
-        }
         let shallow = crate::plan::shallow_budget(self);
-        if let Some(n) = self.skip_deepest.filter(|&n| {
-            n.checked_add(shallow)
-                .is_none_or(|both| both >= self.iterations)
-        }) {
-            return bad(format!(
-                "--skip-deepest {n} plus the shallow pass's {shallow} iterations must be fewer \
-                 than --iters {}: all layers need some",
-                self.iterations
-            ));
+        let checks: [(bool, &'static str, String, String); 12] = [
+            (
+                (1..=MAX_ITERATIONS).contains(&self.iterations),
+                "--iters",
+                self.iterations.to_string(),
+                format!("between 1 and {MAX_ITERATIONS}"),
+            ),
+            (
+                self.solver != SolverKind::Lbfgs || (1..=MAX_HISTORY).contains(&self.history),
+                "--history",
+                self.history.to_string(),
+                format!(
+                    "between 1 and {MAX_HISTORY} (L-BFGS gains little beyond ~50 pairs; each \
+                     costs two image-sized vectors)"
+                ),
+            ),
+            (
+                self.runtime.threads <= cores,
+                "--threads",
+                self.runtime.threads.to_string(),
+                format!(
+                    "at most this machine's {cores} cores (more threads than cores only slow \
+                     ONNX Runtime down; 0: all cores)"
+                ),
+            ),
+            (
+                self.max_evaluations != Some(0),
+                "--max-evals",
+                "0".into(),
+                "at least 1".into(),
+            ),
+            (
+                (0.0..1.0).contains(&self.tolerance),
+                "tolerance",
+                self.tolerance.to_string(),
+                "in [0, 1)".into(),
+            ),
+            (
+                self.exemplar_scale > 0.0 && self.exemplar_scale <= 8.0,
+                "--exemplar-scale",
+                self.exemplar_scale.to_string(),
+                "in (0, 8]".into(),
+            ),
+            (
+                self.shallow_first.is_none_or(|n| n < self.iterations),
+                "--shallow-first",
+                format!("{}", self.shallow_first.unwrap_or(0)),
+                format!("fewer than --iters {}", self.iterations),
+            ),
+            (
+                self.skip_deepest
+                    .is_none_or(|n| n.checked_add(shallow).is_some_and(|b| b < self.iterations)),
+                "--skip-deepest",
+                format!("{}", self.skip_deepest.unwrap_or(0)),
+                format!(
+                    "fewer than --iters {} less the shallow pass's {shallow} iterations: all \
+                     layers need some",
+                    self.iterations
+                ),
+            ),
+            (
+                self.coarse_iterations
+                    .is_none_or(|n| (1..=MAX_ITERATIONS).contains(&n)),
+                "--coarse-iters",
+                format!("{}", self.coarse_iterations.unwrap_or(0)),
+                format!("between 1 and {MAX_ITERATIONS}"),
+            ),
+            (
+                self.scales.is_none_or(|n| (1..=MAX_SCALES).contains(&n)),
+                "--scales",
+                format!("{}", self.scales.unwrap_or(0)),
+                format!("between 1 and {MAX_SCALES}"),
+            ),
+            (
+                self.redraw_every > 0,
+                "--redraw-every",
+                "0".into(),
+                "at least 1".into(),
+            ),
+            (
+                self.snapshot_every <= MAX_ITERATIONS,
+                "--snapshot-every",
+                self.snapshot_every.to_string(),
+                format!("at most {MAX_ITERATIONS} (0: never)"),
+            ),
+        ];
+        match checks.into_iter().find(|(ok, ..)| !ok) {
+            Some((_, option, value, allowed)) => Err(Error::OutOfRange {
+                option,
+                value,
+                allowed,
+            }),
+            None => Ok(()),
         }
-        if let Some(n) = self
-            .coarse_iterations
-            .filter(|n| !(1..=MAX_ITERATIONS).contains(n))
-        {
-            return bad(format!(
-                "--coarse-iters {n} must be between 1 and {MAX_ITERATIONS}"
-            ));
-        }
-        if self.scales.is_some_and(|n| !(1..=MAX_SCALES).contains(&n)) {
-            return bad(format!("--scales must be between 1 and {MAX_SCALES}"));
-        }
-        if self.redraw_every == 0 {
-            return bad("--redraw-every must be at least 1".into());
-        }
-        Ok(())
     }
 }
 

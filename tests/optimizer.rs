@@ -47,6 +47,8 @@ fn round(
         callback,
     )
     .expect("optimisation")
+    .ran()
+    .expect("the round ran")
 }
 
 fn losses(outcome: &OptimizationOutcome) -> Vec<f32> {

@@ -1,14 +1,15 @@
-//! Several syntheses of one exemplar that differ only in their seed (`--count`): every file of
-//! every run checked and claimed before the first starts, the runs one after another, and a
-//! contact sheet of their results.
+//! The files of runs: every file a run may write (`planned_files`), checked and claimed before
+//! any work, for one run or for several syntheses of one exemplar that differ only in their
+//! seed (`--count`, a `Batch`: the runs one after another, and a contact sheet of their results).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use super::{sibling_path, Outcome, SynthesisBuilder};
+use super::{sibling_path, snapshot_path_at, Outcome, SynthesisBuilder};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::outputs::{FileKind, OutputPlan, Outputs, PlannedFile};
+use crate::plan;
 
 /// Runs that share an exemplar and settings but their seed, and their claimed files.
 pub struct Batch {
@@ -93,10 +94,68 @@ fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Output
     let scales = first.scale_count()?;
     let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
     files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));
-    let exemplar = first.exemplar.as_deref().expect("scale_count checked it");
-    let owned = first
-        .continuation
-        .as_ref()
-        .map_or(&[][..], |c| c.owned.as_slice());
-    OutputPlan::check(files, &[exemplar], first.overwrite, owned)?.claim()
+    first.check_and_claim(files)
+}
+
+impl SynthesisBuilder {
+    /// Every file a run of `scales` scales may write: the output, every snapshot at every
+    /// scale, the tiled preview, the record.
+    pub fn planned_files(&self, scales: usize) -> Vec<PlannedFile> {
+        let mut files = Vec::new();
+        if let Some(out) = &self.output {
+            files.push(PlannedFile::new(out, FileKind::Output));
+            let every = self.settings.snapshot_every;
+            for k in (0..scales).filter(|_| every > 0) {
+                let last = k + 1 == scales;
+                // A resumed run numbers its snapshots on from where the run it resumes stopped.
+                let first = if last { self.resumed_after } else { 0 };
+                let coarse = (!last).then_some(k);
+                files.extend(
+                    (every..=plan::scale_budget(&self.settings, k, scales))
+                        .step_by(every)
+                        .map(|i| snapshot_path_at(out, coarse, first + i))
+                        .map(|p| PlannedFile::new(p, FileKind::Snapshot)),
+                );
+            }
+            if self.settings.tile {
+                files.push(PlannedFile::new(
+                    sibling_path(out, "2x2"),
+                    FileKind::TiledPreview,
+                ));
+            }
+        }
+        if let Some(record) = &self.record {
+            files.push(PlannedFile::new(record, FileKind::Record));
+        }
+        files
+    }
+
+    /// Check and claim this run's files (src/outputs).
+    pub(super) fn claim_outputs(&self, scales: usize) -> Result<Outputs> {
+        self.check_and_claim(self.planned_files(scales))
+    }
+
+    /// Check `files` (never the exemplar; the run's own replaceable without --overwrite) and
+    /// claim them.
+    fn check_and_claim(&self, files: Vec<PlannedFile>) -> Result<Outputs> {
+        let inputs: Vec<&Path> = self.exemplar.as_deref().into_iter().collect();
+        let owned = self
+            .continuation
+            .as_ref()
+            .map_or(&[][..], |c| c.owned.as_slice());
+        OutputPlan::check(files, &inputs, self.overwrite, owned)?.claim()
+    }
+
+    /// The number of scales a run of these settings will have, from the exemplar's header
+    /// alone (for planning a batch's files before any run is built).
+    pub(super) fn scale_count(&self) -> Result<usize> {
+        if self.start.is_some() {
+            return Ok(1);
+        }
+        let multiple = self.models()?.manifest.image_input.size_multiple;
+        let (ew, eh) = self.exemplar_dimensions()?;
+        let scaled = plan::scaled_exemplar(&self.settings, ew, eh);
+        let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut Vec::new())?;
+        Ok(plan::plan_scales(&self.settings, size, scaled, multiple, false)?.len())
+    }
 }

@@ -3,28 +3,30 @@
 //! plans the run (src/plan.rs), claims its files (src/outputs) and computes the exemplar's
 //! statistics.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{sibling_path, snapshot_path_at, Stage, Synthesis};
+use super::{sibling_path, Stage, Synthesis};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, OptionInputs, Padding, Variant};
+use crate::manifest::{default_models_dir, ModelSet, Padding};
 use crate::memory;
 use crate::objective::{Objective, Statistics};
 use crate::optimizer::Solver;
-use crate::outputs::{FileKind, OutputPlan, Outputs, PlannedFile};
+use crate::outputs::Outputs;
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::plan::{self, RunPlan};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::settings::{Settings, Size};
 use crate::step_inputs;
 use crate::upsample::Upsampling;
+
+/// How messages name an exemplar given in memory.
+const IN_MEMORY: &str = "the exemplar image (in memory)";
 
 /// Most textures one `--count` makes.
 pub const MAX_COUNT: usize = 1_000;
@@ -38,6 +40,8 @@ pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
 pub struct SynthesisBuilder {
     pub(crate) settings: Settings,
     pub(crate) exemplar: Option<PathBuf>,
+    /// Or the exemplar as an image in memory.
+    exemplar_image: Option<Planar>,
     pub(crate) output: Option<PathBuf>,
     pub(crate) record: Option<PathBuf>,
     pub(crate) overwrite: bool,
@@ -71,6 +75,7 @@ impl Default for SynthesisBuilder {
         SynthesisBuilder {
             settings: Settings::default(),
             exemplar: None,
+            exemplar_image: None,
             output: None,
             record: None,
             overwrite: false,
@@ -184,7 +189,59 @@ impl SynthesisBuilder {
     /// The exemplar photo (PNG or JPEG).
     pub fn exemplar(mut self, path: impl AsRef<Path>) -> Self {
         self.exemplar = Some(path.as_ref().to_path_buf());
+        self.exemplar_image = None;
         self
+    }
+
+    /// The exemplar as an image in memory (e.g. from `image::open`), instead of a file. Its
+    /// colour channels are used (grey is spread to RGB, alpha ignored). A run from an image in
+    /// memory cannot be resumed from its record.
+    pub fn exemplar_image(mut self, image: &image::DynamicImage) -> Self {
+        self.exemplar_image = Some(image_io::from_rgb8(&image.to_rgb8()));
+        self.exemplar = None;
+        self
+    }
+
+    /// The exemplar's width and height: from the file's header (nothing decoded yet) or the
+    /// image in memory.
+    pub(super) fn exemplar_dimensions(&self) -> Result<(u32, u32)> {
+        match (&self.exemplar_image, &self.exemplar) {
+            (Some(image), _) => {
+                let (_, h, w) = image.dim();
+                Ok((w as u32, h as u32))
+            }
+            (None, Some(path)) => image_io::dimensions(path),
+            (None, None) => Err(Error::InvalidSetting("no exemplar image given".into())),
+        }
+    }
+
+    /// The exemplar decoded, with its checksum (of the file, or of the pixels in memory).
+    fn load_exemplar(&self) -> Result<image_io::Loaded> {
+        match (&self.exemplar_image, &self.exemplar) {
+            (Some(image), _) => {
+                let bytes: Vec<u8> = image.iter().flat_map(|v| v.to_le_bytes()).collect();
+                Ok(image_io::Loaded {
+                    image: image.clone(),
+                    notices: Vec::new(),
+                    sha256: crate::outputs::sha256_hex(&bytes),
+                })
+            }
+            (None, Some(path)) => image_io::load_rgb(path),
+            (None, None) => Err(Error::InvalidSetting("no exemplar image given".into())),
+        }
+    }
+
+    /// The exemplar, for messages.
+    pub(crate) fn exemplar_name(&self) -> String {
+        self.exemplar
+            .as_ref()
+            .map_or(IN_MEMORY.to_string(), |p| p.display().to_string())
+    }
+
+    /// The models folder these settings name (or the default one), opened.
+    pub(super) fn models(&self) -> Result<ModelSet> {
+        let dir = self.settings.runtime.models.clone();
+        ModelSet::open(&dir.unwrap_or_else(default_models_dir))
     }
 
     /// Where the PNG goes. Without it, `run()` only returns the image.
@@ -231,25 +288,15 @@ impl SynthesisBuilder {
         let setup_start = Instant::now();
         self.settings.validate()?;
         let mut notices = Vec::new();
-        let exemplar_path = self
-            .exemplar
-            .clone()
-            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
-        let models = ModelSet::open(
-            &self
-                .settings
-                .runtime
-                .models
-                .clone()
-                .unwrap_or_else(default_models_dir),
-        )?;
+        let exemplar_path = self.exemplar.clone();
+        let models = self.models()?;
         let multiple = models.manifest.image_input.size_multiple;
         // Sizes and memory from the exemplar's header, before anything large is allocated.
-        let (ew, eh) = image_io::dimensions(&exemplar_path)?;
+        let (ew, eh) = self.exemplar_dimensions()?;
         let (sw, sh) = plan::scaled_exemplar(&self.settings, ew, eh);
         if sw < multiple || sh < multiple {
             return Err(Error::ImageRead {
-                path: exemplar_path,
+                path: exemplar_path.unwrap_or_else(|| IN_MEMORY.into()),
                 reason: format!(
                     "{sw}x{sh} is too small: the network needs at least {multiple}x{multiple} \
                      (after --exemplar-scale)"
@@ -257,15 +304,15 @@ impl SynthesisBuilder {
             });
         }
         let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut notices)?;
-        let needs = self.check_memory(size, (sw, sh))?;
-        let loaded = image_io::load_rgb(&exemplar_path)?;
+        let needs = memory::check(size, (sw, sh), self.settings.exemplar_scale, self.history())?;
+        let loaded = self.load_exemplar()?;
         if let Some(c) = self.continuation.as_ref() {
             if c.exemplar_sha256 != loaded.sha256 {
                 return Err(Error::InvalidSetting(format!(
                     "--resume: {} is not the image the run started from (its content changed \
                      since; the record has sha256 {}): put the original back, or start a new \
                      run",
-                    exemplar_path.display(),
+                    self.exemplar_name(),
                     c.exemplar_sha256
                 )));
             }
@@ -288,7 +335,7 @@ impl SynthesisBuilder {
         let outputs = match self.claimed.clone() {
             Some(outputs) => outputs,
             None => {
-                let outputs = self.claim_outputs(&exemplar_path, scales.len())?;
+                let outputs = self.claim_outputs(scales.len())?;
                 notices.extend(outputs.notices());
                 outputs
             }
@@ -369,11 +416,7 @@ impl SynthesisBuilder {
             .resolve(&written_layers, &variant)?;
         let (chosen_layers, weights) =
             layers::in_network_order(written_layers, weights, &variant.layers);
-        let (options, settings) = resolve_options(
-            &self.settings.statistic,
-            &variant,
-            &self.settings.statistic_options(),
-        )?;
+        let (options, settings) = variant.resolve_options(&self.settings.statistic_options())?;
         let session = SessionOptions {
             precision: self.settings.runtime.precision,
             ..SessionOptions::new(
@@ -406,7 +449,7 @@ impl SynthesisBuilder {
             Ok((statistics, targets, objective))
         };
         let (statistics, targets, objective) =
-            opened().map_err(|e| explain_memory(e, size, &needs))?;
+            opened().map_err(|e| memory::explain(e, size, &needs))?;
         self.stop_if_interrupted()?;
         // Each scale's exemplar, resized once here.
         let stages = run_plan
@@ -508,112 +551,12 @@ impl SynthesisBuilder {
         self.record.as_deref()
     }
 
-    /// Every file a run of `scales` scales may write: the output, every snapshot at every
-    /// scale, the tiled preview, the record.
-    pub fn planned_files(&self, scales: usize) -> Vec<PlannedFile> {
-        let mut files = Vec::new();
-        if let Some(out) = &self.output {
-            files.push(PlannedFile::new(out, FileKind::Output));
-            let every = self.settings.snapshot_every;
-            for k in (0..scales).filter(|_| every > 0) {
-                let last = k + 1 == scales;
-                // A resumed run numbers its snapshots on from where the run it resumes stopped.
-                let first = if last { self.resumed_after } else { 0 };
-                let coarse = (!last).then_some(k);
-                files.extend(
-                    (every..=plan::scale_budget(&self.settings, k, scales))
-                        .step_by(every)
-                        .map(|i| snapshot_path_at(out, coarse, first + i))
-                        .map(|p| PlannedFile::new(p, FileKind::Snapshot)),
-                );
-            }
-            if self.settings.tile {
-                files.push(PlannedFile::new(
-                    sibling_path(out, "2x2"),
-                    FileKind::TiledPreview,
-                ));
-            }
-        }
-        if let Some(record) = &self.record {
-            files.push(PlannedFile::new(record, FileKind::Record));
-        }
-        files
-    }
-
-    /// Check and claim this run's files (src/outputs.rs).
-    fn claim_outputs(&self, exemplar: &Path, scales: usize) -> Result<Outputs> {
-        let owned = self
-            .continuation
-            .as_ref()
-            .map_or(&[][..], |c| c.owned.as_slice());
-        OutputPlan::check(
-            self.planned_files(scales),
-            &[exemplar],
-            self.overwrite,
-            owned,
-        )?
-        .claim()
-    }
-
-    /// The number of scales a run of these settings will have, from the exemplar's header
-    /// alone (for planning a batch's files before any run is built).
-    pub(super) fn scale_count(&self) -> Result<usize> {
-        if self.start.is_some() {
-            return Ok(1);
-        }
-        let exemplar = self
-            .exemplar
-            .as_deref()
-            .ok_or_else(|| Error::InvalidSetting("no exemplar image given".into()))?;
-        let models = ModelSet::open(
-            &self
-                .settings
-                .runtime
-                .models
-                .clone()
-                .unwrap_or_else(default_models_dir),
-        )?;
-        let multiple = models.manifest.image_input.size_multiple;
-        let (ew, eh) = image_io::dimensions(exemplar)?;
-        let scaled = plan::scaled_exemplar(&self.settings, ew, eh);
-        let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut Vec::new())?;
-        Ok(plan::plan_scales(&self.settings, size, scaled, multiple, false)?.len())
-    }
-
-    /// Refuse, with the numbers, a run that would not fit in the memory this process may take:
-    /// one evaluation at the output size, the exemplar's statistics, the solver's history.
-    fn check_memory(&self, size: Size, exemplar: (u32, u32)) -> Result<memory::Needs> {
-        let history = match self.settings.solver() {
-            Solver::Lbfgs { history } => history as u64,
+    /// L-BFGS's correction pairs (0 for the other solvers), for the memory estimate.
+    fn history(&self) -> usize {
+        match self.settings.solver() {
+            Solver::Lbfgs { history } => history,
             Solver::Cg | Solver::Sd => 0,
-        };
-        let exemplar_pixels = exemplar.0 as u64 * exemplar.1 as u64;
-        let needs = memory::Needs::estimate(size.pixels(), exemplar_pixels, history);
-        let Some(usable) = memory::usable_bytes() else {
-            return Ok(needs);
-        };
-        if needs.total() <= usable {
-            return Ok(needs);
         }
-        let hint = if needs.exemplar_statistics > needs.evaluation {
-            format!(
-                "the exemplar is {}x{} after --exemplar-scale: pass a smaller --exemplar-scale \
-                 (e.g. {:.2}) or resize it",
-                exemplar.0,
-                exemplar.1,
-                (512.0 / exemplar.0.max(exemplar.1) as f64).min(1.0)
-                    * self.settings.exemplar_scale as f64
-            )
-        } else if needs.solver_history > needs.evaluation {
-            "choose a smaller --history".to_string()
-        } else {
-            "choose a smaller --size".to_string()
-        };
-        Err(Error::OutOfMemory(format!(
-            "a {size} run needs about {} and {} are available: {hint}",
-            needs.describe(),
-            memory::gib(usable)
-        )))
     }
 
     /// Set-up stops at the first Ctrl-C (nothing is written yet; the claim is released).
@@ -623,49 +566,4 @@ impl SynthesisBuilder {
         }
         Ok(())
     }
-}
-
-/// An allocation that failed in ONNX Runtime, told with the size and the memory estimated.
-pub(super) fn explain_memory(e: Error, size: Size, needs: &memory::Needs) -> Error {
-    match e {
-        Error::OutOfMemory(message) => Error::OutOfMemory(format!(
-            "{message} (a {size} run, estimated to need {})",
-            needs.describe()
-        )),
-        e => e,
-    }
-}
-
-/// The chosen value of each of the variant's options (defaults where the user chose none), and
-/// the graph inputs they set. Options the variant does not have are an error.
-fn resolve_options(
-    statistic: &str,
-    variant: &Variant,
-    chosen: &BTreeMap<String, String>,
-) -> Result<(BTreeMap<String, String>, OptionInputs)> {
-    if let Some(unknown) = chosen.keys().find(|k| !variant.options.contains_key(*k)) {
-        let known: Vec<&str> = variant.options.keys().map(String::as_str).collect();
-        return Err(Error::InvalidSetting(format!(
-            "--{unknown} does not apply to the {statistic} statistic (its options: {})",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        )));
-    }
-    let mut names = BTreeMap::new();
-    let mut inputs = Vec::new();
-    for (key, spec) in &variant.options {
-        let value = chosen.get(key).unwrap_or(&spec.default);
-        let numbers = spec.values.get(value).ok_or_else(|| {
-            Error::InvalidSetting(format!(
-                "--{key} {value}: choose one of {}",
-                spec.values.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        names.insert(key.clone(), value.clone());
-        inputs.push((spec.input.clone(), numbers.clone()));
-    }
-    Ok((names, inputs))
 }

@@ -39,7 +39,8 @@ pub struct Stage {
 /// A validated, loaded synthesis, ready to run.
 pub struct Synthesis {
     pub(crate) builder: SynthesisBuilder,
-    pub(crate) exemplar_path: PathBuf,
+    /// None: given in memory.
+    pub(crate) exemplar_path: Option<PathBuf>,
     pub(crate) exemplar_sha256: String,
     /// The claimed files this run writes through.
     pub(crate) outputs: Outputs,
@@ -106,6 +107,13 @@ pub struct Outcome {
     pub record: RunRecord,
 }
 
+impl Outcome {
+    /// The result as an 8-bit RGB image (what the PNG holds).
+    pub fn rgb_image(&self) -> image::RgbImage {
+        crate::image_io::to_rgb8(&self.image)
+    }
+}
+
 impl Synthesis {
     pub fn builder() -> SynthesisBuilder {
         SynthesisBuilder::default()
@@ -165,7 +173,7 @@ impl Synthesis {
         format!(
             "{} from {} | {} on {} ({}{}) | {} | {} | scales {}{} | up to {} iterations{}{}",
             self.size,
-            self.exemplar_path.display(),
+            self.builder.exemplar_name(),
             s.statistic,
             self.layers.join(","),
             s.backbone,

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array3;
 
-use super::builder::explain_memory;
 use super::{sibling_path, Event, Outcome, Stage, Synthesis, MAX_RESTARTS};
 use crate::checkpoint::Checkpoints;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::objective::{statistics_distance, LayerStatistics, Objective};
-use crate::optimizer::{self, IterationCallback, OptimizationOutcome, Progress, Round, StopReason};
+use crate::optimizer::{
+    self, IterationCallback, OptimizationOutcome, Progress, Round, RoundOutcome, StopReason,
+};
 use crate::outputs::FileKind;
 use crate::passes::{self, Pass};
 use crate::record::RunRecord;
@@ -45,7 +46,7 @@ impl Synthesis {
     pub fn run_with_events(self, events: impl FnMut(Event) + 'static) -> Result<Outcome> {
         let (size, needs) = (self.size, self.needs);
         self.run_events(events)
-            .map_err(|e| explain_memory(e, size, &needs))
+            .map_err(|e| crate::memory::explain(e, size, &needs))
     }
 
     fn run_events(mut self, events: impl FnMut(Event) + 'static) -> Result<Outcome> {
@@ -205,7 +206,7 @@ impl Synthesis {
                     later_work,
                     pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
-                let mut result = match optimizer::optimize(
+                let outcome = optimizer::optimize(
                     pass_objective.as_mut().unwrap_or(&mut self.objective),
                     &x,
                     &optimizer_settings,
@@ -213,20 +214,25 @@ impl Synthesis {
                     curvature.take(),
                     self.builder.cancel.clone(),
                     callback.clone(),
-                ) {
-                    Ok(result) => result,
+                )?;
+                let mut result = match outcome {
+                    RoundOutcome::Ran(result) => *result,
+                    // Before anything was evaluated: nothing to write.
+                    RoundOutcome::NotStarted(StopReason::Interrupted) if rounds.is_empty() => {
+                        return Err(Error::Interrupted { during: "set-up" })
+                    }
                     // Ctrl-C between two rounds (e.g. during an upsampling search, 13 s at
                     // 1024²), or the evaluation budget used up exactly at a round's start: the
                     // run ends with what the rounds before made, as if stopped inside one.
-                    Err(Error::StoppedBeforeStart(reason)) if !rounds.is_empty() => {
+                    RoundOutcome::NotStarted(reason) if !rounds.is_empty() => {
                         stopped_between_rounds = Some(reason);
                         break 'scales;
                     }
-                    // Before anything was evaluated: nothing to write.
-                    Err(Error::StoppedBeforeStart(StopReason::Interrupted)) => {
-                        return Err(Error::Interrupted { during: "set-up" })
+                    RoundOutcome::NotStarted(reason) => {
+                        return Err(Error::Optimiser(format!(
+                            "stopped before the first evaluation: {reason}"
+                        )))
                     }
-                    Err(e) => return Err(e),
                 };
                 // Not across a redraw of the step inputs: the objective itself changes there.
                 curvature = result.curvature.take().filter(|_| !redraw);
