@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use crate::error::Result;
 use crate::layers::parse_layers;
 use crate::manifest::{default_models_dir, default_option_inputs, ModelSet, Padding, Variant};
-use crate::objective::{Objective, Statistics};
+use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::runtime::{self, SessionOptions};
 use crate::settings::RuntimeSettings;
 use crate::step_inputs::draw_all;
@@ -247,17 +247,17 @@ pub fn measure(
         Statistics::open(models, variant, options)?.compute(&target_image, None, &step)?;
     let weights = vec![1.0; layers.len()];
     let settings = default_option_inputs(variant);
-    let mut objective = Objective::new(
+    let mut objective = Objective::new(&ObjectiveSpec {
         models,
         variant,
-        &layers,
-        &weights,
-        &settings,
-        &targets,
-        &step,
-        (size, size),
-        options,
-    )?;
+        layers: &layers,
+        weights: &weights,
+        settings: &settings,
+        targets: &targets,
+        step: &step,
+        size: (size, size),
+        session: options,
+    })?;
     let x: Vec<f32> = (0..batch)
         .flat_map(|_| random_image().into_raw_vec_and_offset().0)
         .collect();

@@ -204,22 +204,37 @@ pub struct Objective {
     width: usize,
 }
 
+/// What an objective is opened with, by name.
+pub struct ObjectiveSpec<'a> {
+    pub models: &'a ModelSet,
+    pub variant: &'a Variant,
+    /// The layers matched, and one weight for each.
+    pub layers: &'a [String],
+    pub weights: &'a [f32],
+    /// The values of the variant's options, as (graph input, value).
+    pub settings: &'a [(String, Vec<f32>)],
+    pub targets: &'a LayerStatistics,
+    pub step: &'a StepValues,
+    /// Width and height of the image.
+    pub size: (usize, usize),
+    pub session: SessionOptions,
+}
+
 impl Objective {
-    /// `weights` holds one weight per entry of `layers`; the grad model chosen is the shallowest
-    /// one that covers every layer, and its other layers get weight 0. `settings` are the values
-    /// of the variant's options, as (graph input, value).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        models: &ModelSet,
-        variant: &Variant,
-        layers: &[String],
-        weights: &[f32],
-        settings: &[(String, Vec<f32>)],
-        targets: &LayerStatistics,
-        step: &StepValues,
-        (width, height): (usize, usize),
-        options: SessionOptions,
-    ) -> Result<Self> {
+    /// The grad model chosen is the shallowest one that covers every layer of `spec`; its other
+    /// layers get weight 0.
+    pub fn new(spec: &ObjectiveSpec) -> Result<Self> {
+        let ObjectiveSpec {
+            models,
+            variant,
+            layers,
+            weights,
+            settings,
+            targets,
+            step,
+            size: (width, height),
+            session: options,
+        } = *spec;
         let model = variant
             .grad_model_for(layers)
             .ok_or_else(|| Error::Models {

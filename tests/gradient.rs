@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use neurotex::layers::parse_layers;
-use neurotex::objective::{Objective, Statistics};
+use neurotex::objective::{Objective, ObjectiveSpec, Statistics};
 use neurotex::step_inputs::draw_all;
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -51,17 +51,17 @@ fn check_gradient(
         .unwrap()
         .compute(&exemplar, None, &step)
         .unwrap();
-    let mut objective = Objective::new(
-        &models,
+    let mut objective = Objective::new(&ObjectiveSpec {
+        models: &models,
         variant,
-        &layers,
-        &weights,
-        &settings,
-        &targets,
-        &step,
-        (32, 32),
-        cpu(),
-    )
+        layers: &layers,
+        weights: &weights,
+        settings: &settings,
+        targets: &targets,
+        step: &step,
+        size: (32, 32),
+        session: cpu(),
+    })
     .unwrap();
     let x = random_image(32, seed + 1);
     let x = x.as_slice().unwrap();

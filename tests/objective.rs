@@ -7,7 +7,7 @@ use common::*;
 use neurotex::image_io::Planar;
 use neurotex::layers::parse_layers;
 use neurotex::manifest::default_option_inputs;
-use neurotex::objective::{statistics_distance, Objective, Statistics};
+use neurotex::objective::{statistics_distance, Objective, ObjectiveSpec, Statistics};
 use neurotex::runtime::{check_provider, Provider};
 use neurotex::step_inputs::draw_all;
 
@@ -22,17 +22,17 @@ fn objective(statistic: &str, layer_spec: &str, exemplar: &Planar, size: usize) 
         .compute(exemplar, None, &step)
         .unwrap();
     let weights = vec![1.0; layers.len()];
-    Objective::new(
-        &models,
+    Objective::new(&ObjectiveSpec {
+        models: &models,
         variant,
-        &layers,
-        &weights,
-        &default_option_inputs(variant),
-        &targets,
-        &step,
-        (size, size),
-        cpu(),
-    )
+        layers: &layers,
+        weights: &weights,
+        settings: &default_option_inputs(variant),
+        targets: &targets,
+        step: &step,
+        size: (size, size),
+        session: cpu(),
+    })
     .unwrap()
 }
 
@@ -84,17 +84,17 @@ fn equals_full_model_with_zero_weights(layers: &[String], weights: &[f32]) -> St
     let norm = default_option_inputs(variant);
     let open = |layers: &[String], weights: &[f32]| {
         let size = (48, 48);
-        Objective::new(
-            &models,
+        Objective::new(&ObjectiveSpec {
+            models: &models,
             variant,
             layers,
             weights,
-            &norm,
-            &targets,
-            &vec![],
+            settings: &norm,
+            targets: &targets,
+            step: &vec![],
             size,
-            cpu(),
-        )
+            session: cpu(),
+        })
         .unwrap()
     };
     let mut small = open(layers, weights);
@@ -231,17 +231,17 @@ fn sorted_targets_of_another_size_are_resampled_as_quantiles() {
         })
         .collect();
     let layers = parse_layers("all", &variant.layers).unwrap();
-    let mut objective = Objective::new(
-        &models,
+    let mut objective = Objective::new(&ObjectiveSpec {
+        models: &models,
         variant,
-        &layers,
-        &[1.0; 13],
-        &[],
-        &doubled,
-        &vec![],
-        (32, 32),
-        cpu(),
-    )
+        layers: &layers,
+        weights: &[1.0; 13],
+        settings: &[],
+        targets: &doubled,
+        step: &vec![],
+        size: (32, 32),
+        session: cpu(),
+    })
     .unwrap();
     let at_exemplar = objective
         .evaluate(exemplar.as_slice().unwrap(), 1)

@@ -267,4 +267,3 @@ pub struct OptimizationOutcome {
     /// the other solvers, and after a stop of ours, which argmin sees as an error).
     pub curvature: Option<Curvature>,
 }
-

@@ -15,7 +15,7 @@ use crate::init::Init;
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet, Padding};
 use crate::memory;
-use crate::objective::{Objective, Statistics};
+use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
 use crate::outputs::Outputs;
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
@@ -435,17 +435,17 @@ impl SynthesisBuilder {
             // The final scale's targets: the run starts with them when it is single-scale, and
             // reports its distances with them.
             let targets = statistics.compute(&exemplar, None, &step)?;
-            let objective = Objective::new(
-                &models,
-                &variant,
-                &chosen_layers,
-                &weights,
-                &settings,
-                &targets,
-                &step,
-                (size.width as usize, size.height as usize),
+            let objective = Objective::new(&ObjectiveSpec {
+                models: &models,
+                variant: &variant,
+                layers: &chosen_layers,
+                weights: &weights,
+                settings: &settings,
+                targets: &targets,
+                step: &step,
+                size: (size.width as usize, size.height as usize),
                 session,
-            )?;
+            })?;
             Ok((statistics, targets, objective))
         };
         let (statistics, targets, objective) =

@@ -13,7 +13,7 @@ use super::{sibling_path, Event, Outcome, Stage, Synthesis, MAX_RESTARTS};
 use crate::checkpoint::Checkpoints;
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::objective::{statistics_distance, LayerStatistics, Objective};
+use crate::objective::{statistics_distance, LayerStatistics, Objective, ObjectiveSpec};
 use crate::optimizer::{
     self, IterationCallback, OptimizationOutcome, Progress, Round, RoundOutcome, StopReason,
 };
@@ -401,17 +401,17 @@ impl Synthesis {
     /// grad model that ends there.
     fn pass_objective(&self, pass: &Pass, size: Size) -> Result<Objective> {
         let (layers, weights) = self.pass_layers(pass);
-        Objective::new(
-            &self.models,
-            &self.variant,
-            &layers,
-            &weights,
-            &self.option_inputs,
-            &self.targets,
-            &self.step,
-            (size.width as usize, size.height as usize),
-            self.session,
-        )
+        Objective::new(&ObjectiveSpec {
+            models: &self.models,
+            variant: &self.variant,
+            layers: &layers,
+            weights: &weights,
+            settings: &self.option_inputs,
+            targets: &self.targets,
+            step: &self.step,
+            size: (size.width as usize, size.height as usize),
+            session: self.session,
+        })
     }
 
     /// The image `x` ([3,H,W] row-major) at scale `from` carried up to scale `to`, wrapping
