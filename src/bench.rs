@@ -147,18 +147,8 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
 /// (the input-gradient conv of each layer has the same multiply-adds as its forward conv).
 /// Channels and downsampling come from the manifest, so this holds for VGG-16 and VGG-19.
 pub fn conv_flops(variant: &Variant, deepest: &str, width: u64, height: u64) -> u64 {
-    let mut forward = 0;
-    let mut cin = 3;
-    for name in &variant.layers {
-        let cout = variant.channels[name] as u64;
-        let down = variant.scale[name] as u64;
-        forward += 2 * 9 * cin * cout * (width / down) * (height / down);
-        if name == deepest {
-            break;
-        }
-        cin = cout;
-    }
-    2 * forward
+    // Two flops per multiply-add, forward and backward.
+    (2.0 * 2.0 * variant.conv_macs_per_pixel(deepest) * (width * height) as f64).round() as u64
 }
 
 /// One measured cell of the benchmark table.

@@ -359,6 +359,24 @@ impl ModelSet {
 }
 
 impl Variant {
+    /// Multiply-adds of the forward 3x3 convolutions from the image up to `layer` (inclusive),
+    /// per pixel of the image: from the manifest's channels and downsampling, so it holds for
+    /// every backbone. The one measure of cost (passes, ETA, benchmark GFLOP/s).
+    pub fn conv_macs_per_pixel(&self, layer: &str) -> f64 {
+        let mut inputs = 3.0;
+        let mut total = 0.0;
+        for name in &self.layers {
+            let outputs = self.channels.get(name).copied().unwrap_or(0) as f64;
+            let scale = self.scale.get(name).copied().unwrap_or(1) as f64;
+            total += 9.0 * inputs * outputs / (scale * scale);
+            inputs = outputs;
+            if name == layer {
+                break;
+            }
+        }
+        total
+    }
+
     /// The chosen value of each of the variant's options (defaults where the user chose none), and
     /// the graph inputs they set. Options the variant does not have are an error.
     pub fn resolve_options(

@@ -84,23 +84,9 @@ pub fn plan(
 /// `deepest`: the ratio of their 3x3 convolutions' multiply-adds (0.39 for relu3_1 against
 /// relu5_1, 0.71 for relu4_1; the measured times agree within a few percent). For the ETA.
 pub fn relative_cost(variant: &Variant, ends_at: &str, deepest: &str) -> f64 {
-    let up_to = |end: &str| -> f64 {
-        let mut inputs = 3.0;
-        let mut total = 0.0;
-        for layer in &variant.layers {
-            let outputs = variant.channels.get(layer).copied().unwrap_or(0) as f64;
-            let scale = variant.scale.get(layer).copied().unwrap_or(1) as f64;
-            total += 9.0 * inputs * outputs / (scale * scale);
-            inputs = outputs;
-            if layer == end {
-                break;
-            }
-        }
-        total
-    };
-    let full = up_to(deepest);
+    let full = variant.conv_macs_per_pixel(deepest);
     if full > 0.0 {
-        up_to(ends_at) / full
+        variant.conv_macs_per_pixel(ends_at) / full
     } else {
         1.0
     }

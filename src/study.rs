@@ -13,12 +13,12 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::layers::LayerWeights;
-use crate::manifest::{default_models_dir, ModelSet};
+use crate::manifest::{default_models_dir, Manifest, ModelSet, Padding};
 use crate::metrics::{color_distance, spectrum_distance};
 use crate::objective::{statistics_distance, Statistics};
 use crate::optimizer::Solver;
 use crate::runtime::{Provider, SessionOptions};
-use crate::settings::Size;
+use crate::settings::{Settings, Size};
 use crate::sheet::{labelled_sheet, stack, Tile};
 use crate::synthesis::Synthesis;
 
@@ -28,29 +28,37 @@ pub struct Method {
     pub statistic: String,
     pub layers: String,
     pub weights: String,
-    pub gram_norm: Option<String>,
+    /// The statistic's options set (the others at their manifest default), as (name, value).
+    pub options: Vec<(String, String)>,
     pub solver: String,
 }
 
 impl Method {
-    /// The reference method every axis varies one choice of: Gram, one layer per block, uniform
-    /// weights, the paper's normalisation.
+    /// The reference method every axis varies one choice of: the default statistic (Gram), one
+    /// layer per block, uniform weights, the statistic's options at their defaults (for Gram
+    /// the paper's normalisation), L-BFGS.
     pub fn baseline() -> Self {
+        let defaults = Settings::default();
         Method {
-            statistic: "gram".into(),
-            layers: "per-block".into(),
+            statistic: defaults.statistic,
+            layers: defaults.layers,
             weights: "uniform".into(),
-            gram_norm: Some("paper".into()),
+            options: Vec::new(),
             solver: "lbfgs".into(),
         }
     }
 
     /// A short file-name-safe key.
     pub fn key(&self) -> String {
-        let norm = self.gram_norm.as_deref().unwrap_or("-");
+        let options: Vec<String> = self.options.iter().map(|(_, v)| v.clone()).collect();
+        let options = if options.is_empty() {
+            "-".to_string()
+        } else {
+            options.join("+")
+        };
         format!(
             "{}_{}_{}_{}_{}",
-            self.statistic, self.layers, self.weights, norm, self.solver
+            self.statistic, self.layers, self.weights, options, self.solver
         )
     }
 }
@@ -61,10 +69,12 @@ pub struct Axis {
     pub cells: Vec<(String, Method)>,
 }
 
-/// Every axis the study knows, each varying one choice of the baseline.
-pub fn axes() -> Vec<Axis> {
+/// Every axis the study knows, each varying one choice of the baseline. The statistics and
+/// their options are the manifest's (the VGG-16, zero-padded variants): a new statistic or
+/// option exported is a new cell, with no change here.
+pub fn axes(manifest: &Manifest) -> Vec<Axis> {
     let base = Method::baseline;
-    let vary = |f: &dyn Fn(&mut Method, &str), values: &[&str]| -> Vec<(String, Method)> {
+    let vary = |f: &dyn Fn(&mut Method, &str), values: &[String]| -> Vec<(String, Method)> {
         values
             .iter()
             .map(|v| {
@@ -74,40 +84,59 @@ pub fn axes() -> Vec<Axis> {
             })
             .collect()
     };
+    let plain = |v: &&crate::manifest::Variant| v.backbone == "vgg16" && v.padding == Padding::Zero;
+    let mut statistics: Vec<String> = Vec::new();
+    for v in manifest.variants.values().filter(plain) {
+        if !statistics.contains(&v.statistic) {
+            statistics.push(v.statistic.clone());
+        }
+    }
+    // The baseline statistic's options, each value (its default first).
+    let baseline_variant = manifest
+        .variants
+        .values()
+        .filter(plain)
+        .find(|v| v.statistic == base().statistic);
+    let option_cells: Vec<(String, Method)> = baseline_variant
+        .into_iter()
+        .flat_map(|v| v.options.iter())
+        .flat_map(|(name, spec)| {
+            let others = spec.values.keys().filter(|k| **k != spec.default);
+            std::iter::once(&spec.default).chain(others).map(|value| {
+                // The default is the baseline itself (one cell, shared by every axis).
+                let mut m = base();
+                if *value != spec.default {
+                    m.options = vec![(name.clone(), value.clone())];
+                }
+                (value.clone(), m)
+            })
+        })
+        .collect();
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let presets: Vec<&str> = crate::layers::PRESETS.iter().map(|(p, _)| *p).collect();
     vec![
         Axis {
             name: "normalisation",
-            cells: vary(
-                &|m, v| m.gram_norm = Some(v.into()),
-                &["paper", "no-n2", "no-m2", "none"],
-            ),
+            cells: option_cells,
         },
         Axis {
             name: "layers",
-            cells: vary(
-                &|m, v| m.layers = v.into(),
-                &["all", "per-block", "shallow", "deep"],
-            ),
+            cells: vary(&|m, v| m.layers = v.into(), &names(&presets)),
         },
         Axis {
             name: "statistic",
-            cells: vary(
-                &|m, v| {
-                    m.statistic = v.into();
-                    if v != "gram" {
-                        m.gram_norm = None;
-                    }
-                },
-                &["gram", "sorted", "sliced"],
-            ),
+            cells: vary(&|m, v| m.statistic = v.into(), &statistics),
         },
         Axis {
             name: "weights",
-            cells: vary(&|m, v| m.weights = v.into(), &["uniform", "grow", "shrink"]),
+            cells: vary(
+                &|m, v| m.weights = v.into(),
+                &names(crate::layers::WEIGHTING_NAMES),
+            ),
         },
         Axis {
             name: "solver",
-            cells: vary(&|m, v| m.solver = v.into(), &Solver::NAMES),
+            cells: vary(&|m, v| m.solver = v.into(), &names(&Solver::NAMES)),
         },
     ]
 }
@@ -159,7 +188,13 @@ pub struct StudyReport {
 
 /// Run the study. `log` receives one line per cell as it starts and ends.
 pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<StudyReport> {
-    let all_axes = axes();
+    let models = ModelSet::open(
+        &settings
+            .models_dir
+            .clone()
+            .unwrap_or_else(default_models_dir),
+    )?;
+    let all_axes = axes(&models.manifest);
     let chosen: Vec<&Axis> = settings
         .axes
         .iter()
@@ -196,12 +231,6 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
         });
     }
     image_io::check_writable(&table)?;
-    let models = ModelSet::open(
-        &settings
-            .models_dir
-            .clone()
-            .unwrap_or_else(default_models_dir),
-    )?;
     let session = SessionOptions::new(settings.provider, settings.threads);
     let gram = models.variant("gram")?;
     let mut gram_stats = Statistics::open(&models, gram, session)?;
@@ -243,8 +272,8 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 .threads(settings.threads)
                 .models_dir(&models.dir)
                 .cancel_flag(settings.cancel.clone());
-            if let Some(norm) = &method.gram_norm {
-                builder = builder.option("gram-norm", norm);
+            for (name, value) in &method.options {
+                builder = builder.option(name, value);
             }
             if let Some(n) = settings.max_evaluations {
                 builder = builder.max_evaluations(n);
