@@ -683,12 +683,25 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
         "channels": {name: c for name, _, _, c in backbone.layers},
         # Downsampling of each layer relative to the image: M_l = H W / scale_l².
         "scale": {name: 2 ** (block - 1) for name, block, _, _ in backbone.layers},
+        "conv_macs_per_pixel": conv_macs_per_pixel(backbone.layers),
         "stats": stats,
         "grad": grads,
         "step_inputs": [spec for name, _, _, c in backbone.layers
                         for spec in variant.step_inputs(name, c)],
         "options": variant.options,
     }
+
+
+def conv_macs_per_pixel(layers) -> dict:
+    """Multiply-adds of the forward 3x3 convolutions from the image up to each layer
+    (inclusive), per image pixel: the one measure of a graph's cost, which the passes, the ETA,
+    the benchmark's GFLOP/s and scripts/time_to_quality.py read from the manifest."""
+    out, total, inputs = {}, 0.0, 3
+    for name, block, _, channels in layers:
+        total += 9.0 * inputs * channels / 4 ** (block - 1)
+        out[name] = total
+        inputs = channels
+    return out
 
 
 def export_reference_conv(path: str) -> dict:
@@ -742,7 +755,7 @@ def main() -> None:
     variants = dict(export_variant(backbone, statistic, padding, args.out)
                     for backbone in backbones for statistic in STATISTICS for padding in PADDINGS)
     manifest = {
-        "format": 2,
+        "format": 3,
         "backbones": {b.name: {"network": b.network, "layers": b.layer_names,
                                "weights": {"file": b.file,
                                            "sha256": sha256_file(os.path.join(args.out, b.file)),

@@ -39,7 +39,7 @@ def main() -> None:
         times = [e["t"] for _, e in full]
         size = f'{rec["size"]["width"]}x{rec["size"]["height"]}'
         solver = rec["optimizer"]["solver"]["name"]
-        label = f'{os.path.basename(rec["exemplar"])} {size} {solver} ({rec["statistic"]}, {len(rec["layers"])} layers, {len(rec.get("scales") or [1])} scales)'
+        label = f'{os.path.basename(rec["exemplar"])} {size} {solver} ({rec["settings"]["statistic"]}, {len(rec["layers"])} layers, {len(rec.get("scales") or [1])} scales)'
         by_eval.plot(numbers, best, label=label)
         by_time.plot(times, best, label=label)
     for ax, xlabel in ((by_eval, "evaluations (loss + gradient)"), (by_time, "seconds")):

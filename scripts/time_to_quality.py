@@ -40,20 +40,19 @@ def full_size(record):
 
 # Output channels of the 3x3 convolutions per block, and pooling between blocks.
 CONVS = {"vgg16": [2, 2, 3, 3, 3], "vgg19": [2, 2, 4, 4, 4]}
-WIDTHS = [64, 128, 256, 512, 512]
 
 
-def conv_flops(backbone, layer):
-    """Forward 3x3-conv multiply-adds up to `layer` (relu<b>_<c>), per input pixel."""
-    block, conv = (int(x) for x in layer[4:].split("_"))
-    total, cin = 0.0, 3
-    for b, n in enumerate(CONVS[backbone], start=1):
-        for c in range(1, n + 1):
-            if (b, c) > (block, conv):
-                return total
-            total += 9 * cin * WIDTHS[b - 1] / 4 ** (b - 1)
-            cin = WIDTHS[b - 1]
-    return total
+MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                        "manifest.json")
+
+
+def conv_flops(backbone, layer, manifest=MANIFEST):
+    """Forward 3x3-conv multiply-adds up to `layer`, per input pixel, as the exporter wrote
+    them into the models' manifest (`conv_macs_per_pixel`)."""
+    with open(manifest) as f:
+        variants = json.load(f)["variants"]
+    variant = next(v for v in variants.values() if v["backbone"] == backbone)
+    return variant["conv_macs_per_pixel"][layer]
 
 
 def costs(record):
@@ -63,7 +62,7 @@ def costs(record):
     relu4_1: 0.71; close to the measured times). Unlike wall time it does not depend on how
     busy the machine was."""
     sizes = [s["width"] * s["height"] for s in record["scales"]]
-    backbone = record.get("backbone", "vgg16")
+    backbone = record["settings"]["backbone"]
     full = conv_flops(backbone, record["layers"][-1])
     total, out = 0.0, []
     for e in record["evaluations"]:
@@ -87,7 +86,7 @@ def loss_columns(record, full_width):
     had `full_width` (the columns of a full evaluation) larger than the layers chosen."""
     if full_width == len(record["layers"]):
         return {layer: i for i, layer in enumerate(record["layers"])}
-    backbone = record.get("backbone", "vgg16")
+    backbone = record["settings"]["backbone"]
     return {layer: network_index(backbone, layer) for layer in record["layers"]}
 
 

@@ -148,7 +148,7 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
 /// Channels and downsampling come from the manifest, so this holds for VGG-16 and VGG-19.
 pub fn conv_flops(variant: &Variant, deepest: &str, width: u64, height: u64) -> u64 {
     // Two flops per multiply-add, forward and backward.
-    (2.0 * 2.0 * variant.conv_macs_per_pixel(deepest) * (width * height) as f64).round() as u64
+    (2.0 * 2.0 * variant.macs_up_to(deepest) * (width * height) as f64).round() as u64
 }
 
 /// One measured cell of the benchmark table.

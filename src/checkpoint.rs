@@ -10,10 +10,9 @@ use ndarray::Array3;
 
 use crate::image_io::{self, Planar};
 use crate::optimizer::{IterationRecord, Progress};
-use crate::outputs::{sha256_hex, FileKind, Outputs};
+use crate::outputs::{sha256_hex, snapshot_path_at, FileKind, Outputs};
 use crate::record::RunRecord;
 use crate::settings::Size;
-use crate::synthesis::snapshot_path_at;
 
 pub(crate) struct Checkpoints {
     pub outputs: Outputs,

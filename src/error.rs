@@ -85,8 +85,12 @@ pub enum Error {
     #[error("unknown statistic '{name}': the manifest has {available}")]
     UnknownVariant { name: String, available: String },
 
-    #[error("ONNX Runtime: {0}")]
-    Runtime(String),
+    /// ONNX Runtime's own error, kept whole (its code and message) as the source.
+    #[error("ONNX Runtime: {source}")]
+    Runtime {
+        #[source]
+        source: ort::Error,
+    },
 
     #[error("optimiser: {0}")]
     Optimiser(String),
@@ -99,55 +103,56 @@ pub enum Error {
 }
 
 impl<T> From<ort::Error<T>> for Error {
+    /// An allocation that failed is told apart: that is a size the machine cannot hold, not a
+    /// fault of the models. Any other error is kept as the source (an error that carries a
+    /// recoverable builder is rebuilt with its code and message).
     fn from(e: ort::Error<T>) -> Self {
-        Error::from_runtime_message(e.to_string())
+        let message = e.to_string();
+        if is_allocation_failure(&message) {
+            return out_of_memory(&message);
+        }
+        Error::Runtime {
+            source: ort::Error::new_with_code(e.code(), message),
+        }
     }
 }
 
-impl Error {
-    /// ONNX Runtime's own message, told apart when it is an allocation that failed: that is a
-    /// size the machine cannot hold, not a fault of the models.
-    pub fn from_runtime_message(message: String) -> Error {
-        let lower = message.to_lowercase();
-        let allocation = [
-            "failed to allocate",
-            "bad_alloc",
-            "bad allocation",
-            "out of memory",
-        ]
-        .iter()
-        .any(|m| lower.contains(m));
-        if allocation {
-            Error::OutOfMemory(format!(
-                "ONNX Runtime could not allocate what this size needs ({message}); choose a \
-                 smaller --size or --exemplar-scale, or close other programs"
-            ))
-        } else {
-            Error::Runtime(message)
-        }
-    }
+/// Whether ONNX Runtime's message says an allocation failed.
+fn is_allocation_failure(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    [
+        "failed to allocate",
+        "bad_alloc",
+        "bad allocation",
+        "out of memory",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+fn out_of_memory(message: &str) -> Error {
+    Error::OutOfMemory(format!(
+        "ONNX Runtime could not allocate what this size needs ({message}); choose a smaller \
+         --size or --exemplar-scale, or close other programs"
+    ))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
-    use super::Error;
+    use super::*;
 
     #[test]
     fn an_allocation_that_failed_in_onnx_runtime_is_told_apart() {
-        let oom = Error::from_runtime_message(
-            "Non-zero status code returned while running Conv node. Failed to allocate memory \
-             for requested buffer of size 17179869184"
-                .into(),
-        );
-        let text = oom.to_string();
-        assert!(matches!(oom, Error::OutOfMemory(_)), "{text}");
+        let message = "Non-zero status code returned while running Conv node. Failed to \
+                       allocate memory for requested buffer of size 17179869184";
+        assert!(is_allocation_failure(message));
+        assert!(!is_allocation_failure("Invalid input name: x"));
+        let text = out_of_memory(message).to_string();
         assert!(
             text.contains("17179869184") && text.contains("smaller --size"),
             "{text}"
         );
-        let other = Error::from_runtime_message("Invalid input name: x".into());
-        assert!(matches!(other, Error::Runtime(_)));
     }
 }

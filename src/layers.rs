@@ -240,10 +240,23 @@ pub(crate) mod tests {
                 .map(|(l, v)| (l, v.into()))
                 .collect()
         };
+        // What the exporter writes: the forward convolutions' multiply-adds up to each layer.
+        let mut inputs = 3.0;
+        let mut total = 0.0;
+        let macs: serde_json::Map<String, serde_json::Value> = vgg()
+            .into_iter()
+            .zip(channels.iter().zip(scale))
+            .map(|(l, (&c, s))| {
+                total += 9.0 * inputs * c as f64 / (s * s) as f64;
+                inputs = c as f64;
+                (l, total.into())
+            })
+            .collect();
         serde_json::from_value(serde_json::json!({
             "statistic": "test", "backbone": "vgg16", "padding": "zero",
             "description": "test", "layers": vgg(),
             "channels": map(channels), "scale": map(scale),
+            "conv_macs_per_pixel": macs,
             "stats": {"file": "s", "sha256": "", "input": "image", "outputs": {}},
             "grad": [],
         }))

@@ -19,7 +19,7 @@ use crate::runtime::Precision;
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MODELS_ENV: &str = "NEUROTEX_MODELS";
 
-pub const MANIFEST_FORMAT: u32 = 2;
+pub const MANIFEST_FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {
@@ -106,6 +106,8 @@ pub struct Variant {
     pub channels: BTreeMap<String, usize>,
     /// Downsampling of each layer relative to the image (M_l = H W / scale_l²).
     pub scale: BTreeMap<String, u32>,
+    /// Multiply-adds of the forward convolutions up to each layer, per image pixel.
+    pub conv_macs_per_pixel: BTreeMap<String, f64>,
     pub stats: StatsModel,
     /// Grad models, each covering the layers up to its deepest one.
     pub grad: Vec<GradModel>,
@@ -360,21 +362,10 @@ impl ModelSet {
 
 impl Variant {
     /// Multiply-adds of the forward 3x3 convolutions from the image up to `layer` (inclusive),
-    /// per pixel of the image: from the manifest's channels and downsampling, so it holds for
-    /// every backbone. The one measure of cost (passes, ETA, benchmark GFLOP/s).
-    pub fn conv_macs_per_pixel(&self, layer: &str) -> f64 {
-        let mut inputs = 3.0;
-        let mut total = 0.0;
-        for name in &self.layers {
-            let outputs = self.channels.get(name).copied().unwrap_or(0) as f64;
-            let scale = self.scale.get(name).copied().unwrap_or(1) as f64;
-            total += 9.0 * inputs * outputs / (scale * scale);
-            inputs = outputs;
-            if name == layer {
-                break;
-            }
-        }
-        total
+    /// per pixel of the image, as the exporter wrote them: the one measure of cost (passes,
+    /// ETA, benchmark GFLOP/s). 0 for a layer the manifest does not list.
+    pub fn macs_up_to(&self, layer: &str) -> f64 {
+        self.conv_macs_per_pixel.get(layer).copied().unwrap_or(0.0)
     }
 
     /// The chosen value of each of the variant's options (defaults where the user chose none), and

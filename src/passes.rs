@@ -84,9 +84,9 @@ pub fn plan(
 /// `deepest`: the ratio of their 3x3 convolutions' multiply-adds (0.39 for relu3_1 against
 /// relu5_1, 0.71 for relu4_1; the measured times agree within a few percent). For the ETA.
 pub fn relative_cost(variant: &Variant, ends_at: &str, deepest: &str) -> f64 {
-    let full = variant.conv_macs_per_pixel(deepest);
+    let full = variant.macs_up_to(deepest);
     if full > 0.0 {
-        variant.conv_macs_per_pixel(ends_at) / full
+        variant.macs_up_to(ends_at) / full
     } else {
         1.0
     }

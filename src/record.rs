@@ -5,17 +5,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::error::Result;
 use crate::optimizer::{
     EvaluationRecord, IterationRecord, OptimizationOutcome, OptimizerSettings, RoundRecord,
     StopReason,
 };
-use crate::outputs::normalized;
 use crate::passes::Pass;
-use crate::plan;
-use crate::runtime;
 use crate::settings::{Settings, Size};
-use crate::synthesis::Synthesis;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelChecksum {
@@ -103,59 +98,6 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// What the record says before the optimisation: every setting, the models, the runtime;
-    /// no history yet.
-    pub(crate) fn begin(synthesis: &Synthesis) -> Result<Self> {
-        let rt = runtime::init()?;
-        let b = &synthesis.builder;
-        let s = &b.settings;
-        let scales = synthesis.scale_sizes();
-        let multi_scale = scales.len() > 1;
-        let has_passes = plan::last_scale_has_passes(s, scales.len(), b.start.is_some());
-        Ok(RunRecord {
-            neurotex_version: env!("CARGO_PKG_VERSION"),
-            settings: s.clone(),
-            exemplar: synthesis.exemplar_path.as_deref().map(normalized),
-            exemplar_sha256: synthesis.exemplar_sha256.clone(),
-            output: b.output.as_deref().map(normalized),
-            output_sha256: None,
-            previous_output_sha256: None,
-            size: synthesis.size(),
-            scales,
-            coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
-            shallow_first: has_passes.then(|| plan::shallow_budget(s)),
-            skip_deepest: has_passes.then(|| plan::skip_deepest_budget(s)),
-            passes: synthesis.passes_of_last_scale(),
-            options: synthesis.options.clone(),
-            redraw_every: synthesis.has_step_inputs().then_some(s.redraw_every),
-            layers: synthesis.layers().to_vec(),
-            layer_weights: synthesis.weights.clone(),
-            optimizer: synthesis.optimizer_settings(),
-            onnxruntime_library: rt.library.clone(),
-            onnxruntime_version: rt.version.clone(),
-            models: synthesis.model_checksums()?,
-            stop: None,
-            resumed_after_iterations: b.resumed_after,
-            segments: b
-                .continuation
-                .as_ref()
-                .map_or_else(Vec::new, |c| c.segments.clone()),
-            evaluation_count: 0,
-            non_finite_evaluations: Vec::new(),
-            initial_loss: f32::NAN,
-            best_loss: f32::NAN,
-            start_distance: f64::NAN,
-            final_distance: f64::NAN,
-            setup_seconds: synthesis.setup_seconds,
-            optimize_seconds: 0.0,
-            upsampling_seconds: 0.0,
-            mean_evaluation_seconds: 0.0,
-            rounds: Vec::new(),
-            iterations: Vec::new(),
-            evaluations: Vec::new(),
-        })
-    }
-
     /// The record of the finished run.
     pub(crate) fn finish(
         mut self,

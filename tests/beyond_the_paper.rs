@@ -368,6 +368,12 @@ fn shallow_pass_lowers_the_full_loss_at_a_fraction_of_the_cost() {
     );
     assert!(after_pass < 0.5 * outcome.initial_loss);
     assert!(outcome.final_distance < 1.25 * plain.final_distance);
+    // The fraction: the pass's graph runs 39% of the full graph's convolutions (multiply-adds
+    // from the manifest: what the plan and the ETA count; its seconds are printed above).
+    let models = models();
+    let share =
+        neurotex::passes::relative_cost(models.variant("gram").unwrap(), "relu3_1", "relu5_1");
+    assert!((0.35..0.45).contains(&share), "{share}");
     // A pass as long as the whole budget is refused before anything loads.
     refused_for_its_budget(Synthesis::builder().shallow_first(30));
 }

@@ -333,22 +333,13 @@ fn resume_continues_an_interrupted_run_from_its_image() {
     let out = dir.join("r.png");
     let record = dir.join("r.json");
     let exemplar = example("pebbles.png");
-    let args = [
-        "synth",
+    let extra = ["--record", record.to_str().unwrap()];
+    let args = run_64(
         exemplar.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-        "--record",
-        record.to_str().unwrap(),
-        "--size",
-        "64",
-        "--scales",
-        "1",
-        "--iters",
         "60",
-        "--tolerance",
-        "0",
-    ];
+        &extra,
+    );
     let (mut child, mut stderr, _) = interrupt_after(&args, "iter   10/", "INT");
     std::io::Read::read_to_string(&mut stderr, &mut String::new()).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));

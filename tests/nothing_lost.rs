@@ -112,20 +112,7 @@ fn a_second_run_on_the_same_output_refuses_at_once_and_a_dead_runs_claim_is_take
     let dir = scratch("nl-busy");
     let out = dir.join("t.png");
     let pebbles = example("pebbles.png");
-    let args = [
-        "synth",
-        s(&pebbles),
-        "-o",
-        s(&out),
-        "--size",
-        "64",
-        "--iters",
-        "100000",
-        "--tolerance",
-        "0",
-        "--scales",
-        "1",
-    ];
+    let args = run_64(s(&pebbles), s(&out), "100000", &[]);
     let first = spawn_until(&dir, &args, "iter ");
     let pid = first.0.id();
     fails_with(
@@ -156,22 +143,7 @@ fn a_side_file_that_cannot_be_written_is_a_warning_and_the_run_goes_on() {
     let dir = scratch("nl-side-fails");
     let out = dir.join("s.png");
     let pebbles = example("pebbles.png");
-    let args = [
-        "synth",
-        s(&pebbles),
-        "-o",
-        s(&out),
-        "--size",
-        "64",
-        "--iters",
-        "40",
-        "--tolerance",
-        "0",
-        "--scales",
-        "1",
-        "--snapshot-every",
-        "10",
-    ];
+    let args = run_64(s(&pebbles), s(&out), "40", &["--snapshot-every", "10"]);
     let running = spawn_until(&dir, &args, "iter    1/");
     // Something takes the later snapshots' places while the run goes on.
     for i in [20, 30, 40] {
@@ -198,22 +170,12 @@ fn resume_works_from_any_folder_on_its_own_files_only_and_keeps_every_segment() 
     let photo = fs::read(example("pebbles.png")).unwrap();
     fs::write(sub.join("ex.png"), &photo).unwrap();
     // Relative paths, from the parent folder.
-    let args = [
-        "synth",
+    let args = run_64(
         "sub/ex.png",
-        "-o",
         "sub/out.png",
-        "--record",
-        "sub/r.json",
-        "--size",
-        "64",
-        "--scales",
-        "1",
-        "--iters",
         "60",
-        "--tolerance",
-        "0",
-    ];
+        &["--record", "sub/r.json"],
+    );
     let running = spawn_until(&dir, &args, "iter   10/");
     send(&running.0, "INT");
     assert_eq!(finish(running).0, Some(130));
@@ -288,24 +250,8 @@ fn a_run_killed_outright_resumes_from_its_last_checkpoint() {
     let out = dir.join("k.png");
     let record = dir.join("k.json");
     let pebbles = example("pebbles.png");
-    let args = [
-        "synth",
-        s(&pebbles),
-        "-o",
-        s(&out),
-        "--record",
-        s(&record),
-        "--size",
-        "64",
-        "--scales",
-        "1",
-        "--iters",
-        "60",
-        "--tolerance",
-        "0",
-        "--snapshot-every",
-        "5",
-    ];
+    let extra = ["--record", s(&record), "--snapshot-every", "5"];
+    let args = run_64(s(&pebbles), s(&out), "60", &extra);
     let running = spawn_until(&dir, &args, "iter   20/");
     send(&running.0, "KILL");
     assert_eq!(finish(running).0, None, "killed by the signal");

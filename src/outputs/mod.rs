@@ -167,6 +167,26 @@ impl OutputPlan {
     }
 }
 
+/// `out/x.png` -> `out/x.iter0050.png`.
+pub fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
+    snapshot_path_at(output, None, iteration)
+}
+
+/// Snapshots of a coarse scale k carry it in the name: `out/x.scale0.iter0050.png`.
+pub fn snapshot_path_at(output: &Path, coarse_scale: Option<usize>, iteration: usize) -> PathBuf {
+    let scale = coarse_scale.map_or(String::new(), |k| format!("scale{k}."));
+    sibling_path(output, &format!("{scale}iter{iteration:04}"))
+}
+
+/// A PNG next to the output, tagged: (`out/x.png`, `2x2`) -> `out/x.2x2.png`.
+pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    output.with_file_name(format!("{stem}.{tag}.png"))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -2,7 +2,7 @@
 //! scale by scale, round by round, reporting events; what it produced is an `Outcome`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::image_io::Planar;
@@ -10,10 +10,13 @@ use crate::manifest::{ModelSet, OptionInputs, Variant};
 use crate::memory;
 use crate::objective::{LayerStatistics, Objective, Statistics};
 use crate::optimizer::{OptimizerSettings, Progress, StopReason};
+use crate::outputs::normalized;
 use crate::outputs::{Outputs, Written};
 use crate::passes::Pass;
+use crate::plan;
 use crate::plan::RunPlan;
 use crate::record::{ModelChecksum, RunRecord};
+use crate::runtime;
 use crate::runtime::SessionOptions;
 use crate::settings::Size;
 use crate::step_inputs::StepValues;
@@ -202,6 +205,60 @@ impl Synthesis {
         self.plan.sizes()
     }
 
+    /// What the record says before the optimisation: every setting, the models, the runtime;
+    /// no history yet.
+    pub(crate) fn record_template(&self) -> Result<RunRecord> {
+        let synthesis = self;
+        let rt = runtime::init()?;
+        let b = &synthesis.builder;
+        let s = &b.settings;
+        let scales = synthesis.scale_sizes();
+        let multi_scale = scales.len() > 1;
+        let has_passes = plan::last_scale_has_passes(s, scales.len(), b.start.is_some());
+        Ok(RunRecord {
+            neurotex_version: env!("CARGO_PKG_VERSION"),
+            settings: s.clone(),
+            exemplar: synthesis.exemplar_path.as_deref().map(normalized),
+            exemplar_sha256: synthesis.exemplar_sha256.clone(),
+            output: b.output.as_deref().map(normalized),
+            output_sha256: None,
+            previous_output_sha256: None,
+            size: synthesis.size(),
+            scales,
+            coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
+            shallow_first: has_passes.then(|| plan::shallow_budget(s)),
+            skip_deepest: has_passes.then(|| plan::skip_deepest_budget(s)),
+            passes: synthesis.passes_of_last_scale(),
+            options: synthesis.options.clone(),
+            redraw_every: synthesis.has_step_inputs().then_some(s.redraw_every),
+            layers: synthesis.layers().to_vec(),
+            layer_weights: synthesis.weights.clone(),
+            optimizer: synthesis.optimizer_settings(),
+            onnxruntime_library: rt.library.clone(),
+            onnxruntime_version: rt.version.clone(),
+            models: synthesis.model_checksums()?,
+            stop: None,
+            resumed_after_iterations: b.resumed_after,
+            segments: b
+                .continuation
+                .as_ref()
+                .map_or_else(Vec::new, |c| c.segments.clone()),
+            evaluation_count: 0,
+            non_finite_evaluations: Vec::new(),
+            initial_loss: f32::NAN,
+            best_loss: f32::NAN,
+            start_distance: f64::NAN,
+            final_distance: f64::NAN,
+            setup_seconds: synthesis.setup_seconds,
+            optimize_seconds: 0.0,
+            upsampling_seconds: 0.0,
+            mean_evaluation_seconds: 0.0,
+            rounds: Vec::new(),
+            iterations: Vec::new(),
+            evaluations: Vec::new(),
+        })
+    }
+
     /// Checksums of every model file this synthesis loaded: the weights, the statistics model,
     /// the grad model of the chosen layers and those of the last scale's passes.
     pub(crate) fn model_checksums(&self) -> Result<Vec<ModelChecksum>> {
@@ -221,22 +278,4 @@ impl Synthesis {
     }
 }
 
-/// `out/x.png` -> `out/x.iter0050.png`.
-pub fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
-    snapshot_path_at(output, None, iteration)
-}
-
-/// Snapshots of a coarse scale k carry it in the name: `out/x.scale0.iter0050.png`.
-pub fn snapshot_path_at(output: &Path, coarse_scale: Option<usize>, iteration: usize) -> PathBuf {
-    let scale = coarse_scale.map_or(String::new(), |k| format!("scale{k}."));
-    sibling_path(output, &format!("{scale}iter{iteration:04}"))
-}
-
-/// A PNG next to the output, tagged: (`out/x.png`, `2x2`) -> `out/x.2x2.png`.
-pub fn sibling_path(output: &Path, tag: &str) -> PathBuf {
-    let stem = output
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    output.with_file_name(format!("{stem}.{tag}.png"))
-}
+pub use crate::outputs::{sibling_path, snapshot_path, snapshot_path_at};

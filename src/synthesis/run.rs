@@ -19,7 +19,6 @@ use crate::optimizer::{
 };
 use crate::outputs::FileKind;
 use crate::passes::{self, Pass};
-use crate::record::RunRecord;
 use crate::settings::Size;
 use crate::step_inputs;
 use crate::upsample::Upsampling;
@@ -56,7 +55,7 @@ impl Synthesis {
         let start = self.start_image();
         let logged_before = self.outputs.log().len();
         let warned_before = self.outputs.warnings().len();
-        let template = RunRecord::begin(&self)?;
+        let template = self.record_template()?;
         let mut checkpoints = Checkpoints {
             outputs: self.outputs.clone(),
             output: self.builder.output.clone(),

@@ -31,6 +31,31 @@ pub fn fails_with(args: &[&str], expect: &[&str]) {
     );
 }
 
+/// `synth EXEMPLAR -o OUT` at 64², single-scale, `iters` iterations with no early stop, plus
+/// `extra`: the runs the CLI tests interrupt, kill and resume.
+pub fn run_64<'a>(
+    exemplar: &'a str,
+    out: &'a str,
+    iters: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let base = [
+        "synth",
+        exemplar,
+        "-o",
+        out,
+        "--size",
+        "64",
+        "--scales",
+        "1",
+        "--iters",
+        iters,
+        "--tolerance",
+        "0",
+    ];
+    [&base[..], extra].concat()
+}
+
 /// A running neurotex: the process, the rest of its stderr, and its stderr so far.
 pub type Running = (
     std::process::Child,

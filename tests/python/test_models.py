@@ -150,3 +150,36 @@ def test_manifest_checksums_match_files(manifest):
         files += [v["stats"]] + v["grad"]
     for entry in files:
         assert export_models.sha256_file(os.path.join(MODELS, entry["file"])) == entry["sha256"]
+
+
+@pytest.mark.parametrize("norm", ["paper", "no-n2", "no-m2", "none"])
+def test_gram_loss_matches_numpy_for_every_normalisation(manifest, norm):
+    """The grad model's loss value, layer by layer, against the formula in float64 numpy:
+    loss_l = w_l N^a M^b / (4 N²) Σ (F Fᵀ/M − Ĝ)², (a, b) the option's exponents. The gradient
+    check compares the gradient with the graph's own loss, so only this catches a wrong loss."""
+    variant = manifest["variants"]["gram"]
+    model = next(m for m in variant["grad"] if m["file"] == "gram.grad.onnx")
+    option = variant["options"]["gram-norm"]
+    a, b = option["values"][norm]
+    rng = np.random.default_rng(7)
+    image = rng.random((1, 3, 32, 48), dtype=np.float32)
+    exemplar = rng.random((3, 32, 32), dtype=np.float32)
+    targets = reference_grams(exemplar)
+    weights = rng.uniform(0.5, 2.0, len(model["layers"])).astype(np.float32)
+    feeds = {model["image_input"]: image, model["layer_weights_input"]: weights,
+             option["input"]: np.array([a, b], dtype=np.float32)}
+    for layer, name in model["target_inputs"].items():
+        feeds[name] = targets[layer][None].astype(np.float32)
+    sess = session(model["file"])
+    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    feats = reference_features(image[0])
+    want = []
+    for w, layer in zip(weights, model["layers"]):
+        f = feats[layer]
+        n, m = f.shape
+        gram = f @ f.T / m
+        want.append(w * n ** a * m ** b / (4.0 * n * n) * np.sum((gram - targets[layer]) ** 2))
+    layer_losses = got[model["outputs"]["layer_losses"]].reshape(-1).astype(np.float64)
+    np.testing.assert_allclose(layer_losses, want, rtol=1e-3)
+    np.testing.assert_allclose(float(got[model["outputs"]["loss"]].reshape(-1)[0]), sum(want),
+                               rtol=1e-3)

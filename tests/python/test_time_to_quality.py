@@ -23,7 +23,7 @@ def test_pass_costs_are_the_convolutions_shares():
 
 
 def record(evaluations):
-    return {"layers": PER_BLOCK, "backbone": "vgg16",
+    return {"layers": PER_BLOCK, "settings": {"backbone": "vgg16"},
             "scales": [{"width": 64, "height": 64}, {"width": 128, "height": 128}],
             "evaluations": evaluations}
 
