@@ -7,7 +7,7 @@ use rustfft::num_complex::Complex;
 use crate::image_io::Planar;
 
 /// Colour distance: per channel, the 1-D Earth Mover's (Wasserstein-1) distance between the two
-/// images' value distributions, averaged over R, G, B. In intensity units ([0,1]): 0 when the
+/// images' value distributions, averaged over R, G, B. In intensity units (\[0,1\]): 0 when the
 /// colour histograms are equal, whatever the sizes.
 pub fn color_distance(a: &Planar, b: &Planar) -> f64 {
     (0..3)

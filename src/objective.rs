@@ -177,12 +177,12 @@ fn resample_last_axis(t: &ArrayD<f32>, m: usize) -> ArrayD<f32> {
 
 /// Loss and gradient of a batch of images.
 pub struct Evaluation {
-    /// Loss per image, [B].
+    /// Loss per image, \[B\].
     pub loss: Vec<f32>,
     /// Weighted loss per image and per layer asked for (`Objective::new`'s `layers`, in that
     /// order), [B, L] row-major.
     pub layer_losses: Vec<f32>,
-    /// d loss / d image, [B, 3, H, W] row-major, with respect to the [0,1] RGB input.
+    /// d loss / d image, [B, 3, H, W] row-major, with respect to the \[0,1\] RGB input.
     pub grad: Vec<f32>,
 }
 

@@ -21,7 +21,7 @@ use std::mem::MaybeUninit;
 /// a thread is small, while 256² (196 608 values) still gives 6 tasks.
 const CHUNK: usize = 1 << 15;
 
-/// Pixels (or their gradient), [3,H,W] row-major.
+/// Pixels (or their gradient), \[3,H,W\] row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pixels(pub Vec<f32>);
 

@@ -34,7 +34,7 @@ pub use records::{
 };
 
 /// What the optimiser minimises: the loss, per-layer losses and gradient of one image
-/// ([3,H,W] row-major in [0,1]). The ONNX grad model in a synthesis; a cheap analytic function
+/// (\[3,H,W\] row-major in \[0,1\]). The ONNX grad model in a synthesis; a cheap analytic function
 /// in the optimiser's benchmark (benches/optimizer.rs), which times the host side alone.
 pub trait ImageLoss {
     fn evaluate_image(&mut self, image: &[f32]) -> Result<Evaluation>;
@@ -344,7 +344,7 @@ impl Observe<SolverState> for Watcher {
     }
 }
 
-/// Minimise the objective from `start` (an image in [0,1], [3,H,W] row-major) for one round.
+/// Minimise the objective from `start` (an image in \[0,1\], \[3,H,W\] row-major) for one round.
 pub fn optimize(
     objective: &mut dyn ImageLoss,
     start: &[f32],

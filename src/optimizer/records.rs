@@ -229,7 +229,7 @@ pub struct Progress {
     pub pass: Option<String>,
 }
 
-/// Called after each iteration with the progress and the current image (x, in [0,1]).
+/// Called after each iteration with the progress and the current image (x, in \[0,1\]).
 /// Shared (one callback serves every round) and `'static` because argmin's observers are.
 pub type IterationCallback = Rc<RefCell<dyn FnMut(&Progress, &[f32]) -> Result<()>>>;
 
@@ -252,7 +252,7 @@ impl RoundOutcome {
 
 /// The result of an optimisation round.
 pub struct OptimizationOutcome {
-    /// The image with the lowest loss seen, [3,H,W] row-major in [0,1].
+    /// The image with the lowest loss seen, \[3,H,W\] row-major in \[0,1\].
     pub best_image: Vec<f32>,
     pub best_loss: f32,
     pub initial_loss: f32,
