@@ -1,5 +1,5 @@
 # neurotex: the two commands of README.md are `make demo` and `make test`.
-.PHONY: setup build demo test lint bench bench-optimizer clean-models
+.PHONY: setup build demo test lint bench bench-optimizer clean-models install dist
 
 NEUROTEX := target/release/neurotex
 CARGO ?= cargo
@@ -24,6 +24,22 @@ ROOT_TESTS := $(if $(filter 0,$(shell id -u)),-- --include-ignored,)
 test: setup
 	$(CARGO) test --release $(ROOT_TESTS)
 	.venv/bin/python -m pytest -q tests/python
+
+# bin/neurotex and share/neurotex/ (models, ONNX Runtime, credits) under PREFIX: it runs from any
+# folder, with no checkout and no Python.
+PREFIX ?= $(HOME)/.local
+install: build
+	bash scripts/install.sh "$(PREFIX)"
+
+# neurotex-VERSION-x86_64-linux.tar.gz (+ .sha256): the installed tree, to unpack anywhere.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DIST := neurotex-$(VERSION)-x86_64-linux
+dist: build
+	rm -rf target/dist && mkdir -p target/dist
+	bash scripts/install.sh "$(CURDIR)/target/dist/$(DIST)"
+	tar -C target/dist -czf target/dist/$(DIST).tar.gz $(DIST)
+	cd target/dist && sha256sum $(DIST).tar.gz > $(DIST).tar.gz.sha256
+	@echo "target/dist/$(DIST).tar.gz"
 
 lint:
 	$(CARGO) fmt --check

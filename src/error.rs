@@ -76,10 +76,10 @@ pub enum Error {
     #[error("the {provider} execution provider is not available: {reason}")]
     ProviderUnavailable { provider: String, reason: String },
 
-    #[error("ONNX Runtime could not be loaded from {path}: {reason}\n  run `make setup` (or scripts/setup.sh), or point NEUROTEX_ORT_DYLIB at libonnxruntime.so")]
+    #[error("ONNX Runtime could not be loaded from {path}: {reason}\n  installed: reinstall (`make install` from a checkout, or unpack a release: its share/neurotex/onnxruntime/ holds it); in a checkout: run `make setup`; or point NEUROTEX_ORT_DYLIB at libonnxruntime.so. Searched: {}", crate::data::searched())]
     RuntimeLoad { path: PathBuf, reason: String },
 
-    #[error("models not usable in {dir}: {reason}\n  run `make setup` (scripts/setup.sh) to install and export them")]
+    #[error("models not usable in {dir}: {reason}\n  installed: reinstall (`make install`, or unpack a release: its share/neurotex/models/); in a checkout: run `make setup` (scripts/setup.sh) to export them; or point NEUROTEX_MODELS or --models at a models folder. Searched: {}", crate::data::searched())]
     Models { dir: PathBuf, reason: String },
 
     #[error("unknown statistic '{name}': the manifest has {available}")]

@@ -60,6 +60,8 @@ pub mod study;
 // benchmarks and the fuzzers, which prove them one by one; not a stable API.
 mod checkpoint;
 #[doc(hidden)]
+pub mod data;
+#[doc(hidden)]
 pub mod fuzzing;
 #[doc(hidden)]
 pub mod image_io;

@@ -230,14 +230,7 @@ pub struct ModelSet {
 
 /// $NEUROTEX_MODELS, else ./models, else the models folder of this checkout.
 pub fn default_models_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os(MODELS_ENV).filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("models");
-    if local.join(MANIFEST_FILE).exists() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+    crate::data::models_dir(MODELS_ENV, MANIFEST_FILE)
 }
 
 impl ModelSet {

@@ -16,9 +16,6 @@ use crate::error::{Error, Result};
 /// Environment variable naming the ONNX Runtime shared library to load.
 pub const DYLIB_ENV: &str = "NEUROTEX_ORT_DYLIB";
 
-/// Where scripts/setup.sh unpacks the library, relative to the repository root.
-const BUNDLED_DYLIB: &str = ".cache/onnxruntime/libonnxruntime.so";
-
 /// An execution provider the user can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,23 +81,15 @@ pub struct Runtime {
 
 static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
 
-/// The library to load: $NEUROTEX_ORT_DYLIB, else $ORT_DYLIB_PATH, else the copy that
-/// scripts/setup.sh unpacked next to the working directory or next to this crate.
+/// The library to load: $NEUROTEX_ORT_DYLIB, else $ORT_DYLIB_PATH, else the first copy in
+/// neurotex's data folders (src/data.rs: installed, $NEUROTEX_HOME, XDG, the checkout).
 pub fn library_path() -> PathBuf {
     for var in [DYLIB_ENV, "ORT_DYLIB_PATH"] {
         if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
     }
-    let candidates = [
-        PathBuf::from(BUNDLED_DYLIB),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_DYLIB),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .unwrap_or(&candidates[1])
-        .clone()
+    crate::data::library()
 }
 
 /// Load ONNX Runtime once per process. Safe to call many times.

@@ -1,0 +1,89 @@
+//! The installed tool: `scripts/install.sh PREFIX` (what `make install` and `make dist` run) puts
+//! the binary, the models and ONNX Runtime under PREFIX, and the installed binary synthesises
+//! from `/` with an empty environment: no checkout, no build path, no variable, no Python.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn canonical(p: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn the_installed_binary_runs_from_anywhere_with_an_empty_environment() {
+    let dir = scratch("install");
+    let prefix = dir.join("prefix");
+    let installed = Command::new("bash")
+        .arg(repo().join("scripts/install.sh"))
+        .arg(&prefix)
+        .arg(env!("CARGO_BIN_EXE_neurotex"))
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let share = prefix.join("share/neurotex");
+    for part in [
+        "models/manifest.json",
+        "onnxruntime/libonnxruntime.so",
+        "CREDITS.md",
+    ] {
+        assert!(share.join(part).exists(), "{part} not installed");
+    }
+    let exe = prefix.join("bin/neurotex");
+    let photo = dir.join("photo.png");
+    std::fs::copy(example("pebbles.png"), &photo).unwrap();
+    let out = dir.join("out/texture.png");
+    let from_root = |args: &[&str]| {
+        Command::new(&exe)
+            .env_clear()
+            .current_dir("/")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let run = from_root(&[
+        "synth",
+        photo.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--scales",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        neurotex::image_io::load_rgb(&out).unwrap().image.dim(),
+        (3, 32, 32)
+    );
+    // The installed data, not the checkout's.
+    let models = from_root(&["models"]);
+    let listed = String::from_utf8_lossy(&models.stdout);
+    let first = listed.lines().next().unwrap_or_default();
+    assert_eq!(
+        canonical(Path::new(first)),
+        canonical(&share.join("models"))
+    );
+    let providers = String::from_utf8_lossy(&from_root(&["providers"]).stdout).into_owned();
+    let library = canonical(&share.join("onnxruntime/libonnxruntime.so"));
+    assert!(
+        providers.contains(share.join("onnxruntime").to_str().unwrap())
+            || providers.contains(library.to_str().unwrap()),
+        "{providers}"
+    );
+    // 200 MB of models: not left in target/.
+    std::fs::remove_dir_all(&dir).unwrap();
+}
