@@ -361,14 +361,6 @@ pub fn check_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Whether two paths name the same existing file.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// Place images side by side on one PNG (a contact sheet), with a gap between them.
 pub fn contact_sheet(images: &[&Planar], gap: usize) -> Planar {
     let h = images.iter().map(|i| i.dim().1).max().unwrap_or(0);

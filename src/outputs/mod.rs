@@ -137,10 +137,6 @@ impl OutputPlan {
         })
     }
 
-    pub fn files(&self) -> &[PlannedFile] {
-        &self.files
-    }
-
     /// Take the planned files for this process: make the folders, lock each main file, and
     /// check once more that none appeared meanwhile. A claim still held by a running process
     /// is refused, naming it; one left by a process that is gone is taken over with a notice.
@@ -165,11 +161,6 @@ impl OutputPlan {
         }
         Ok(state.into_outputs())
     }
-}
-
-/// `out/x.png` -> `out/x.iter0050.png`.
-pub fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
-    snapshot_path_at(output, None, iteration)
 }
 
 /// Snapshots of a coarse scale k carry it in the name: `out/x.scale0.iter0050.png`.

@@ -176,10 +176,6 @@ impl SynthesisBuilder {
         self
     }
 
-    pub fn current_settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Write into files claimed already (`Batch`), instead of claiming its own.
     pub fn claimed_outputs(mut self, outputs: Outputs) -> Self {
         self.claimed = Some(outputs);
@@ -537,10 +533,6 @@ impl SynthesisBuilder {
         self.start = Some(image);
         self.resumed_after = after;
         self
-    }
-
-    pub fn tile_enabled(&self) -> bool {
-        self.settings.tile
     }
 
     pub fn output_path(&self) -> Option<&Path> {

@@ -278,4 +278,4 @@ impl Synthesis {
     }
 }
 
-pub use crate::outputs::{sibling_path, snapshot_path, snapshot_path_at};
+pub use crate::outputs::{sibling_path, snapshot_path_at};
