@@ -4,6 +4,7 @@
 #   PREFIX/share/neurotex/models/        the exported models, weights and manifest.json
 #   PREFIX/share/neurotex/onnxruntime/   libonnxruntime.so from the pinned wheel
 #   PREFIX/share/neurotex/CREDITS.md     the method, weights, ONNX Runtime and their licences
+#   PREFIX/share/{bash-completion,zsh,fish}/...  shell completions; PREFIX/share/man/man1/neurotex.1
 # The binary finds them beside itself (src/data.rs), from any folder, with no checkout and no
 # Python. Needs `make build` (binary, ONNX Runtime, models) first.
 #
@@ -35,4 +36,12 @@ for part in models onnxruntime CREDITS.md; do
 done
 install -m 755 "$binary" "$prefix/bin/neurotex.new"
 mv "$prefix/bin/neurotex.new" "$prefix/bin/neurotex"
+# Shell completions and the manual page, from the installed binary.
+exe="$prefix/bin/neurotex"
+mkdir -p "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" \
+  "$prefix/share/fish/vendor_completions.d" "$prefix/share/man/man1"
+"$exe" completions bash > "$prefix/share/bash-completion/completions/neurotex"
+"$exe" completions zsh > "$prefix/share/zsh/site-functions/_neurotex"
+"$exe" completions fish > "$prefix/share/fish/vendor_completions.d/neurotex.fish"
+"$exe" man > "$prefix/share/man/man1/neurotex.1"
 echo "installed $prefix/bin/neurotex (data in $share)"

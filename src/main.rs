@@ -87,6 +87,17 @@ enum Command {
     /// write labelled contact sheets and a Markdown + JSON table.
     #[command(after_help = STUDY_EXAMPLES, allow_negative_numbers = true)]
     Study(StudyArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(
+        after_help = "Example:\n  neurotex completions bash > ~/.local/share/bash-completion/completions/neurotex"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    #[command(after_help = "Example:\n  neurotex man > ~/.local/share/man/man1/neurotex.1")]
+    Man,
     /// Time one evaluation (loss + gradient) per size and layer set; print s/eval and GFLOP/s.
     #[command(after_help = BENCH_EXAMPLES, allow_negative_numbers = true)]
     Bench(BenchSettings),
@@ -183,6 +194,21 @@ fn main() -> ExitCode {
         Command::Models { models } => list_models(models),
         Command::Study(args) => run_study(args, &interrupts),
         Command::Bench(args) => run_bench(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "neurotex",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| neurotex::Error::Io {
+                path: "stdout".into(),
+                source: e,
+            }),
     };
     if let Err(e) = &result {
         eprintln!("error: {e}");

@@ -36,6 +36,18 @@ fn the_installed_binary_runs_from_anywhere_with_an_empty_environment() {
     ] {
         assert!(share.join(part).exists(), "{part} not installed");
     }
+    let completion = prefix.join("share/bash-completion/completions/neurotex");
+    let bash = std::fs::read_to_string(&completion).unwrap();
+    assert!(
+        bash.contains("_neurotex") && bash.contains("--snapshot-every"),
+        "{bash}"
+    );
+    let man = std::fs::read_to_string(prefix.join("share/man/man1/neurotex.1")).unwrap();
+    assert!(man.contains(".TH"), "{man}");
+    assert!(prefix.join("share/zsh/site-functions/_neurotex").exists());
+    assert!(prefix
+        .join("share/fish/vendor_completions.d/neurotex.fish")
+        .exists());
     let exe = prefix.join("bin/neurotex");
     let photo = dir.join("photo.png");
     std::fs::copy(example("pebbles.png"), &photo).unwrap();
