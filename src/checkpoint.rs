@@ -90,7 +90,7 @@ impl Checkpoints {
                 "checkpoint {what} not written ({e}); the run goes on"
             ))
         };
-        let png = match image_io::encode_png(&image, out) {
+        let png = match image_io::encode(&image, out) {
             Ok(png) => png,
             Err(e) => return warn("image", e),
         };

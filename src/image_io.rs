@@ -284,6 +284,61 @@ pub fn encode_png(image: &Planar, path: &Path) -> Result<Vec<u8>> {
     Ok(png)
 }
 
+/// Quality of JPEG output (out of 100).
+pub const JPEG_QUALITY: u8 = 95;
+
+/// The image formats neurotex writes, chosen by the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Png,
+    Jpeg,
+}
+
+impl OutputFormat {
+    /// The format a file name asks for: `.png`, or `.jpg`/`.jpeg` (any case). Anything else is
+    /// refused before any work, never written as PNG bytes under another name.
+    pub fn of(path: &Path) -> Result<OutputFormat> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "png" => Ok(OutputFormat::Png),
+            "jpg" | "jpeg" => Ok(OutputFormat::Jpeg),
+            _ => Err(Error::OutputNotWritable {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{}: neurotex writes PNG (.png) and JPEG (.jpg, .jpeg); name the output \
+                     with one of those",
+                    if ext.is_empty() {
+                        "the name has no extension".to_string()
+                    } else {
+                        format!(".{ext} is not a format neurotex writes")
+                    }
+                ),
+            }),
+        }
+    }
+}
+
+/// Encode an image in memory in the format its file name asks for (PNG, or JPEG at
+/// JPEG_QUALITY), for the same reason as `encode_png`.
+pub fn encode(image: &Planar, path: &Path) -> Result<Vec<u8>> {
+    match OutputFormat::of(path)? {
+        OutputFormat::Png => encode_png(image, path),
+        OutputFormat::Jpeg => {
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
+                .encode_image(&to_rgb8(image))
+                .map_err(|e| Error::OutputNotWritable {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            Ok(jpeg)
+        }
+    }
+}
+
 /// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
 /// interrupted run never leaves a half-written file where a good one was. (A synthesis writes
 /// through `outputs::Outputs`, which also refuses to replace what is not its own.)

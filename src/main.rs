@@ -108,7 +108,8 @@ struct SynthArgs {
     /// The exemplar photo (PNG or JPEG; grayscale and RGBA are converted).
     #[arg(required_unless_present = "resume")]
     exemplar: Option<PathBuf>,
-    /// Output PNG (its folder is created).
+    /// Output image: .png, or .jpg/.jpeg (quality 95); its folder is created. Any other
+    /// extension is refused before any work.
     #[arg(short, long, required_unless_present = "resume")]
     output: Option<PathBuf>,
     /// Continue the run recorded in RUN.json (interrupted with Ctrl-C, or killed: with a record

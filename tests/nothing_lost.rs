@@ -440,3 +440,26 @@ fn ctrl_c_during_set_up_writes_nothing_and_says_so() {
     assert!(!stderr.contains("best image"), "{stderr}");
     assert!(!dir.join("new").exists());
 }
+
+#[test]
+fn the_output_format_follows_the_extension_and_an_unknown_one_is_refused() {
+    let dir = scratch("nl-format");
+    let pebbles = example("pebbles.png");
+    fails_with(
+        &tiny(s(&pebbles), s(&dir.join("o.webp")), &[]),
+        &[".webp is not a format neurotex writes", ".png", ".jpg"],
+    );
+    fails_with(
+        &tiny(s(&pebbles), s(&dir.join("noext")), &[]),
+        &["no extension"],
+    );
+    let jpeg = dir.join("o.JPG");
+    succeeds(&dir, &tiny(s(&pebbles), s(&jpeg), &["--tile"]));
+    assert_eq!(
+        &fs::read(&jpeg).unwrap()[..3],
+        b"\xff\xd8\xff",
+        "JPEG bytes"
+    );
+    // Side files stay PNG.
+    assert_eq!(&fs::read(dir.join("o.2x2.png")).unwrap()[..4], b"\x89PNG");
+}

@@ -121,6 +121,9 @@ impl OutputPlan {
                 });
             }
             check_name_and_type(file, overwrite || owned.contains(&key))?;
+            if file.kind != FileKind::Record {
+                image_io::OutputFormat::of(&file.path)?;
+            }
             let folder = nearest_existing_folder(&file.path)?;
             if folders_checked.insert(folder.clone()) {
                 check_folder_writable(&file.path, &folder)?;

@@ -49,7 +49,7 @@ impl Outputs {
 
     /// Write a PNG atomically; returns the sha256 of the bytes written.
     pub fn write_png(&self, path: &Path, image: &Planar) -> Result<String> {
-        let png = image_io::encode_png(image, path)?;
+        let png = image_io::encode(image, path)?;
         self.write_bytes(path, &png)?;
         Ok(sha256_hex(&png))
     }
@@ -79,7 +79,7 @@ impl Outputs {
     /// minutes of work must not be lost: it is saved in the temp folder, with its extension,
     /// and the error says where. Returns the sha256 of the PNG.
     pub fn write_result_png(&self, path: &Path, image: &Planar) -> Result<String> {
-        let png = image_io::encode_png(image, path)?;
+        let png = image_io::encode(image, path)?;
         self.write_or_rescue(path, &png)?;
         Ok(sha256_hex(&png))
     }
