@@ -62,7 +62,7 @@ impl Checkpoints {
             };
             let path = snapshot_path_at(&out, coarse, n);
             self.outputs
-                .write_side_png(&path, &self.planar(x, p.scale), FileKind::Snapshot);
+                .write_side_image(&path, &self.planar(x, p.scale), FileKind::Snapshot);
         }
     }
 
@@ -90,11 +90,11 @@ impl Checkpoints {
                 "checkpoint {what} not written ({e}); the run goes on"
             ))
         };
-        let png = match image_io::encode(&image, out) {
-            Ok(png) => png,
+        let bytes = match image_io::encode(&image, out) {
+            Ok(bytes) => bytes,
             Err(e) => return warn("image", e),
         };
-        let sha = sha256_hex(&png);
+        let sha = sha256_hex(&bytes);
         let mut record = template.clone();
         record.iterations = self.iterations.clone();
         record.evaluation_count = p.run_evaluations;
@@ -104,7 +104,7 @@ impl Checkpoints {
         if let Err(e) = self.outputs.write_text(record_path, &record.to_json()) {
             return warn("record", e);
         }
-        match self.outputs.write_bytes(out, &png) {
+        match self.outputs.write_bytes(out, &bytes) {
             Ok(()) => self.written_sha = Some(sha),
             Err(e) => warn("image", e),
         }

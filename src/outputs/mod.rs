@@ -402,8 +402,8 @@ mod tests {
         .claim()
         .unwrap();
         let img = Planar::from_elem((3, 4, 4), 0.5);
-        outputs.write_png(&out, &img).unwrap();
-        outputs.write_png(&out, &img).unwrap(); // its own file: replaced
+        outputs.write_image(&out, &img).unwrap();
+        outputs.write_image(&out, &img).unwrap(); // its own file: replaced
         assert_eq!(outputs.log(), vec![Written::Written(out.clone())]);
         drop(outputs);
         assert!(out.exists() && !claim::lock_path(&out).exists());

@@ -47,11 +47,12 @@ impl Outputs {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Write a PNG atomically; returns the sha256 of the bytes written.
-    pub fn write_png(&self, path: &Path, image: &Planar) -> Result<String> {
-        let png = image_io::encode(image, path)?;
-        self.write_bytes(path, &png)?;
-        Ok(sha256_hex(&png))
+    /// Write an image atomically, in the format its name asks for (PNG or JPEG); returns the
+    /// sha256 of the bytes written.
+    pub fn write_image(&self, path: &Path, image: &Planar) -> Result<String> {
+        let bytes = image_io::encode(image, path)?;
+        self.write_bytes(path, &bytes)?;
+        Ok(sha256_hex(&bytes))
     }
 
     /// Write a text file (a run record) atomically.
@@ -60,8 +61,8 @@ impl Outputs {
     }
 
     /// A side file: if it cannot be written, a warning (returned and kept), and the run goes on.
-    pub fn write_side_png(&self, path: &Path, image: &Planar, kind: FileKind) -> Option<String> {
-        let e = self.write_png(path, image).err()?;
+    pub fn write_side_image(&self, path: &Path, image: &Planar, kind: FileKind) -> Option<String> {
+        let e = self.write_image(path, image).err()?;
         let warning = format!(
             "the {kind} {} was not written ({e}); the run goes on",
             path.display()
@@ -77,11 +78,11 @@ impl Outputs {
 
     /// The result: if its place cannot be written (a full disk, a folder removed meanwhile),
     /// minutes of work must not be lost: it is saved in the temp folder, with its extension,
-    /// and the error says where. Returns the sha256 of the PNG.
-    pub fn write_result_png(&self, path: &Path, image: &Planar) -> Result<String> {
-        let png = image_io::encode(image, path)?;
-        self.write_or_rescue(path, &png)?;
-        Ok(sha256_hex(&png))
+    /// and the error says where. Returns the sha256 of the image file.
+    pub fn write_result_image(&self, path: &Path, image: &Planar) -> Result<String> {
+        let bytes = image_io::encode(image, path)?;
+        self.write_or_rescue(path, &bytes)?;
+        Ok(sha256_hex(&bytes))
     }
 
     /// The run record, likewise rescued when its place cannot be written.

@@ -76,7 +76,8 @@ impl Batch {
         if let Some(sheet) = self.sheet.as_deref().filter(|_| !outcomes.is_empty()) {
             let images: Vec<&Planar> = outcomes.iter().map(|o| &o.image).collect();
             let image = image_io::contact_sheet(&images, 8);
-            self.outputs.write_side_png(sheet, &image, FileKind::Sheet);
+            self.outputs
+                .write_side_image(sheet, &image, FileKind::Sheet);
         }
         failed.map_or(Ok(outcomes), Err)
     }

@@ -331,7 +331,7 @@ impl Synthesis {
             .builder
             .output
             .as_ref()
-            .map(|out| self.outputs.write_result_png(out, &image));
+            .map(|out| self.outputs.write_result_image(out, &image));
         if let Some(out) = self
             .builder
             .output
@@ -341,7 +341,7 @@ impl Synthesis {
             let preview = metrics::tile(&image, 2, 2);
             let path = sibling_path(out, "2x2");
             self.outputs
-                .write_side_png(&path, &preview, FileKind::TiledPreview);
+                .write_side_image(&path, &preview, FileKind::TiledPreview);
         }
         let layers = Some(self.layers.as_slice());
         let chosen_targets: LayerStatistics = self
