@@ -28,6 +28,12 @@ fn read_json(p: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// A named pipe at `path`.
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
 fn succeeds(dir: &Path, args: &[&str]) -> String {
     let run = neurotex_in(dir, args);
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
@@ -81,11 +87,7 @@ fn overwrite_replaces_only_regular_files() {
     let dir = scratch("nl-special");
     let pebbles = example("pebbles.png");
     let fifo = dir.join("pipe.png");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&fifo);
     fails_with(
         &tiny(s(&pebbles), s(&fifo), &["--overwrite"]),
         &["named pipe", "only regular files"],
@@ -284,11 +286,7 @@ fn special_files_and_endless_inputs_are_refused_at_once() {
     let dir = scratch("nl-inputs");
     let out = dir.join("o.png");
     let fifo = dir.join("fifo.png");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&fifo);
     fails_with(&tiny(s(&fifo), s(&out), &[]), &["not a regular file"]);
     fails_with(&tiny("/dev/zero", s(&out), &[]), &["not a regular file"]);
     let a = dir.join("a.png");
