@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array3;
 
-use crate::image_io::{self, Planar};
+use crate::image_io::{self, Encoding, Planar};
 use crate::optimizer::{IterationRecord, Progress};
 use crate::outputs::{sha256_hex, snapshot_path_at, FileKind, Outputs};
 use crate::record::RunRecord;
@@ -23,6 +23,8 @@ pub(crate) struct Checkpoints {
     /// Output size of each scale, coarsest first.
     pub sizes: Vec<Size>,
     pub tile: bool,
+    /// The output's encoding (its checkpoints are the output).
+    pub encoding: Encoding,
     /// With `--record`: where, and the record as it stands before the optimisation.
     pub record: Option<(PathBuf, RunRecord)>,
     pub interval: Duration,
@@ -90,7 +92,7 @@ impl Checkpoints {
                 "checkpoint {what} not written ({e}); the run goes on"
             ))
         };
-        let bytes = match image_io::encode(&image, out) {
+        let bytes = match image_io::encode(&image, &self.encoding, out) {
             Ok(bytes) => bytes,
             Err(e) => return warn("image", e),
         };

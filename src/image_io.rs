@@ -28,34 +28,102 @@ pub const MAX_EXEMPLAR_SIDE: u32 = 16384;
 /// and a bigger file (or an endless one, like /dev/zero) is refused before it fills memory.
 pub const MAX_EXEMPLAR_BYTES: u64 = 256 << 20;
 
-/// Read a PNG or JPEG (by content, not extension). Grayscale and alpha are converted to RGB with
-/// a notice; 16-bit images are reduced to 8-bit precision first.
+/// What neurotex reads, for messages.
+pub const READABLE: &str = "PNG, JPEG, WebP, TIFF, TGA and BMP";
+
+/// The exemplar name that means standard input.
+pub const STDIN: &str = "-";
+
+/// Whether `path` names standard input (`-`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// Read an exemplar: PNG, JPEG, WebP, TIFF, TGA or BMP, 8 or 16 bits per channel (by content,
+/// or by extension for TGA, which has no signature), from a file or from standard input (`-`).
+/// Grayscale and alpha are converted to RGB with a notice; 16-bit images keep their precision.
 pub fn load_rgb(path: &Path) -> Result<Loaded> {
-    let bytes = read_exemplar(path)?;
-    let mut loaded = decode_rgb(&bytes, path)?;
-    loaded.sha256 = crate::outputs::sha256_hex(&bytes);
+    let from_file;
+    let bytes = if is_stdin(path) {
+        stdin_bytes()?
+    } else {
+        from_file = read_exemplar(path)?;
+        &from_file
+    };
+    let mut loaded = decode_rgb(bytes, path)?;
+    loaded.sha256 = crate::outputs::sha256_hex(bytes);
     Ok(loaded)
 }
 
 /// Width and height from the image's header, without decoding it: what the memory check needs
 /// before anything large is allocated.
 pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
-    check_regular_file(path)?;
-    let fail = |reason: String| Error::ImageRead {
-        path: path.to_path_buf(),
-        reason,
+    let header = if is_stdin(path) {
+        reader_for(stdin_bytes()?, path).into_dimensions()
+    } else {
+        check_regular_file(path)?;
+        // The format from the extension, replaced by the one the content shows, if any.
+        ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| open_error(path, e))?
+            .into_dimensions()
     };
-    let (w, h) = ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| open_error(path, e))?
-        .into_dimensions()
-        .map_err(|e| {
-            fail(format!(
-                "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
-            ))
-        })?;
+    let (w, h) = header.map_err(|e| Error::ImageRead {
+        path: path.to_path_buf(),
+        reason: not_an_image(e),
+    })?;
     check_side(w, h, path)?;
     Ok((w, h))
+}
+
+fn not_an_image(e: impl std::fmt::Display) -> String {
+    format!("{e} (neurotex reads {READABLE}; is the file complete and really an image?)")
+}
+
+/// Standard input's bytes, read once: the header is needed before the image, and a pipe can
+/// be read only once. Refused when it is a terminal (nothing was piped in) or too large.
+fn stdin_bytes() -> Result<&'static [u8]> {
+    use std::io::{IsTerminal, Read};
+    static BYTES: std::sync::OnceLock<std::result::Result<Vec<u8>, String>> =
+        std::sync::OnceLock::new();
+    let read = || {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Err(
+                "standard input is a terminal: pipe an image in (neurotex synth - -o \
+                        out.png < photo.jpg)"
+                    .to_string(),
+            );
+        }
+        let mut bytes = Vec::new();
+        stdin
+            .lock()
+            .take(MAX_EXEMPLAR_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > MAX_EXEMPLAR_BYTES {
+            return Err(too_big_reason());
+        }
+        Ok(bytes)
+    };
+    match BYTES.get_or_init(read) {
+        Ok(bytes) => Ok(bytes),
+        Err(reason) => Err(Error::ImageRead {
+            path: STDIN.into(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// A reader for an image's bytes: the format from its content, or else from the name's
+/// extension (TGA has no signature).
+fn reader_for<'a>(bytes: &'a [u8], path: &Path) -> ImageReader<std::io::Cursor<&'a [u8]>> {
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes));
+    if let Ok(format) = image::ImageFormat::from_path(path) {
+        reader.set_format(format);
+    }
+    // Reading from memory cannot fail; a format the content shows replaces the extension's.
+    reader.with_guessed_format().expect("in-memory read")
 }
 
 /// A file that would not open, with what to do where the user can do something.
@@ -119,6 +187,14 @@ fn check_regular_file(path: &Path) -> Result<fs::Metadata> {
     Ok(meta)
 }
 
+fn too_big_reason() -> String {
+    format!(
+        "the image is larger than {} MiB: resize or recompress it first; the exemplar's \
+         statistics need no more than a few hundred pixels per side",
+        MAX_EXEMPLAR_BYTES >> 20
+    )
+}
+
 /// The file's bytes, refusing special files and anything over MAX_EXEMPLAR_BYTES.
 fn read_exemplar(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
@@ -127,13 +203,7 @@ fn read_exemplar(path: &Path) -> Result<Vec<u8>> {
         reason,
     };
     check_regular_file(path)?;
-    let too_big = || {
-        fail(format!(
-            "the file is larger than {} MiB: resize or recompress it first; the exemplar's \
-             statistics need no more than a few hundred pixels per side",
-            MAX_EXEMPLAR_BYTES >> 20
-        ))
-    };
+    let too_big = || fail(too_big_reason());
     let file = fs::File::open(path).map_err(|e| open_error(path, e))?;
     let mut bytes = Vec::new();
     file.take(MAX_EXEMPLAR_BYTES + 1)
@@ -151,26 +221,17 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
         path: path.to_path_buf(),
         reason,
     };
-    let open = || {
-        ImageReader::new(std::io::Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| fail(e.to_string()))
-    };
     // The header first: a file claiming 50000x50000 is refused before anything is allocated.
-    if let Ok((w, h)) = open()?.into_dimensions() {
+    if let Ok((w, h)) = reader_for(bytes, path).into_dimensions() {
         check_side(w, h, path)?;
     }
     // The decoder's default allocation limit (512 MiB) is below what the largest accepted
     // image needs: allow that, and no more.
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_EXEMPLAR_SIDE as u64 * MAX_EXEMPLAR_SIDE as u64 * 8);
-    let mut reader = open()?;
+    let mut reader = reader_for(bytes, path);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| {
-        fail(format!(
-            "{e} (neurotex reads PNG and JPEG; is the file complete and really an image?)"
-        ))
-    })?;
+    let decoded = reader.decode().map_err(|e| fail(not_an_image(e)))?;
     let mut notices = Vec::new();
     let color = decoded.color();
     if !color.has_color() {
@@ -185,12 +246,16 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<Loaded> {
             path.display()
         ));
     }
-    let rgb = decoded.to_rgb8();
-    if rgb.width() == 0 || rgb.height() == 0 {
+    if decoded.width() == 0 || decoded.height() == 0 {
         return Err(fail("the image is empty".into()));
     }
+    // Floats straight from the decoded samples: a 16-bit exemplar keeps its precision.
+    let rgb = decoded.to_rgb32f();
+    let (w, h) = rgb.dimensions();
     Ok(Loaded {
-        image: from_rgb8(&rgb),
+        image: Array3::from_shape_fn((3, h as usize, w as usize), |(c, y, x)| {
+            rgb.get_pixel(x as u32, y as u32)[c].clamp(0.0, 1.0)
+        }),
         notices,
         sha256: String::new(),
     })
@@ -200,6 +265,15 @@ pub fn from_rgb8(rgb: &RgbImage) -> Planar {
     let (w, h) = rgb.dimensions();
     Array3::from_shape_fn((3, h as usize, w as usize), |(c, y, x)| {
         rgb.get_pixel(x as u32, y as u32)[c] as f32 / 255.0
+    })
+}
+
+/// 16-bit RGB, rounded to the nearest of 65536 levels.
+pub fn to_rgb16(image: &Planar) -> image::ImageBuffer<image::Rgb<u16>, Vec<u16>> {
+    let (_, h, w) = image.dim();
+    image::ImageBuffer::from_fn(w as u32, h as u32, |x, y| {
+        let px = |c| (image[[c, y as usize, x as usize]].clamp(0.0, 1.0) * 65535.0).round() as u16;
+        image::Rgb([px(0), px(1), px(2)])
     })
 }
 
@@ -270,33 +344,27 @@ pub fn upsample(image: &Planar, width: u32, height: u32, wrap: bool) -> Planar {
     })
 }
 
-/// Encode a PNG in memory (`path` only names it in messages): a buffered file writer can lose a
-/// write error (a full disk) when it is dropped, and a truncated PNG would then be renamed
-/// into place.
-pub fn encode_png(image: &Planar, path: &Path) -> Result<Vec<u8>> {
-    let mut png = Vec::new();
-    to_rgb8(image)
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| Error::OutputNotWritable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    Ok(png)
-}
-
-/// Quality of JPEG output (out of 100).
-pub const JPEG_QUALITY: u8 = 95;
-
-/// The image formats neurotex writes, chosen by the output's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The image formats neurotex writes, chosen by the output's extension (or `--format` for
+/// stdout).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// PNG, 8 or 16 bits per channel.
     Png,
+    /// JPEG, 8 bits, at --jpeg-quality.
     Jpeg,
+    /// WebP, lossless, 8 bits.
+    Webp,
+    /// TIFF, 8 or 16 bits per channel.
+    Tiff,
 }
 
 impl OutputFormat {
-    /// The format a file name asks for: `.png`, or `.jpg`/`.jpeg` (any case). Anything else is
-    /// refused before any work, never written as PNG bytes under another name.
+    /// The format a file name asks for: `.png`, `.jpg`/`.jpeg`, `.webp`, `.tif`/`.tiff` (any
+    /// case). Anything else is refused before any work, never written as PNG bytes under
+    /// another name.
     pub fn of(path: &Path) -> Result<OutputFormat> {
         let ext = path
             .extension()
@@ -305,11 +373,13 @@ impl OutputFormat {
         match ext.as_str() {
             "png" => Ok(OutputFormat::Png),
             "jpg" | "jpeg" => Ok(OutputFormat::Jpeg),
+            "webp" => Ok(OutputFormat::Webp),
+            "tif" | "tiff" => Ok(OutputFormat::Tiff),
             _ => Err(Error::OutputNotWritable {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "{}: neurotex writes PNG (.png) and JPEG (.jpg, .jpeg); name the output \
-                     with one of those",
+                    "{}: neurotex writes PNG (.png), JPEG (.jpg, .jpeg), WebP (.webp) and TIFF \
+                     (.tif, .tiff); name the output with one of those",
                     if ext.is_empty() {
                         "the name has no extension".to_string()
                     } else {
@@ -319,31 +389,88 @@ impl OutputFormat {
             }),
         }
     }
-}
 
-/// Encode an image in memory in the format its file name asks for (PNG, or JPEG at
-/// JPEG_QUALITY), for the same reason as `encode_png`.
-pub fn encode(image: &Planar, path: &Path) -> Result<Vec<u8>> {
-    match OutputFormat::of(path)? {
-        OutputFormat::Png => encode_png(image, path),
-        OutputFormat::Jpeg => {
-            let mut jpeg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
-                .encode_image(&to_rgb8(image))
-                .map_err(|e| Error::OutputNotWritable {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                })?;
-            Ok(jpeg)
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "PNG",
+            OutputFormat::Jpeg => "JPEG",
+            OutputFormat::Webp => "WebP",
+            OutputFormat::Tiff => "TIFF",
         }
     }
+
+    /// Whether the format holds 16 bits per channel.
+    pub fn holds_16_bits(self) -> bool {
+        matches!(self, OutputFormat::Png | OutputFormat::Tiff)
+    }
+}
+
+/// How an image is encoded: its format, bits per channel and (JPEG) quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    pub format: OutputFormat,
+    /// 8 or 16 (PNG and TIFF only).
+    pub bit_depth: u8,
+    /// 1 to 100 (JPEG only).
+    pub jpeg_quality: u8,
+}
+
+/// Default quality of JPEG output (out of 100).
+pub const JPEG_QUALITY: u8 = 95;
+
+impl Encoding {
+    /// 8-bit PNG: the side files (snapshots, previews, sheets) and `save_png`.
+    pub const PNG: Encoding = Encoding {
+        format: OutputFormat::Png,
+        bit_depth: 8,
+        jpeg_quality: JPEG_QUALITY,
+    };
+
+    /// The defaults for a file name: its extension's format, 8 bits, JPEG quality 95.
+    pub fn for_path(path: &Path) -> Result<Encoding> {
+        Ok(Encoding {
+            format: OutputFormat::of(path)?,
+            ..Encoding::PNG
+        })
+    }
+}
+
+/// Encode an image in memory (`path` only names it in messages): a buffered file writer can
+/// lose a write error (a full disk) when it is dropped, and a truncated file would then be
+/// renamed into place. Float pixels are rounded to the nearest 8- or 16-bit level.
+pub fn encode(image: &Planar, encoding: &Encoding, path: &Path) -> Result<Vec<u8>> {
+    let fail = |e: image::ImageError| Error::OutputNotWritable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    let mut cursor = std::io::Cursor::new(&mut bytes);
+    let format = match encoding.format {
+        OutputFormat::Jpeg => {
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut cursor, encoding.jpeg_quality)
+                .encode_image(&to_rgb8(image))
+                .map_err(fail)?;
+            return Ok(bytes);
+        }
+        OutputFormat::Png => image::ImageFormat::Png,
+        // The image crate's WebP encoder is lossless.
+        OutputFormat::Webp => image::ImageFormat::WebP,
+        OutputFormat::Tiff => image::ImageFormat::Tiff,
+    };
+    let pixels = if encoding.bit_depth == 16 && encoding.format.holds_16_bits() {
+        image::DynamicImage::ImageRgb16(to_rgb16(image))
+    } else {
+        image::DynamicImage::ImageRgb8(to_rgb8(image))
+    };
+    pixels.write_to(&mut cursor, format).map_err(fail)?;
+    Ok(bytes)
 }
 
 /// Write a PNG atomically: to a temporary file in the same folder, then rename, so that an
 /// interrupted run never leaves a half-written file where a good one was. (A synthesis writes
 /// through `outputs::Outputs`, which also refuses to replace what is not its own.)
 pub fn save_png(image: &Planar, path: &Path) -> Result<()> {
-    let png = encode_png(image, path)?;
+    let png = encode(image, &Encoding::PNG, path)?;
     write_atomically(path, |tmp| write_synced(tmp, &png))
 }
 

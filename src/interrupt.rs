@@ -18,8 +18,9 @@ pub struct Interrupts {
 }
 
 impl Interrupts {
-    /// Install the handlers; `first_press` says what the first signal does (printed).
-    pub fn install(first_press: &'static str) -> Interrupts {
+    /// Install the handlers; `first_press` says what the first signal does (printed when
+    /// `announce`: not with --quiet).
+    pub fn install(first_press: &'static str, announce: bool) -> Interrupts {
         // One signal often arrives twice: `timeout`, `kill 0` and process managers send it to
         // the process and to its whole group. Counting that as "pressed twice" lost the result
         // (seen under `timeout 80 neurotex synth ...`), so repeats within this window are the
@@ -47,10 +48,12 @@ impl Interrupts {
                         *first = Some(Instant::now());
                         seen.signal.store(signal, Ordering::SeqCst);
                         seen.cancel.store(true, Ordering::SeqCst);
-                        eprintln!(
-                            "\n{}: {first_press} (Ctrl-C again to quit)",
-                            signal_name(signal)
-                        );
+                        if announce {
+                            eprintln!(
+                                "\n{}: {first_press} (Ctrl-C again to quit)",
+                                signal_name(signal)
+                            );
+                        }
                     }
                 }
             }

@@ -27,10 +27,15 @@ impl ModelChecksum {
     }
 }
 
+/// Version of the record's layout (docs/schema/run-record.schema.json): raised when a field
+/// changes meaning or goes; new fields may come without it.
+pub const RECORD_SCHEMA_VERSION: u32 = 1;
+
 /// The record of a run. Written at the end, and with `--record` also at every checkpoint while
 /// the run goes on (`stop` null there), so that a run killed outright can be resumed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
+    pub schema_version: u32,
     pub neurotex_version: &'static str,
     /// Every setting as given (the CLI's options, or the library's builder); `--resume` reads
     /// them back whole. The fields below are what they resolved to for this run.

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::image_io;
 use crate::manifest::ModelSet;
 use crate::outputs::file_sha256;
+use crate::record::RECORD_SCHEMA_VERSION;
 use crate::runtime::{Precision, Provider};
 use crate::settings::{Settings, Size};
 use crate::synthesis::{Continuation, Synthesis, SynthesisBuilder};
@@ -45,6 +46,9 @@ pub const RESUME_OPTIONS: &[&str] = &[
 /// and what the run resolved and did.
 #[derive(Deserialize)]
 struct Saved {
+    /// Absent in records written before it came (version 1's layout).
+    #[serde(default)]
+    schema_version: u32,
     settings: Settings,
     exemplar: Option<PathBuf>,
     exemplar_sha256: String,
@@ -89,16 +93,30 @@ pub fn resume(
             "not a run record this neurotex can resume ({e}); start a new run from its image"
         ))
     })?;
+    if saved.schema_version > RECORD_SCHEMA_VERSION {
+        return Err(bad(format!(
+            "it was written by a newer neurotex (record layout {}, this one reads up to {}): \
+             resume it with that version",
+            saved.schema_version, RECORD_SCHEMA_VERSION
+        )));
+    }
     // Paths in a record are absolute; relative ones (written by hand) are relative to the
     // record's own folder, never to where neurotex is run from.
     let folder = record.parent().unwrap_or(Path::new(""));
-    let resolve = |p: &Path| folder.join(p);
-    let output = resolve(
-        saved
-            .output
-            .as_deref()
-            .ok_or_else(|| bad("the run wrote no image to continue from".into()))?,
-    );
+    let resolve = |p: &Path| {
+        if image_io::is_stdin(p) {
+            p.to_path_buf()
+        } else {
+            folder.join(p)
+        }
+    };
+    let output = resolve(saved.output.as_deref().ok_or_else(|| {
+        bad(
+            "the run wrote no image file to continue from (it went to stdout, or the \
+                     library only returned it): start a new run"
+                .into(),
+        )
+    })?);
     let exemplar = resolve(saved.exemplar.as_deref().ok_or_else(|| {
         bad(
             "its exemplar was an image in memory, not a file: start a new run from its image"

@@ -4,12 +4,13 @@
 //! its doc line and its argument attribute.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::image_io::{self, Encoding, OutputFormat};
 use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::optimizer::Solver;
@@ -130,6 +131,66 @@ pub struct RuntimeSettings {
     pub models: Option<PathBuf>,
 }
 
+/// How the output image is encoded (its format follows its extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
+pub struct EncodingSettings {
+    /// Bits per channel of the output: 8, or 16 (PNG and TIFF): the optimised pixels are
+    /// floats, and 16 bits keep smooth gradients free of banding.
+    #[arg(long, default_value_t = 8, value_name = "BITS", value_parser = parse_bit_depth)]
+    pub bit_depth: u8,
+    /// JPEG quality, 1 to 100.
+    #[arg(long, default_value_t = image_io::JPEG_QUALITY, value_name = "Q")]
+    pub jpeg_quality: u8,
+    /// Format of the image written to stdout (-o -): png, jpeg, webp or tiff [default: png].
+    /// A file's format follows its extension.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+}
+
+impl Default for EncodingSettings {
+    fn default() -> Self {
+        EncodingSettings {
+            bit_depth: 8,
+            jpeg_quality: image_io::JPEG_QUALITY,
+            format: None,
+        }
+    }
+}
+
+impl EncodingSettings {
+    /// The encoding of the output at `path` (None: stdout), refused before any work where
+    /// the format cannot do what was asked.
+    pub fn encoding(&self, path: Option<&Path>) -> Result<Encoding> {
+        let format = match (path, self.format) {
+            (None, format) => format.unwrap_or(OutputFormat::Png),
+            (Some(path), asked) => {
+                let format = OutputFormat::of(path)?;
+                if asked.is_some_and(|a| a != format) {
+                    return Err(Error::InvalidSetting(format!(
+                        "--format {} disagrees with {}: a file's format follows its \
+                         extension (--format is for -o -, stdout); rename the output or drop \
+                         --format",
+                        asked.map_or("", OutputFormat::name).to_lowercase(),
+                        path.display()
+                    )));
+                }
+                format
+            }
+        };
+        if self.bit_depth == 16 && !format.holds_16_bits() {
+            return Err(Error::InvalidSetting(format!(
+                "--bit-depth 16: {} holds 8 bits per channel; write .png or .tif for 16 bits",
+                format.name()
+            )));
+        }
+        Ok(Encoding {
+            format,
+            bit_depth: self.bit_depth,
+            jpeg_quality: self.jpeg_quality,
+        })
+    }
+}
+
 /// Every option of a synthesis run (the files it reads and writes are the builder's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
 pub struct Settings {
@@ -224,6 +285,10 @@ pub struct Settings {
     pub snapshot_every: usize,
     #[command(flatten)]
     pub runtime: RuntimeSettings,
+    /// Records written before the output formats came have none: their defaults.
+    #[command(flatten)]
+    #[serde(default)]
+    pub encoding: EncodingSettings,
 }
 
 impl Default for Settings {
@@ -275,7 +340,7 @@ impl Settings {
     pub fn validate(&self) -> Result<()> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shallow = crate::plan::shallow_budget(self);
-        let checks: [(bool, &'static str, String, String); 12] = [
+        let checks: [(bool, &'static str, String, String); 14] = [
             (
                 (1..=MAX_ITERATIONS).contains(&self.iterations),
                 "--iters",
@@ -355,6 +420,18 @@ impl Settings {
                 "at least 1".into(),
             ),
             (
+                matches!(self.encoding.bit_depth, 8 | 16),
+                "--bit-depth",
+                self.encoding.bit_depth.to_string(),
+                "8 or 16".into(),
+            ),
+            (
+                (1..=100).contains(&self.encoding.jpeg_quality),
+                "--jpeg-quality",
+                self.encoding.jpeg_quality.to_string(),
+                "between 1 and 100".into(),
+            ),
+            (
                 self.snapshot_every <= MAX_ITERATIONS,
                 "--snapshot-every",
                 self.snapshot_every.to_string(),
@@ -388,6 +465,14 @@ pub fn parse_precision(s: &str) -> std::result::Result<Precision, String> {
     s.parse::<Precision>().map_err(|e| e.to_string())
 }
 
+fn parse_bit_depth(s: &str) -> std::result::Result<u8, String> {
+    match s.trim() {
+        "8" => Ok(8),
+        "16" => Ok(16),
+        _ => Err(format!("'{s}': 8 or 16 bits per channel")),
+    }
+}
+
 fn parse_option(s: &str) -> std::result::Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
@@ -409,6 +494,7 @@ mod tests {
         assert_eq!(s.layers, "per-block");
         assert_eq!(s.upsampling, Upsampling::Example);
         assert_eq!(s.runtime.provider, Provider::Cpu);
+        assert_eq!(s.encoding, EncodingSettings::default());
         assert!(s.validate().is_ok());
     }
 
@@ -441,5 +527,39 @@ mod tests {
         assert!(with(&|s| s.iterations = 0).contains("--iters 0"));
         assert!(with(&|s| s.runtime.threads = 100_000).contains("cores"));
         assert!(with(&|s| s.scales = Some(9)).contains("--scales"));
+        assert!(with(&|s| s.encoding.jpeg_quality = 0).contains("--jpeg-quality"));
+        assert!(with(&|s| s.encoding.bit_depth = 12).contains("--bit-depth"));
+    }
+
+    #[test]
+    fn the_encoding_follows_the_extension_and_refuses_what_a_format_cannot_hold() {
+        let mut e = EncodingSettings::default();
+        let of = |e: &EncodingSettings, p: Option<&str>| e.encoding(p.map(Path::new));
+        assert_eq!(of(&e, Some("a.TIFF")).unwrap().format, OutputFormat::Tiff);
+        assert_eq!(of(&e, Some("a.webp")).unwrap().format, OutputFormat::Webp);
+        assert_eq!(
+            of(&e, None).unwrap().format,
+            OutputFormat::Png,
+            "stdout: PNG"
+        );
+        assert!(of(&e, Some("a.gif")).is_err());
+        e.bit_depth = 16;
+        assert_eq!(of(&e, Some("a.png")).unwrap().bit_depth, 16);
+        assert!(of(&e, Some("a.jpg"))
+            .unwrap_err()
+            .to_string()
+            .contains(".png or .tif"));
+        e.bit_depth = 8;
+        e.format = Some(OutputFormat::Jpeg);
+        assert_eq!(of(&e, None).unwrap().format, OutputFormat::Jpeg);
+        assert!(of(&e, Some("a.png"))
+            .unwrap_err()
+            .to_string()
+            .contains("--format"));
+        // A record written before the encoding settings existed still reads.
+        let mut json: serde_json::Value = serde_json::to_value(Settings::default()).unwrap();
+        json.as_object_mut().unwrap().remove("encoding");
+        let back: Settings = serde_json::from_value(json).unwrap();
+        assert_eq!(back.encoding, EncodingSettings::default());
     }
 }

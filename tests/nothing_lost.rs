@@ -11,34 +11,11 @@ use std::path::Path;
 
 use common::cli::*;
 use common::*;
-use serde_json::Value;
-
-const TINY: [&str; 6] = ["--size", "64", "--iters", "4", "--scales", "1"];
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// `synth EXEMPLAR -o OUT` at 64² for a few iterations, plus `extra`.
-fn tiny<'a>(exemplar: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    [&["synth", exemplar, "-o", out][..], &TINY, extra].concat()
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(p).unwrap()).unwrap()
-}
 
 /// A named pipe at `path`.
 fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo").arg(path).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
-}
-
-fn succeeds(dir: &Path, args: &[&str]) -> String {
-    let run = neurotex_in(dir, args);
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    assert!(run.status.success(), "{args:?}:\n{stderr}");
-    stderr
 }
 
 #[test]
@@ -437,27 +414,4 @@ fn ctrl_c_during_set_up_writes_nothing_and_says_so() {
     );
     assert!(!stderr.contains("best image"), "{stderr}");
     assert!(!dir.join("new").exists());
-}
-
-#[test]
-fn the_output_format_follows_the_extension_and_an_unknown_one_is_refused() {
-    let dir = scratch("nl-format");
-    let pebbles = example("pebbles.png");
-    fails_with(
-        &tiny(s(&pebbles), s(&dir.join("o.webp")), &[]),
-        &[".webp is not a format neurotex writes", ".png", ".jpg"],
-    );
-    fails_with(
-        &tiny(s(&pebbles), s(&dir.join("noext")), &[]),
-        &["no extension"],
-    );
-    let jpeg = dir.join("o.JPG");
-    succeeds(&dir, &tiny(s(&pebbles), s(&jpeg), &["--tile"]));
-    assert_eq!(
-        &fs::read(&jpeg).unwrap()[..3],
-        b"\xff\xd8\xff",
-        "JPEG bytes"
-    );
-    // Side files stay PNG.
-    assert_eq!(&fs::read(dir.join("o.2x2.png")).unwrap()[..4], b"\x89PNG");
 }

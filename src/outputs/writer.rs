@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::claim::Claim;
 use super::{kind_of, normalized, sha256_hex, FileKind};
 use crate::error::{Error, Result};
-use crate::image_io::{self, Planar};
+use crate::image_io::{self, Encoding, Planar};
 
 /// A file written, or rescued elsewhere because its place could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,10 +47,10 @@ impl Outputs {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Write an image atomically, in the format its name asks for (PNG or JPEG); returns the
+    /// Write an image atomically, in the format its name asks for (8 bits); returns the
     /// sha256 of the bytes written.
     pub fn write_image(&self, path: &Path, image: &Planar) -> Result<String> {
-        let bytes = image_io::encode(image, path)?;
+        let bytes = image_io::encode(image, &Encoding::for_path(path)?, path)?;
         self.write_bytes(path, &bytes)?;
         Ok(sha256_hex(&bytes))
     }
@@ -79,8 +79,13 @@ impl Outputs {
     /// The result: if its place cannot be written (a full disk, a folder removed meanwhile),
     /// minutes of work must not be lost: it is saved in the temp folder, with its extension,
     /// and the error says where. Returns the sha256 of the image file.
-    pub fn write_result_image(&self, path: &Path, image: &Planar) -> Result<String> {
-        let bytes = image_io::encode(image, path)?;
+    pub fn write_result_image(
+        &self,
+        path: &Path,
+        image: &Planar,
+        encoding: &Encoding,
+    ) -> Result<String> {
+        let bytes = image_io::encode(image, encoding, path)?;
         self.write_or_rescue(path, &bytes)?;
         Ok(sha256_hex(&bytes))
     }

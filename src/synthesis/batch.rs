@@ -92,6 +92,7 @@ fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Output
         .first()
         .ok_or_else(|| Error::InvalidSetting("no run to plan".into()))?;
     first.settings.validate()?;
+    first.encoding()?;
     let scales = first.scale_count()?;
     let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
     files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));

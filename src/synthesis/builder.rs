@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::{sibling_path, Stage, Synthesis};
 use crate::error::{Error, Result};
-use crate::image_io::{self, Planar};
+use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet, Padding};
@@ -283,6 +283,7 @@ impl SynthesisBuilder {
     pub fn build(self) -> Result<Synthesis> {
         let setup_start = Instant::now();
         self.settings.validate()?;
+        let encoding = self.encoding()?;
         let mut notices = Vec::new();
         let exemplar_path = self.exemplar.clone();
         let models = self.models()?;
@@ -482,6 +483,7 @@ impl SynthesisBuilder {
             exemplar_path,
             exemplar_sha256,
             outputs,
+            encoding,
             needs,
             builder: self,
         })
@@ -533,6 +535,17 @@ impl SynthesisBuilder {
         self.start = Some(image);
         self.resumed_after = after;
         self
+    }
+
+    /// How the output is encoded: its extension's format with the encoding settings (PNG, or
+    /// --format, without an output file), checked.
+    pub fn encoding(&self) -> Result<Encoding> {
+        self.settings.encoding.encoding(self.output.as_deref())
+    }
+
+    /// The seed of the starting noise.
+    pub fn seed_value(&self) -> u64 {
+        self.settings.seed
     }
 
     pub fn output_path(&self) -> Option<&Path> {

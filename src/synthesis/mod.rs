@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::image_io::Planar;
+use crate::image_io::{self, Encoding, Planar};
 use crate::manifest::{ModelSet, OptionInputs, Variant};
 use crate::memory;
 use crate::objective::{LayerStatistics, Objective, Statistics};
@@ -47,6 +47,8 @@ pub struct Synthesis {
     pub(crate) exemplar_sha256: String,
     /// The claimed files this run writes through.
     pub(crate) outputs: Outputs,
+    /// The output's encoding (format, bits, quality).
+    pub(crate) encoding: Encoding,
     /// The memory the run was estimated to need (for the message if an allocation fails).
     pub(crate) needs: memory::Needs,
     pub(crate) exemplar: Planar,
@@ -125,6 +127,11 @@ impl Synthesis {
     /// Messages about what was adjusted (size rounding, colour conversion).
     pub fn notices(&self) -> &[String] {
         &self.notices
+    }
+
+    /// Seconds `build()` took: models, provider, the exemplar's statistics.
+    pub fn setup_seconds(&self) -> f64 {
+        self.setup_seconds
     }
 
     pub fn size(&self) -> Size {
@@ -216,9 +223,17 @@ impl Synthesis {
         let multi_scale = scales.len() > 1;
         let has_passes = plan::last_scale_has_passes(s, scales.len(), b.start.is_some());
         Ok(RunRecord {
+            schema_version: crate::record::RECORD_SCHEMA_VERSION,
             neurotex_version: env!("CARGO_PKG_VERSION"),
             settings: s.clone(),
-            exemplar: synthesis.exemplar_path.as_deref().map(normalized),
+            // `-` (stdin) stays `-`: `--resume` reads stdin again and checks its sha256.
+            exemplar: synthesis.exemplar_path.as_deref().map(|p| {
+                if image_io::is_stdin(p) {
+                    p.into()
+                } else {
+                    normalized(p)
+                }
+            }),
             exemplar_sha256: synthesis.exemplar_sha256.clone(),
             output: b.output.as_deref().map(normalized),
             output_sha256: None,

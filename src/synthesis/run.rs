@@ -63,6 +63,7 @@ impl Synthesis {
             resumed_after: self.builder.resumed_after,
             sizes: self.scale_sizes(),
             tile: self.builder.settings.tile,
+            encoding: self.encoding,
             record: self
                 .builder
                 .record
@@ -331,7 +332,7 @@ impl Synthesis {
             .builder
             .output
             .as_ref()
-            .map(|out| self.outputs.write_result_image(out, &image));
+            .map(|out| self.outputs.write_result_image(out, &image, &self.encoding));
         if let Some(out) = self
             .builder
             .output

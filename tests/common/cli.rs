@@ -2,6 +2,10 @@
 
 use std::process::{Command, Output, Stdio};
 
+use std::path::Path;
+
+use serde_json::Value;
+
 use super::repo;
 
 pub fn neurotex(args: &[&str]) -> Output {
@@ -70,7 +74,9 @@ pub fn spawn_until(dir: &std::path::Path, args: &[&str], marker: &str) -> Runnin
         .args(args)
         .current_dir(dir)
         .stderr(Stdio::piped())
-        .stdout(Stdio::null())
+        // Piped for the tests that read it (a path, a --json summary: far below a pipe's
+        // buffer, so an unread stdout never blocks the run).
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
@@ -111,4 +117,49 @@ pub fn interrupt_after(args: &[&str], marker: &str, signal: &str) -> Running {
         send(&running.0, signal);
     }
     running
+}
+
+/// The sizes of the quick CLI runs: 64², single-scale, a few iterations.
+pub const TINY: [&str; 6] = ["--size", "64", "--iters", "4", "--scales", "1"];
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `synth EXEMPLAR -o OUT` at 64² for a few iterations, plus `extra`.
+pub fn tiny<'a>(exemplar: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [&["synth", exemplar, "-o", out][..], &TINY, extra].concat()
+}
+
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Run `args` in `dir`; it must succeed. Returns its stderr.
+pub fn succeeds(dir: &Path, args: &[&str]) -> String {
+    let run = neurotex_in(dir, args);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{args:?}:\n{stderr}");
+    stderr
+}
+
+/// Run neurotex in `dir` with `input` on its stdin.
+pub fn neurotex_with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurotex"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
 }

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod quadratic;
+pub mod schema;
 
 use std::path::PathBuf;
 

@@ -1,20 +1,29 @@
-//! The neurotex command line: a thin layer over the library.
+//! The neurotex command line: a thin layer over the library. Stderr carries what is going on
+//! (src/bin/neurotex/terminal.rs); stdout only results: the paths written, a `--json` summary
+//! (summary.rs), an image with `-o -`, listings (listing.rs).
+
+mod listing;
+mod summary;
+mod terminal;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurotex::bench::{self, BenchSettings};
+use neurotex::image_io::{self, Encoding};
 use neurotex::interrupt::Interrupts;
-use neurotex::manifest::{default_models_dir, ModelSet, Padding};
+use neurotex::manifest::default_models_dir;
 use neurotex::optimizer::StopReason;
-use neurotex::outputs::Outputs;
 use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
-use neurotex::runtime::{self, Provider};
+use neurotex::runtime::Provider;
 use neurotex::settings::{parse_provider, parse_size, Settings};
-use neurotex::{Batch, Event, Outcome, Size, Synthesis, SynthesisBuilder, Written};
+use neurotex::{Batch, Outcome, Size, Synthesis, SynthesisBuilder};
+use summary::Summary;
+use terminal::{Terminal, Verbosity};
 
 const SYNTH_EXAMPLES: &str = "\
 Examples:
@@ -32,6 +41,9 @@ Examples:
   neurotex synth pebbles.png -o out/many.png --count 4     (out/many.seed0..3.png, out/many.sheet.png)
   neurotex synth pebbles.png -o out/big.png --size 1024 --scales 4
   neurotex synth pebbles.png -o out/gatys.png --backbone vgg19 --layers per-block
+  neurotex synth pebbles.png -o out/smooth.tif --bit-depth 16      (16-bit TIFF; or .png)
+  cat photo.jpg | neurotex synth - -o - --format webp > texture.webp
+  neurotex synth pebbles.png -o out/p.png --json -q              (one JSON summary on stdout)
 
 Exit status: 0 done, 1 error, 2 usage, 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by
 SIGHUP (after writing the best image so far and the record).";
@@ -63,6 +75,12 @@ Examples:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Nothing on stderr but errors (no progress, notices or closing lines).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say more: a progress line for every iteration, and the set-up in detail.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 // `allow_negative_numbers`: `--iters -3` reaches the value parser, which names the option and
@@ -74,14 +92,21 @@ enum Command {
     // Boxed: the synth options are by far the largest variant.
     Synth(Box<SynthArgs>),
     /// Show which execution providers the loaded ONNX Runtime offers, and where it came from.
-    #[command(after_help = "Example:\n  neurotex providers")]
-    Providers,
+    #[command(after_help = "Examples:\n  neurotex providers\n  neurotex providers --json")]
+    Providers {
+        /// Print one JSON object (runtime version and library, each provider's status).
+        #[arg(long)]
+        json: bool,
+    },
     /// List the statistic variants in the models folder, their layers and per-step inputs.
-    #[command(after_help = "Example:\n  neurotex models --models models")]
+    #[command(after_help = "Examples:\n  neurotex models\n  neurotex models --models DIR --json")]
     Models {
-        /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
+        /// Models folder (default: see `neurotex synth --help`, --models).
         #[arg(long)]
         models: Option<PathBuf>,
+        /// Print one JSON object (backbones, variants, layers, options).
+        #[arg(long)]
+        json: bool,
     },
     /// Run the method study: normalisation, layers, statistic and weights axes on each exemplar;
     /// write labelled contact sheets and a Markdown + JSON table.
@@ -105,11 +130,13 @@ enum Command {
 
 #[derive(Args)]
 struct SynthArgs {
-    /// The exemplar photo (PNG or JPEG; grayscale and RGBA are converted).
+    /// The exemplar photo: PNG, JPEG, WebP, TIFF, TGA or BMP, 8 or 16 bits (grayscale and
+    /// alpha are converted); - reads it from stdin.
     #[arg(required_unless_present = "resume")]
     exemplar: Option<PathBuf>,
-    /// Output image: .png, or .jpg/.jpeg (quality 95); its folder is created. Any other
-    /// extension is refused before any work.
+    /// Output image: .png, .jpg/.jpeg, .webp (lossless) or .tif/.tiff; its folder is created,
+    /// any other extension is refused before any work. - writes it to stdout (PNG, or
+    /// --format), everything else going to stderr.
     #[arg(short, long, required_unless_present = "resume")]
     output: Option<PathBuf>,
     /// Continue the run recorded in RUN.json (interrupted with Ctrl-C, or killed: with a record
@@ -133,6 +160,10 @@ struct SynthArgs {
     /// exemplar is never written, with or without it.
     #[arg(long)]
     overwrite: bool,
+    /// Print one JSON object on stdout at the end: files written, losses, times, why each run
+    /// stopped, the exit status (docs/json.md).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     settings: Settings,
 }
@@ -179,21 +210,33 @@ struct StudyArgs {
 }
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let interrupts =
-        Interrupts::install("stopping after the current evaluation, then writing what there is");
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let term = Terminal::new(verbosity);
+    let interrupts = Interrupts::install(
+        "stopping after the current evaluation, then writing what there is",
+        verbosity != Verbosity::Quiet,
+    );
+    let mut summary = Summary::new("synth");
+    let mut json = false;
     let result = match cli.command {
         Command::Synth(args) => {
+            json = args.json;
             let given = given_options(&matches, "synth");
-            synth(*args, &given, &interrupts)
+            synth(*args, &given, &interrupts, &term, &mut summary)
         }
-        Command::Providers => providers(),
-        Command::Models { models } => list_models(models),
-        Command::Study(args) => run_study(args, &interrupts),
+        Command::Providers { json } => listing::providers(json),
+        Command::Models { models, json } => listing::models(models, json),
+        Command::Study(args) => run_study(args, &interrupts, &term),
         Command::Bench(args) => run_bench(args),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -216,11 +259,16 @@ fn main() -> ExitCode {
     }
     // Exit status: 0 done, 1 error, 2 usage (clap), 128 + the signal that stopped the run
     // (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after what it had was written.
-    match (interrupts.exit_status(), result) {
-        (Some(status), _) => ExitCode::from(status),
-        (None, Ok(())) => ExitCode::SUCCESS,
-        (None, Err(_)) => ExitCode::FAILURE,
+    let status = match (interrupts.exit_status(), &result) {
+        (Some(status), _) => status,
+        (None, Ok(())) => 0,
+        (None, Err(_)) => 1,
+    };
+    if json {
+        summary.finish(status, interrupts.signal(), result.err(), started);
+        println!("{}", summary.to_json());
     }
+    ExitCode::from(status)
 }
 
 /// The options of `command` given on the command line (not defaults): (id, --long-name).
@@ -242,14 +290,36 @@ fn given_options(matches: &clap::ArgMatches, command: &str) -> Vec<(String, Stri
         .collect()
 }
 
+/// `-o -`: the image goes to stdout, so nothing else may, and no file is named after it.
+fn check_stdout_output(args: &SynthArgs) -> neurotex::Result<()> {
+    let refuse = |why: &str| Err(neurotex::Error::InvalidSetting(format!("-o - {why}")));
+    if args.json {
+        return refuse("and --json both write to stdout: choose one");
+    }
+    if args.count > 1 {
+        return refuse("writes one image to stdout: --count needs an output file name");
+    }
+    if args.settings.snapshot_every > 0 {
+        return refuse("has no file to name snapshots after: give an output file name");
+    }
+    if std::io::stdout().is_terminal() {
+        return refuse(
+            "writes the image to stdout, which is a terminal: redirect it (> texture.png) or \
+             pipe it on",
+        );
+    }
+    Ok(())
+}
+
 fn synth(
     args: SynthArgs,
     given: &[(String, String)],
     interrupts: &Interrupts,
+    term: &Terminal,
+    summary: &mut Summary,
 ) -> neurotex::Result<()> {
-    let cancel = interrupts.cancel.clone();
     if let Some(record) = &args.resume {
-        return resume(record, &args, given, interrupts);
+        return resume(record, &args, given, interrupts, term, summary);
     }
     // clap requires both unless --resume is given.
     let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
@@ -258,40 +328,53 @@ fn synth(
     let mut builder = Synthesis::builder()
         .settings(args.settings.clone())
         .exemplar(exemplar)
-        .output(output)
         .overwrite(args.overwrite)
-        .cancel_flag(cancel.clone());
+        .cancel_flag(interrupts.cancel.clone());
+    let to_stdout = output.as_os_str() == "-";
+    if to_stdout {
+        check_stdout_output(&args)?;
+        if args.settings.tile {
+            term.notices(&["the tiled 2x2 preview is not written with -o -".into()]);
+        }
+    } else {
+        builder = builder.output(output);
+    }
     if let Some(record) = &args.record {
         builder = builder.record(record);
     }
     // Every file of every run is checked and claimed before the first run starts.
-    let count = args.count;
-    run_batch(Batch::new(builder, count)?, |k| {
-        if count > 1 {
-            eprintln!(
-                "\n[{}/{count}] seed {}",
-                k + 1,
-                args.settings.seed + k as u64
-            );
-        }
-    })
+    let batch = Batch::new(builder, args.count)?;
+    run_batch(batch, to_stdout, args.json, term, summary)
 }
 
 /// Run a batch with a progress display, then list the files written (also after an error).
-fn run_batch(mut batch: Batch, announce: impl Fn(usize)) -> neurotex::Result<()> {
-    print_notices(&batch.outputs().notices());
+fn run_batch(
+    mut batch: Batch,
+    to_stdout: bool,
+    json: bool,
+    term: &Terminal,
+    summary: &mut Summary,
+) -> neurotex::Result<()> {
+    term.notices(&batch.outputs().notices());
+    let count = batch.len();
+    let overall = term.batch_bar(count);
     let result = batch.run(|k, run| {
-        announce(k);
-        synth_one(run)
+        if count > 1 && overall.is_none() {
+            term.say(&format!("[{}/{count}] seed {}", k + 1, run.seed_value()));
+        }
+        let outcome = synth_one(run, to_stdout, json, term)?;
+        summary.runs.push(summary::RunSummary::of(&outcome));
+        if let Some(bar) = &overall {
+            bar.inc(1);
+        }
+        Ok(outcome)
     });
-    report_files(batch.outputs());
-    result.map(|_| ())
-}
-
-fn print_notices(notices: &[String]) {
-    for notice in notices {
-        eprintln!("notice: {notice}");
+    if let Some(bar) = overall {
+        bar.abandon();
     }
+    summary.files(batch.outputs());
+    summary::report_files(batch.outputs(), term);
+    result.map(|_| ())
 }
 
 /// `synth --resume RUN.json`: the options it takes applied, any other refused with a list.
@@ -300,18 +383,20 @@ fn resume(
     args: &SynthArgs,
     given: &[(String, String)],
     interrupts: &Interrupts,
+    term: &Terminal,
+    summary: &mut Summary,
 ) -> neurotex::Result<()> {
     let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
     let refused: Vec<&str> = given
         .iter()
-        .filter(|(id, _)| id != "resume" && !RESUME_OPTIONS.contains(&id.as_str()))
+        .filter(|(id, _)| id != "resume" && id != "json" && !RESUME_OPTIONS.contains(&id.as_str()))
         .map(|(_, flag)| flag.as_str())
         .collect();
     if !refused.is_empty() {
         return Err(neurotex::Error::InvalidSetting(format!(
             "--resume continues the recorded run with its own settings: {} cannot change there \
              (--resume takes --iters, --record, --threads, --provider, --precision, \
-             --overwrite, --models); start a new run from its image to change them",
+             --overwrite, --models, --json); start a new run from its image to change them",
             refused.join(", ")
         )));
     }
@@ -327,41 +412,29 @@ fn resume(
     let models = runtime.models.clone().unwrap_or_else(default_models_dir);
     let run =
         neurotex::resume::resume(record, &models, &changes)?.cancel_flag(interrupts.cancel.clone());
-    run_batch(Batch::new(run, 1)?, |_| {})
+    run_batch(Batch::new(run, 1)?, false, args.json, term, summary)
 }
 
-/// The closing lines: every file written, every file rescued elsewhere, every warning.
-fn report_files(outputs: &Outputs) {
-    let log = outputs.log();
-    if !log.is_empty() {
-        eprintln!("files written:");
-    }
-    for file in &log {
-        match file {
-            Written::Written(path) => eprintln!("  {}", path.display()),
-            Written::Rescued { wanted, at } => eprintln!(
-                "  {} (rescued: {} could not be written)",
-                at.display(),
-                wanted.display()
-            ),
-        }
-    }
-    for warning in outputs.warnings() {
-        eprintln!("warning: {warning}");
-    }
-}
-
-/// Build and run one synthesis with a progress display.
-fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Outcome> {
+/// Build and run one synthesis with a progress display; with `to_stdout`, write its image there.
+fn synth_one(
+    builder: SynthesisBuilder,
+    to_stdout: bool,
+    json: bool,
+    term: &Terminal,
+) -> neurotex::Result<Outcome> {
     let output = builder.output_path().map(Path::to_path_buf);
+    let encoding = builder.encoding()?;
     let synthesis = builder.build()?;
-    print_notices(synthesis.notices());
+    term.notices(synthesis.notices());
     let sizes = synthesis.scale_sizes();
-    eprintln!("synthesising {}", synthesis.describe());
-    let outcome = synthesis.run_with_events(progress_printer(sizes.clone()))?;
-    eprintln!();
-    print_notices(&outcome.notices);
-    eprintln!(
+    term.say(&format!("synthesising {}", synthesis.describe()));
+    term.detail(&format!(
+        "set-up took {:.1} s (models, provider, the exemplar's statistics)",
+        synthesis.setup_seconds()
+    ));
+    let outcome = synthesis.run_with_events(term.progress(sizes.clone()))?;
+    term.notices(&outcome.notices);
+    term.say(&format!(
         "{}: {} | loss{} {:.4e} -> {:.4e} ({:.0}x lower) | {} evaluations in {:.1} s",
         if outcome.stop == StopReason::Interrupted {
             "stopped"
@@ -379,149 +452,33 @@ fn synth_one(builder: SynthesisBuilder) -> neurotex::Result<Outcome> {
         outcome.initial_loss / outcome.best_loss,
         outcome.record.evaluations.len(),
         outcome.record.optimize_seconds
-    );
-    eprintln!(
+    ));
+    term.say(&format!(
         "statistic distance to the exemplar: noise {:.3} -> result {:.4}",
         outcome.start_distance, outcome.final_distance
-    );
-    if let Some(out) = &output {
-        println!("{}", out.display());
+    ));
+    if to_stdout {
+        write_stdout(&outcome, &encoding)?;
+    } else if let Some(out) = output.filter(|_| !json) {
+        term.result(&out.display().to_string());
     }
     Ok(outcome)
 }
 
-/// One status line per iteration: rewritten in place on a terminal, every 10th iteration in a
-/// log; and one before each upsampling (a search of seconds at large sizes).
-fn progress_printer(sizes: Vec<Size>) -> impl FnMut(Event) + 'static {
-    let tty = std::io::stderr().is_terminal();
-    let scale_of = move |k: usize| {
-        if sizes.len() > 1 {
-            format!("scale {}/{} {} | ", k + 1, sizes.len(), sizes[k])
-        } else {
-            String::new()
-        }
-    };
-    let show = move |line: String, always: bool| {
-        if tty {
-            eprint!("\r\x1b[2K{line}");
-            let _ = std::io::stderr().flush();
-        } else if always {
-            eprintln!("{line}");
-        }
-    };
-    move |event: Event| {
-        let p = match event {
-            Event::Iteration(p) => p,
-            Event::Upsampling {
-                to_scale,
-                from,
-                method,
-                ..
-            } => {
-                let line = format!(
-                    "{}carrying the {from} result up ({} upsampling)",
-                    scale_of(to_scale),
-                    method.name()
-                );
-                return show(line, true);
-            }
-        };
-        let scale = scale_of(p.scale);
-        // A pass's loss leaves the deepest layers out: say so next to it.
-        let partial = p
-            .pass
-            .as_ref()
-            .map_or(String::new(), |end| format!(" (layers up to {end})"));
-        let line = format!(
-            "{scale}iter {:>4}/{} | loss{partial} {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {}",
-            p.iteration,
-            p.max_iterations,
-            p.loss,
-            p.best_loss,
-            p.evaluations,
-            p.seconds_per_iteration,
-            clock(p.elapsed),
-            p.eta.map_or_else(|| "--".to_string(), clock)
-        );
-        show(line, p.iteration.is_multiple_of(10) || p.iteration == 1);
-    }
+/// The result, encoded, on stdout (`-o -`).
+fn write_stdout(outcome: &Outcome, encoding: &Encoding) -> neurotex::Result<()> {
+    let bytes = image_io::encode(&outcome.image, encoding, Path::new("stdout"))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| neurotex::Error::Io {
+            path: "stdout".into(),
+            source: e,
+        })
 }
 
-fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
-}
-
-fn providers() -> neurotex::Result<()> {
-    let rt = runtime::init()?;
-    println!(
-        "ONNX Runtime {} loaded from {}",
-        rt.version,
-        rt.library.display()
-    );
-    for p in Provider::ALL {
-        let status = if p.is_compiled_in()? {
-            "available"
-        } else {
-            "not in this build (install onnxruntime-gpu: see README, section GPU)"
-        };
-        println!("  {:<9} {:<26} {status}", p.name(), p.ort_name());
-    }
-    Ok(())
-}
-
-fn list_models(dir: Option<PathBuf>) -> neurotex::Result<()> {
-    let set = ModelSet::open(&dir.unwrap_or_else(default_models_dir))?;
-    println!("{}", set.dir.display());
-    for (name, b) in &set.manifest.backbones {
-        println!("  backbone {name}: {} ({})", b.network, b.weights.source);
-    }
-    for (name, v) in &set.manifest.variants {
-        println!(
-            "\n{name}: --loss {} --backbone {}{}: {}",
-            v.statistic,
-            v.backbone,
-            if v.padding == Padding::Circular {
-                " --tile"
-            } else {
-                ""
-            },
-            v.description
-        );
-        println!("  layers: {}", v.layers.join(", "));
-        println!(
-            "  grad models: {} (truncated after each layer)",
-            v.grad.len()
-        );
-        if v.step_inputs.is_empty() {
-            println!("  per-step inputs: none");
-        } else {
-            let first = &v.step_inputs[0];
-            println!(
-                "  per-step inputs: {} ({}, one per layer, e.g. {} {:?})",
-                v.step_inputs.len(),
-                first.kind,
-                first.name,
-                first.shape
-            );
-        }
-        for (name, o) in &v.options {
-            let values: Vec<&str> = o.values.keys().map(String::as_str).collect();
-            println!(
-                "  option --{name}: {} (default {})",
-                values.join(", "),
-                o.default
-            );
-        }
-    }
-    Ok(())
-}
-
-fn run_study(args: StudyArgs, interrupts: &Interrupts) -> neurotex::Result<()> {
+fn run_study(args: StudyArgs, interrupts: &Interrupts, term: &Terminal) -> neurotex::Result<()> {
     let cancel = interrupts.cancel.clone();
     let report = neurotex::study::run_study(
         neurotex::study::StudySettings {
@@ -538,7 +495,7 @@ fn run_study(args: StudyArgs, interrupts: &Interrupts) -> neurotex::Result<()> {
             overwrite: args.overwrite,
             cancel,
         },
-        |line| eprintln!("{line}"),
+        |line| term.say(line),
     )?;
     for sheet in &report.sheets {
         println!("{}", sheet.display());
