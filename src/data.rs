@@ -83,10 +83,12 @@ pub fn library() -> PathBuf {
     find(&[LIBRARY_INSTALLED, LIBRARY_CHECKOUT]).unwrap_or_else(|| PathBuf::from(LIBRARY_CHECKOUT))
 }
 
-/// Where to look, for messages: "<exe>/../share/neurotex, $NEUROTEX_HOME, ...".
+/// Where to look, for messages: "<exe>/../share/neurotex, $NEUROTEX_HOME, ...", each as an
+/// absolute path (`./` is the working folder's).
 pub fn searched() -> String {
     places()
         .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")

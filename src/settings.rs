@@ -125,7 +125,8 @@ pub struct RuntimeSettings {
     /// Arithmetic: fp32, or fp16 (TensorRT only: it builds half-precision kernels).
     #[arg(long, default_value = "fp32", value_parser = parse_precision)]
     pub precision: Precision,
-    /// Models folder (default: $NEUROTEX_MODELS, ./models, or the checkout's models/).
+    /// Models folder [default: $NEUROTEX_MODELS, else models/ in the first of
+    /// <exe>/../share/neurotex, $NEUROTEX_HOME, ~/.local/share/neurotex, ./, the checkout]
     #[arg(long)]
     #[serde(skip)]
     pub models: Option<PathBuf>,

@@ -96,6 +96,30 @@ fn the_installed_binary_runs_from_anywhere_with_an_empty_environment() {
             || providers.contains(library.to_str().unwrap()),
         "{providers}"
     );
+    // With the installed models moved away it fails, saying where it looked and how to set
+    // up: it never falls back on the checkout's models (whose path it has no way to know).
+    let away = share.join("models.away");
+    std::fs::rename(share.join("models"), &away).unwrap();
+    let run = from_root(&["synth", photo.to_str().unwrap(), "-o", "/tmp/never.png"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("installed: reinstall"), "{stderr}");
+    let searched: Vec<&str> = stderr
+        .split("Searched: ")
+        .nth(1)
+        .expect("the places searched")
+        .trim()
+        .split(", ")
+        .collect();
+    assert!(searched.contains(&share.to_str().unwrap()), "{searched:?}");
+    let checkout = canonical(&repo());
+    assert!(
+        !searched
+            .iter()
+            .any(|p| std::fs::canonicalize(p).ok() == Some(checkout.clone())),
+        "{searched:?}"
+    );
+    std::fs::rename(&away, share.join("models")).unwrap();
     // 200 MB of models: not left in target/.
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -272,7 +272,7 @@ impl SynthesisBuilder {
         self
     }
 
-    /// Models folder (default: $NEUROTEX_MODELS, ./models, or this checkout's models/).
+    /// Models folder (default: `manifest::default_models_dir`, see src/data.rs).
     pub fn models_dir(mut self, path: impl AsRef<Path>) -> Self {
         self.settings.runtime.models = Some(path.as_ref().to_path_buf());
         self

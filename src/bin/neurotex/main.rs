@@ -101,7 +101,7 @@ enum Command {
     /// List the statistic variants in the models folder, their layers and per-step inputs.
     #[command(after_help = "Examples:\n  neurotex models\n  neurotex models --models DIR --json")]
     Models {
-        /// Models folder (default: see `neurotex synth --help`, --models).
+        /// Models folder [default: as `neurotex synth --models`]
         #[arg(long)]
         models: Option<PathBuf>,
         /// Print one JSON object (backbones, variants, layers, options).
