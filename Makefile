@@ -52,7 +52,7 @@ lint:
 	CARGO=$(CARGO) bash scripts/check_package_size.sh
 
 # Seconds per evaluation, GFLOP/s against one large conv, peak memory: benches/results/.
-bench: build
+bench: build setup-tests
 	$(NEUROTEX) bench --sizes 128,256,512,1024 --json benches/results/bench.json
 	.venv/bin/python scripts/plot_bench.py benches/results/bench.json benches/results/bench.png
 

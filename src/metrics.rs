@@ -120,6 +120,69 @@ pub fn spectrum_distance(a: &Planar, b: &Planar) -> f64 {
         / SPECTRUM_BANDS as f64
 }
 
+/// The outermost band measured by `border_ratios`: 1/BORDER_BAND of each side (at least one
+/// pixel), where zero padding frames a result.
+pub const BORDER_BAND: usize = 32;
+
+/// How an image's outermost band differs from its interior (1: not at all). A frame shows as
+/// more detail or more saturated colour along the edges than inside.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BorderRatios {
+    /// Mean |Laplacian| of the luminance in the band over the interior's.
+    pub detail: f64,
+    /// Mean saturation (max − min over R, G, B) in the band over the interior's.
+    pub saturation: f64,
+}
+
+/// The band (1/32 of the width on the left and right, of the height at the top and bottom)
+/// against the rest. The Laplacian repeats the edge pixels, so the outermost row is measured
+/// like any other.
+pub fn border_ratios(img: &Planar) -> BorderRatios {
+    let (_, h, w) = img.dim();
+    let luma = |y: usize, x: usize| {
+        0.299 * img[[0, y, x]] as f64
+            + 0.587 * img[[1, y, x]] as f64
+            + 0.114 * img[[2, y, x]] as f64
+    };
+    let (bw, bh) = ((w / BORDER_BAND).max(1), (h / BORDER_BAND).max(1));
+    // [band, interior] sums of detail and saturation, and pixel counts.
+    let (mut detail, mut saturation, mut count) = ([0.0; 2], [0.0; 2], [0usize; 2]);
+    for y in 0..h {
+        for x in 0..w {
+            let inside = (x >= bw && x + bw < w && y >= bh && y + bh < h) as usize;
+            let at = |dy: isize, dx: isize| {
+                let yy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
+                let xx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
+                luma(yy, xx)
+            };
+            let laplacian = at(-1, 0) + at(1, 0) + at(0, -1) + at(0, 1) - 4.0 * luma(y, x);
+            let rgb = [img[[0, y, x]], img[[1, y, x]], img[[2, y, x]]];
+            let spread = rgb.iter().cloned().fold(f32::MIN, f32::max)
+                - rgb.iter().cloned().fold(f32::MAX, f32::min);
+            detail[inside] += laplacian.abs();
+            saturation[inside] += spread as f64;
+            count[inside] += 1;
+        }
+    }
+    let ratio = |sums: [f64; 2]| {
+        let mean = |k: usize| sums[k] / count[k].max(1) as f64;
+        mean(0) / mean(1).max(f64::MIN_POSITIVE)
+    };
+    BorderRatios {
+        detail: ratio(detail),
+        saturation: ratio(saturation),
+    }
+}
+
+/// The share of the luminance's (radially averaged) power in the top octave of frequency, 0.25
+/// to 0.5 cycles per pixel: the finest grain. Against the exemplar's it tells speckle (above)
+/// from blur (below).
+pub fn top_octave_share(img: &Planar) -> f64 {
+    radial_power_spectrum(img)[SPECTRUM_BANDS / 2..]
+        .iter()
+        .sum()
+}
+
 /// The image repeated `nx` times across and `ny` times down: how a tileable texture is used.
 pub fn tile(image: &Planar, nx: usize, ny: usize) -> Planar {
     let (_, h, w) = image.dim();
@@ -148,6 +211,32 @@ mod tests {
                 0.2
             }
         })
+    }
+
+    #[test]
+    fn a_frame_shows_in_the_border_ratios_and_speckle_in_the_top_octave() {
+        // A smooth ramp: no band differs from the interior.
+        let ramp = Array3::from_shape_fn((3, 64, 64), |(c, y, x)| {
+            (0.2 + 0.005 * (x + y) as f32) * [1.0, 0.8, 0.6][c]
+        });
+        let r = border_ratios(&ramp);
+        assert!((r.saturation - 1.0).abs() < 0.1, "{r:?}");
+        // Checkerboard detail and saturated colour only along the edges: a frame.
+        let framed = Array3::from_shape_fn((3, 64, 64), |(c, y, x)| {
+            let edge = x < 2 || y < 2 || x >= 62 || y >= 62;
+            match (edge, c) {
+                (true, 0) => ((x + y) % 2) as f32,
+                (true, _) => 0.0,
+                (false, _) => 0.5,
+            }
+        });
+        let r = border_ratios(&framed);
+        assert!(r.detail > 10.0 && r.saturation > 10.0, "{r:?}");
+        // Pixel noise carries far more of its power in the top octave than a smooth image.
+        let noise = Array3::from_shape_fn((3, 64, 64), |(_, y, x)| {
+            ((x * 7919 + y * 104729) % 97) as f32 / 97.0
+        });
+        assert!(top_octave_share(&noise) > 3.0 * top_octave_share(&ramp));
     }
 
     #[test]
