@@ -183,6 +183,26 @@ pub fn top_octave_share(img: &Planar) -> f64 {
         .sum()
 }
 
+/// What `neurotex measure` reports of a result against its exemplar: no network needed.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Measures {
+    pub border: BorderRatios,
+    /// The result's top-octave share over the exemplar's (1: the exemplar's fine grain; above:
+    /// speckle; below: blur).
+    pub top_octave: f64,
+    pub color_distance: f64,
+    pub spectrum_distance: f64,
+}
+
+pub fn measure(image: &Planar, exemplar: &Planar) -> Measures {
+    Measures {
+        border: border_ratios(image),
+        top_octave: top_octave_share(image) / top_octave_share(exemplar).max(f64::MIN_POSITIVE),
+        color_distance: color_distance(image, exemplar),
+        spectrum_distance: spectrum_distance(image, exemplar),
+    }
+}
+
 /// The image repeated `nx` times across and `ny` times down: how a tileable texture is used.
 pub fn tile(image: &Planar, nx: usize, ny: usize) -> Planar {
     let (_, h, w) = image.dim();

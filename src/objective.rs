@@ -131,6 +131,37 @@ impl Statistics {
     }
 }
 
+/// The Gram distance the study and `neurotex measure` report, one scale for results of any
+/// statistic, padding or layers: VGG-16's Gram matrices, zero padding (the network as trained),
+/// on the per-block layers, by `statistics_distance`.
+pub struct GramMeter {
+    statistics: Statistics,
+    layers: Vec<String>,
+}
+
+impl GramMeter {
+    pub fn open(models: &ModelSet, session: SessionOptions) -> Result<GramMeter> {
+        let gram = models.find("gram", "vgg16", crate::manifest::Padding::Zero)?;
+        Ok(GramMeter {
+            layers: crate::layers::parse_layers("per-block", &gram.layers)?,
+            statistics: Statistics::open(models, gram, session)?,
+        })
+    }
+
+    /// An exemplar's statistics, to measure images against.
+    pub fn target(&mut self, exemplar: &Planar) -> Result<LayerStatistics> {
+        self.statistics
+            .compute(exemplar, Some(&self.layers), &Vec::new())
+    }
+
+    pub fn distance(&mut self, image: &Planar, target: &LayerStatistics) -> Result<f64> {
+        let stats = self
+            .statistics
+            .compute(image, Some(&self.layers), &Vec::new())?;
+        Ok(statistics_distance(&stats, target))
+    }
+}
+
 /// Relative squared distance between two sets of layer statistics, averaged over layers:
 /// mean_l ‖S_l − T_l‖² / ‖T_l‖². Zero when they are equal; 1 when S is all zeros. Statistics
 /// whose last axis differs in length (sorted values of images of different sizes) are compared

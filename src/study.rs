@@ -15,7 +15,7 @@ use crate::image_io::{self, Planar};
 use crate::layers::LayerWeights;
 use crate::manifest::{default_models_dir, Manifest, ModelSet, Padding};
 use crate::metrics::{color_distance, spectrum_distance};
-use crate::objective::{statistics_distance, Statistics};
+use crate::objective::GramMeter;
 use crate::optimizer::Solver;
 use crate::runtime::{Provider, SessionOptions};
 use crate::settings::{Settings, Size};
@@ -232,9 +232,7 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
     }
     image_io::check_writable(&table)?;
     let session = SessionOptions::new(settings.provider, settings.threads);
-    let gram = models.variant("gram")?;
-    let mut gram_stats = Statistics::open(&models, gram, session)?;
-    let per_block = crate::layers::parse_layers("per-block", &gram.layers)?;
+    let mut gram = GramMeter::open(&models, session)?;
 
     // Each distinct method once per exemplar, however many axes it appears on.
     let mut methods: Vec<&Method> = chosen
@@ -246,7 +244,7 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
     let mut results: BTreeMap<(String, String), CellResult> = BTreeMap::new();
     let total = methods.len() * exemplars.len();
     for ((name, exemplar), path) in exemplars.iter().zip(&settings.exemplars) {
-        let target = gram_stats.compute(exemplar, Some(&per_block), &vec![])?;
+        let target = gram.target(exemplar)?;
         for method in &methods {
             let n = results.len() + 1;
             log(&format!("[{n}/{total}] {name}: {}", method.key()));
@@ -279,7 +277,6 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 builder = builder.max_evaluations(n);
             }
             let outcome = builder.build()?.run()?;
-            let stats = gram_stats.compute(&outcome.image, Some(&per_block), &vec![])?;
             let cell = CellResult {
                 exemplar: name.clone(),
                 method: (*method).clone(),
@@ -290,7 +287,7 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 seconds: outcome.record.optimize_seconds,
                 color_distance: color_distance(&outcome.image, exemplar),
                 spectrum_distance: spectrum_distance(&outcome.image, exemplar),
-                gram_distance: statistics_distance(&stats, &target),
+                gram_distance: gram.distance(&outcome.image, &target)?,
             };
             log(&format!(
                 "    loss {:.3e}, colour {:.4}, spectrum {:.3}, gram {:.4}, {:.1} s",

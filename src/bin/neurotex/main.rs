@@ -3,6 +3,7 @@
 //! (summary.rs), an image with `-o -`, listings (listing.rs).
 
 mod listing;
+mod measure;
 mod summary;
 mod terminal;
 
@@ -112,6 +113,13 @@ enum Command {
     /// write labelled contact sheets and a Markdown + JSON table.
     #[command(after_help = STUDY_EXAMPLES, allow_negative_numbers = true)]
     Study(StudyArgs),
+    /// Measure images against their exemplar: the border band against the interior (a frame),
+    /// the finest octave's power against the exemplar's (speckle, blur), colour and spectrum
+    /// distances.
+    #[command(
+        after_help = "Examples:\n  neurotex measure -e examples/textures/pebbles.png out/pebbles.png\n  neurotex measure -e pebbles.png out/*.png --json"
+    )]
+    Measure(measure::MeasureArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(
         after_help = "Example:\n  neurotex completions bash > ~/.local/share/bash-completion/completions/neurotex"
@@ -238,6 +246,7 @@ fn main() -> ExitCode {
         Command::Models { models, json } => listing::models(models, json),
         Command::Study(args) => run_study(args, &interrupts, &term),
         Command::Bench(args) => run_bench(args),
+        Command::Measure(args) => measure::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
