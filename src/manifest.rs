@@ -69,6 +69,8 @@ pub enum Padding {
     Zero,
     /// The image wraps around (a torus): the result tiles seamlessly.
     Circular,
+    /// The image is mirrored at its edges (row -1 is row 1): no border is special.
+    Reflect,
 }
 
 impl Padding {
@@ -76,6 +78,7 @@ impl Padding {
         match self {
             Padding::Zero => "zero",
             Padding::Circular => "circular",
+            Padding::Reflect => "reflect",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, OutputFormat};
 use crate::init::Init;
 use crate::layers::LayerWeights;
+use crate::manifest::Padding;
 use crate::optimizer::Solver;
 use crate::runtime::{Precision, Provider};
 use crate::upsample::Upsampling;
@@ -111,6 +112,23 @@ pub enum SolverKind {
     Cg,
     /// Steepest descent.
     Sd,
+}
+
+/// How the network's convolutions treat the image's edges (without --tile, which wraps them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgePadding {
+    /// Zeros beyond the edges (the network as trained, the paper's).
+    Zero,
+    /// The image mirrored at its edges.
+    Reflect,
+}
+
+impl EdgePadding {
+    /// What records from before the choice existed used.
+    fn before_the_choice() -> EdgePadding {
+        EdgePadding::Zero
+    }
 }
 
 /// Where and how the graphs run: shared by `synth`, `study` and `bench`.
@@ -241,6 +259,11 @@ pub struct Settings {
     /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
     #[arg(long)]
     pub tile: bool,
+    /// The convolutions' padding at the image's edges (without --tile): zero (the network as
+    /// trained; outputs larger than the exemplar grow a frame) or reflect (mirrored).
+    #[arg(long, value_enum, default_value_t = EdgePadding::Zero)]
+    #[serde(default = "EdgePadding::before_the_choice")]
+    pub padding: EdgePadding,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
     /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
     #[arg(long, value_name = "N")]
@@ -325,6 +348,15 @@ impl Settings {
             Solver::Cg => SolverKind::Cg,
             Solver::Sd => SolverKind::Sd,
         };
+    }
+
+    /// The padding of the graphs these settings run: circular with --tile, else --padding.
+    pub fn graph_padding(&self) -> Padding {
+        match (self.tile, self.padding) {
+            (true, _) => Padding::Circular,
+            (false, EdgePadding::Zero) => Padding::Zero,
+            (false, EdgePadding::Reflect) => Padding::Reflect,
+        }
     }
 
     /// The statistic's options as chosen (`--option`, `--gram-norm`), by name.

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, Padding};
+use crate::manifest::{default_models_dir, ModelSet};
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -370,13 +370,12 @@ impl SynthesisBuilder {
             ));
         }
 
-        let padding = if self.settings.tile {
-            Padding::Circular
-        } else {
-            Padding::Zero
-        };
         let variant = models
-            .find(&self.settings.statistic, &self.settings.backbone, padding)?
+            .find(
+                &self.settings.statistic,
+                &self.settings.backbone,
+                self.settings.graph_padding(),
+            )?
             .clone();
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =

@@ -56,10 +56,10 @@ pub fn models(dir: Option<PathBuf>, as_json: bool) -> neurotex::Result<()> {
             "\n{name}: --loss {} --backbone {}{}: {}",
             v.statistic,
             v.backbone,
-            if v.padding == Padding::Circular {
-                " --tile"
-            } else {
-                ""
+            match v.padding {
+                Padding::Circular => " --tile",
+                Padding::Reflect => " --padding reflect",
+                Padding::Zero => "",
             },
             v.description
         );
@@ -122,7 +122,7 @@ fn print_models_json(set: &ModelSet) -> neurotex::Result<()> {
                 "name": name,
                 "statistic": v.statistic,
                 "backbone": v.backbone,
-                "tile": v.padding == Padding::Circular,
+                "padding": v.padding.name(),
                 "description": v.description,
                 "layers": v.layers,
                 "grad_models": v.grad.len(),

@@ -141,30 +141,39 @@ impl Progress {
                 return self.terminal.say(&line);
             }
         };
+        match self.terminal.bars.clone() {
+            Some(bars) => self.draw_bar(&bars, p),
+            None => self.log_line(p),
+        }
+    }
+
+    /// Into a file or a pipe: every 10th iteration and the first (each one with -v).
+    fn log_line(&self, p: &neurotex::optimizer::Progress) {
+        let verbose = self.terminal.verbosity == Verbosity::Verbose;
+        if !(verbose || p.iteration.is_multiple_of(10) || p.iteration == 1) {
+            return;
+        }
         // A pass's loss leaves the deepest layers out: say so next to it.
         let pass = p
             .pass
             .as_ref()
             .map_or(String::new(), |end| format!(" layers up to {end}"));
-        let eta = p.eta.map_or_else(|| "--".to_string(), clock);
-        let Some(bars) = self.terminal.bars.clone() else {
-            // A log: every 10th iteration (each with -v), and the first.
-            let verbose = self.terminal.verbosity == Verbosity::Verbose;
-            if verbose || p.iteration.is_multiple_of(10) || p.iteration == 1 {
-                eprintln!(
-                    "{}{pass} | iter {:>4}/{} | loss {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {eta}",
-                    self.scale_label(p.scale),
-                    p.iteration,
-                    p.max_iterations,
-                    p.loss,
-                    p.best_loss,
-                    p.evaluations,
-                    p.seconds_per_iteration,
-                    clock(p.elapsed),
-                );
-            }
-            return;
-        };
+        eprintln!(
+            "{}{pass} | iter {:>4}/{} | loss {:.4e} (best {:.4e}) | {} evals | {:.2} s/iter | elapsed {} | ETA {}",
+            self.scale_label(p.scale),
+            p.iteration,
+            p.max_iterations,
+            p.loss,
+            p.best_loss,
+            p.evaluations,
+            p.seconds_per_iteration,
+            clock(p.elapsed),
+            p.eta.map_or_else(|| "--".to_string(), clock)
+        );
+    }
+
+    /// On a terminal: one bar per scale and pass.
+    fn draw_bar(&mut self, bars: &MultiProgress, p: &neurotex::optimizer::Progress) {
         let stage = (p.scale, p.pass.clone());
         if self.stage.as_ref() != Some(&stage) {
             self.finish_bar();
@@ -183,22 +192,25 @@ impl Progress {
             self.bar = Some(bar);
             self.stage = Some(stage);
         }
-        if let Some(bar) = &self.bar {
-            self.finished_line = format!(
-                "{} {}/{} iterations | loss {:.3e} | {:.2} s/it | {}",
-                bar.prefix(),
-                p.iteration,
-                p.max_iterations,
-                p.best_loss,
-                p.seconds_per_iteration,
-                clock(p.elapsed)
-            );
-            bar.set_position(p.iteration as u64);
-            bar.set_message(format!(
-                "loss {:.2e} {:.2} s/it ETA {eta}",
-                p.best_loss, p.seconds_per_iteration
-            ));
-        }
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        self.finished_line = format!(
+            "{} {}/{} iterations | loss {:.3e} | {:.2} s/it | {}",
+            bar.prefix(),
+            p.iteration,
+            p.max_iterations,
+            p.best_loss,
+            p.seconds_per_iteration,
+            clock(p.elapsed)
+        );
+        bar.set_position(p.iteration as u64);
+        bar.set_message(format!(
+            "loss {:.2e} {:.2} s/it ETA {}",
+            p.best_loss,
+            p.seconds_per_iteration,
+            p.eta.map_or_else(|| "--".to_string(), clock)
+        ));
     }
 
     /// Replace the finished bar by one line above the live ones: the record of its scale or
