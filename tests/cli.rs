@@ -42,7 +42,7 @@ fn bad_input_is_a_clear_error_before_any_computation() {
     );
     fails_with(
         &["synth", corrupt.to_str().unwrap(), "-o", out],
-        &["corrupt.png", "PNG and JPEG"],
+        &["corrupt.png", "PNG, JPEG, WebP"],
     );
     fails_with(
         &["synth", text_as_jpg.to_str().unwrap(), "-o", out],
