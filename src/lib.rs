@@ -44,7 +44,7 @@ pub use layers::LayerWeights;
 pub use optimizer::{Progress, Solver, StopReason};
 pub use outputs::Written;
 pub use runtime::{Precision, Provider};
-pub use settings::{RuntimeSettings, Settings, Size, SolverKind};
+pub use settings::{EdgePadding, Quality, RuntimeSettings, Settings, Size, SolverKind};
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
 pub use upsample::Upsampling;
 

@@ -114,6 +114,33 @@ pub enum SolverKind {
     Sd,
 }
 
+/// A quality preset: the iteration budget, stopping tolerance and L-BFGS memory together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quality {
+    /// A third of normal's budget, a looser tolerance: a quick look.
+    Draft,
+    /// The defaults.
+    Normal,
+    /// Twice normal's budget, a tighter tolerance, more L-BFGS memory.
+    Best,
+}
+
+impl Quality {
+    /// (iterations, tolerance, history) of the preset, by the ids of their settings.
+    pub fn values(self) -> (usize, f64, usize) {
+        match self {
+            Quality::Draft => (100, 3e-3, 20),
+            Quality::Normal => (300, 1e-3, 20),
+            Quality::Best => (600, 3e-4, 40),
+        }
+    }
+
+    fn before_the_choice() -> Quality {
+        Quality::Normal
+    }
+}
+
 /// How the network's convolutions treat the image's edges (without --tile, which wraps them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -217,16 +244,23 @@ pub struct Settings {
     /// multiple of 16].
     #[arg(short, long, value_parser = parse_size)]
     pub size: Option<Size>,
-    /// Maximum L-BFGS iterations (at most 1000000).
+    /// Quality preset: draft (100 iterations, tolerance 3e-3), normal (300, 1e-3) or best (600,
+    /// 3e-4, --history 40); --iters, --tolerance and --history given alongside win.
+    #[arg(long, value_enum, default_value_t = Quality::Normal)]
+    #[serde(default = "Quality::before_the_choice")]
+    pub quality: Quality,
+    /// Maximum L-BFGS iterations (at most 1000000) [default: the --quality preset's]
     #[arg(long = "iters", default_value_t = 300)]
     pub iterations: usize,
-    /// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).
+    /// Stop when the loss fell by less than this fraction over the last 10 iterations (0:
+    /// never) [default: the --quality preset's]
     #[arg(long, default_value_t = 1e-3)]
     pub tolerance: f64,
     /// Optimiser; all with More-Thuente line search.
     #[arg(long, value_enum, default_value_t = SolverKind::Lbfgs)]
     pub solver: SolverKind,
-    /// L-BFGS memory (correction pairs, 1 to 1000; each holds two image-sized vectors).
+    /// L-BFGS memory (correction pairs, 1 to 1000; each holds two image-sized vectors)
+    /// [default: the --quality preset's]
     #[arg(long, default_value_t = 20)]
     pub history: usize,
     /// Stop after this many evaluations (loss + gradient) in all.
@@ -348,6 +382,22 @@ impl Settings {
             Solver::Cg => SolverKind::Cg,
             Solver::Sd => SolverKind::Sd,
         };
+    }
+
+    /// Apply a quality preset: its iterations, tolerance and history, except those `given`
+    /// (by their setting's id: iterations, tolerance, history), which the user set.
+    pub fn apply_quality(&mut self, quality: Quality, given: impl Fn(&str) -> bool) {
+        let (iterations, tolerance, history) = quality.values();
+        self.quality = quality;
+        if !given("iterations") {
+            self.iterations = iterations;
+        }
+        if !given("tolerance") {
+            self.tolerance = tolerance;
+        }
+        if !given("history") {
+            self.history = history;
+        }
     }
 
     /// The padding of the graphs these settings run: circular with --tile, else --padding.
@@ -528,7 +578,19 @@ mod tests {
         assert_eq!(s.upsampling, Upsampling::Example);
         assert_eq!(s.runtime.provider, Provider::Cpu);
         assert_eq!(s.encoding, EncodingSettings::default());
+        let normal = Quality::Normal.values();
+        assert_eq!((s.iterations, s.tolerance, s.history), normal, "normal is the default");
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn a_quality_preset_sets_what_was_not_given() {
+        let mut s = Settings::default();
+        s.apply_quality(Quality::Draft, |id| id == "iterations");
+        assert_eq!((s.iterations, s.tolerance), (300, 3e-3), "--iters given: kept");
+        s.apply_quality(Quality::Best, |_| false);
+        assert_eq!((s.iterations, s.tolerance, s.history), Quality::Best.values());
+        assert_eq!(s.quality, Quality::Best);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::outputs::Outputs;
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::plan::{self, RunPlan};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
-use crate::settings::{Settings, Size};
+use crate::settings::{Quality, Settings, Size};
 use crate::step_inputs;
 use crate::upsample::Upsampling;
 
@@ -100,6 +100,13 @@ macro_rules! setter {
 }
 
 impl SynthesisBuilder {
+    /// A quality preset: its iterations, tolerance and L-BFGS memory (set those after it to
+    /// change them).
+    pub fn quality(mut self, quality: Quality) -> Self {
+        self.settings.apply_quality(quality, |_| false);
+        self
+    }
+
     setter!(/// Maximum L-BFGS iterations.
         iterations: usize => settings.iterations);
     setter!(/// Stop when the loss fell by less than this fraction over the last 10 iterations (0: never).

@@ -237,9 +237,14 @@ fn main() -> ExitCode {
     let mut summary = Summary::new("synth");
     let mut json = false;
     let result = match cli.command {
-        Command::Synth(args) => {
+        Command::Synth(mut args) => {
             json = args.json;
             let given = given_options(&matches, "synth");
+            let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
+            if was_given("quality") {
+                let quality = args.settings.quality;
+                args.settings.apply_quality(quality, was_given);
+            }
             synth(*args, &given, &interrupts, &term, &mut summary)
         }
         Command::Providers { json } => listing::providers(json),
