@@ -156,6 +156,29 @@ pub fn auto_scales(size: Size, exemplar: (u32, u32)) -> usize {
         .unwrap_or(1)
 }
 
+/// Reflect padding mirrors each map at its edges, which needs maps at least 2 wide: the
+/// deepest block's maps are 1/`multiple` of the image, so every scale's output and exemplar
+/// must be at least 2 × `multiple` on each side.
+pub fn check_padding_fits(settings: &Settings, scales: &[ScalePlan], multiple: u32) -> Result<()> {
+    if settings.graph_padding() != crate::manifest::Padding::Reflect {
+        return Ok(());
+    }
+    let least = 2 * multiple;
+    let smallest = scales
+        .iter()
+        .flat_map(|s| [s.size.width, s.size.height, s.exemplar.0, s.exemplar.1])
+        .min()
+        .unwrap_or(least);
+    if smallest < least {
+        return Err(Error::InvalidSetting(format!(
+            "--padding reflect needs at least {least} pixels per side at every scale, output and \
+             exemplar (the deepest maps must be 2 wide to mirror), and this run has {smallest}: \
+             use a larger --size or --exemplar-scale, fewer --scales, or --padding zero"
+        )));
+    }
+    Ok(())
+}
+
 /// Sizes, exemplar sizes and budgets of each scale, coarsest first, for an output of `size` from
 /// an exemplar of `exemplar` (after --exemplar-scale). Each scale halves the output and the
 /// exemplar, so that structures keep their size relative to the image at every scale. A run
@@ -269,6 +292,24 @@ mod tests {
         ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
             .map(String::from)
             .to_vec()
+    }
+
+    #[test]
+    fn reflect_padding_needs_two_deepest_map_pixels_at_every_scale() {
+        let mut s = Settings {
+            padding: crate::settings::EdgePadding::Reflect,
+            ..Settings::default()
+        };
+        let ok = plan_scales(&s, square(256), (256, 256), 16, false).unwrap();
+        assert!(check_padding_fits(&s, &ok, 16).is_ok(), "64, 128, 256");
+        let small = plan_scales(&s, square(16), (16, 16), 16, false).unwrap();
+        let e = check_padding_fits(&s, &small, 16).unwrap_err().to_string();
+        assert!(
+            e.contains("at least 32") && e.contains("--padding zero"),
+            "{e}"
+        );
+        s.padding = crate::settings::EdgePadding::Zero;
+        assert!(check_padding_fits(&s, &small, 16).is_ok());
     }
 
     #[test]

@@ -579,7 +579,11 @@ mod tests {
         assert_eq!(s.runtime.provider, Provider::Cpu);
         assert_eq!(s.encoding, EncodingSettings::default());
         let normal = Quality::Normal.values();
-        assert_eq!((s.iterations, s.tolerance, s.history), normal, "normal is the default");
+        assert_eq!(
+            (s.iterations, s.tolerance, s.history),
+            normal,
+            "normal is the default"
+        );
         assert!(s.validate().is_ok());
     }
 
@@ -587,9 +591,16 @@ mod tests {
     fn a_quality_preset_sets_what_was_not_given() {
         let mut s = Settings::default();
         s.apply_quality(Quality::Draft, |id| id == "iterations");
-        assert_eq!((s.iterations, s.tolerance), (300, 3e-3), "--iters given: kept");
+        assert_eq!(
+            (s.iterations, s.tolerance),
+            (300, 3e-3),
+            "--iters given: kept"
+        );
         s.apply_quality(Quality::Best, |_| false);
-        assert_eq!((s.iterations, s.tolerance, s.history), Quality::Best.values());
+        assert_eq!(
+            (s.iterations, s.tolerance, s.history),
+            Quality::Best.values()
+        );
         assert_eq!(s.quality, Quality::Best);
     }
 

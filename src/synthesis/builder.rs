@@ -334,6 +334,7 @@ impl SynthesisBuilder {
         };
         let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
+        plan::check_padding_fits(&self.settings, &scales, multiple)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
         // same output refuses, and a failure below removes what the claim made.
         let outputs = match self.claimed.clone() {
