@@ -183,6 +183,19 @@ pub fn top_octave_share(img: &Planar) -> f64 {
         .sum()
 }
 
+/// The centre of an image, 3/4 of each side rounded down to a multiple of 16 (the network's
+/// step): what the interior Gram distance compares, so that no result is judged by its edges,
+/// which each padding treats its own way.
+pub fn interior(image: &Planar) -> Planar {
+    let (_, h, w) = image.dim();
+    let side = |n: usize| ((n * 3 / 4) / 16 * 16).max(16.min(n));
+    let (ch, cw) = (side(h), side(w));
+    let (y0, x0) = ((h - ch) / 2, (w - cw) / 2);
+    image
+        .slice(ndarray::s![.., y0..y0 + ch, x0..x0 + cw])
+        .to_owned()
+}
+
 /// What `neurotex measure` reports of a result against its exemplar: no network needed.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Measures {

@@ -34,18 +34,23 @@ pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
     let mut gram = GramMeter::open(&models, SessionOptions::new(Provider::Cpu, 0))?;
     let exemplar = image_io::load_rgb(&args.exemplar)?.image;
     let target = gram.target(&exemplar)?;
+    let interior_target = gram.target(&metrics::interior(&exemplar))?;
     let mut rows = Vec::new();
     for path in std::iter::once(&args.exemplar).chain(&args.images) {
         let image = image_io::load_rgb(path)?.image;
         let measures = metrics::measure(&image, &exemplar);
-        let gram_distance = gram.distance(&image, &target)?;
-        rows.push((path.clone(), image.dim(), measures, gram_distance));
+        let grams = [
+            gram.distance(&image, &target)?,
+            gram.distance(&metrics::interior(&image), &interior_target)?,
+        ];
+        rows.push((path.clone(), image.dim(), measures, grams));
     }
     if args.json {
         let images: Vec<_> = rows
             .iter()
-            .map(|(path, (_, h, w), m, g)| {
-                json!({"path": path, "width": w, "height": h, "measures": m, "gram_distance": g})
+            .map(|(path, (_, h, w), m, [g, gi])| {
+                json!({"path": path, "width": w, "height": h, "measures": m,
+                       "gram_distance": g, "interior_gram_distance": gi})
             })
             .collect();
         let object = json!({"exemplar": args.exemplar, "images": images});
@@ -56,11 +61,11 @@ pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
         return Ok(());
     }
     println!(
-        "| image | size | band detail | band saturation | top octave | colour | spectrum | gram |"
+        "| image | size | band detail | band saturation | top octave | colour | spectrum | gram | interior gram |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (path, (_, h, w), m, g) in &rows {
-        println!("| {} | {w}x{h} | {} | {g:.4} |", path.display(), cells(m));
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (path, (_, h, w), m, [g, gi]) in &rows {
+        println!("| {} | {w}x{h} | {} | {g:.4} | {gi:.4} |", path.display(), cells(m));
     }
     Ok(())
 }
