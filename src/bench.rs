@@ -8,7 +8,7 @@ use ndarray::Array3;
 use ort::value::TensorRef;
 use rand::{Rng, SeedableRng};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layers::parse_layers;
 use crate::manifest::{default_models_dir, default_option_inputs, ModelSet, Padding, Variant};
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
@@ -32,8 +32,11 @@ pub struct BenchSettings {
     #[arg(long, default_value = "vgg16")]
     pub backbone: String,
     /// Time the tileable (circular-padded) models.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "padding")]
     pub tile: bool,
+    /// Padding of the timed models: reflect (synth's default), zero or circular.
+    #[arg(long, value_parser = parse_padding, default_value = "reflect")]
+    pub padding: Padding,
     /// Images per graph run (times are per image): does batching several seeds pay?
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub batch: Vec<usize>,
@@ -80,8 +83,14 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
     let padding = if settings.tile {
         Padding::Circular
     } else {
-        Padding::Zero
+        settings.padding
     };
+    if padding == Padding::Reflect && settings.sizes.iter().any(|&s| s < 32) {
+        return Err(Error::InvalidSetting(
+            "--padding reflect needs sizes of at least 32: use --padding zero for smaller ones"
+                .into(),
+        ));
+    }
     let variant = set.find(&settings.statistic, &settings.backbone, padding)?;
     let (min_evals, min_seconds) = (settings.min_evals, settings.min_seconds);
     let reference = reference_conv_gflops(&set, options, min_evals, min_seconds)?;
@@ -90,7 +99,11 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
             "neurotex bench: {} loss + gradient on {}{}, provider {}, ONNX Runtime {}, {} threads",
             settings.statistic,
             settings.backbone,
-            if settings.tile { " (tileable)" } else { "" },
+            match padding {
+                Padding::Circular => " (tileable)",
+                Padding::Reflect => " (reflect padding)",
+                Padding::Zero => " (zero padding)",
+            },
             rt.provider,
             onnxruntime.version,
             if rt.threads == 0 {
@@ -127,6 +140,7 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
             "statistic": settings.statistic,
             "backbone": settings.backbone,
             "tile": settings.tile,
+            "padding": padding.name(),
             "provider": rt.provider.to_string(),
             "threads": rt.threads,
             "onnxruntime": onnxruntime.version,
@@ -146,6 +160,15 @@ pub fn run(settings: &BenchSettings, mut events: impl FnMut(BenchEvent)) -> Resu
 /// the forward pass up to `deepest`, and the same convolutions again in the backward pass
 /// (the input-gradient conv of each layer has the same multiply-adds as its forward conv).
 /// Channels and downsampling come from the manifest, so this holds for VGG-16 and VGG-19.
+fn parse_padding(s: &str) -> std::result::Result<Padding, String> {
+    match s {
+        "zero" => Ok(Padding::Zero),
+        "reflect" => Ok(Padding::Reflect),
+        "circular" => Ok(Padding::Circular),
+        _ => Err(format!("'{s}': zero, reflect or circular")),
+    }
+}
+
 pub fn conv_flops(variant: &Variant, deepest: &str, width: u64, height: u64) -> u64 {
     // Two flops per multiply-add, forward and backward.
     (2.0 * 2.0 * variant.macs_up_to(deepest) * (width * height) as f64).round() as u64

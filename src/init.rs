@@ -28,6 +28,10 @@ use crate::image_io::Planar;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
+    /// Spectrum for a single-scale run, noise for coarse-to-fine (whose coarse scales already
+    /// give the last one a smooth start): a single-scale run from white noise keeps
+    /// high-frequency colour speckle the Gram statistics do not see (docs/quality.md).
+    Auto,
     /// Uniform white noise in [0, 1].
     #[default]
     Noise,
@@ -38,17 +42,33 @@ pub enum Init {
 impl Init {
     pub fn name(&self) -> &'static str {
         match self {
+            Init::Auto => "auto",
             Init::Noise => "noise",
             Init::Spectrum => "spectrum",
         }
     }
 
-    /// The starting image of `width` x `height` for `exemplar` (the exemplar at the scale the
-    /// synthesis starts at), reproducible from the seed.
-    pub fn image(&self, exemplar: &Planar, width: usize, height: usize, seed: u64) -> Planar {
+    /// What a run of `scales` scales starts from: `Auto` resolved.
+    pub fn resolve(self, scales: usize) -> Init {
         match self {
-            Init::Noise => white_noise(width, height, seed),
+            Init::Auto if scales == 1 => Init::Spectrum,
+            Init::Auto => Init::Noise,
+            chosen => chosen,
+        }
+    }
+
+    /// The starting image of `width` x `height` for `exemplar` (the exemplar at the scale the
+    /// synthesis starts at), reproducible from the seed; `scales` resolves `Auto`.
+    pub fn image(
+        &self,
+        scales: usize,
+        exemplar: &Planar,
+        (width, height): (usize, usize),
+        seed: u64,
+    ) -> Planar {
+        match self.resolve(scales) {
             Init::Spectrum => random_phase(exemplar, width, height, seed),
+            _ => white_noise(width, height, seed),
         }
     }
 }

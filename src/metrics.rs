@@ -196,6 +196,31 @@ pub fn interior(image: &Planar) -> Planar {
         .to_owned()
 }
 
+/// The exemplar's top-octave share at a result's size: a window of the result's size holds less
+/// of the largest structures' power than the whole exemplar, so a smaller result is compared
+/// with the mean over the exemplar's four corner and centre windows of its size.
+fn exemplar_top_octave(exemplar: &Planar, (_, h, w): (usize, usize, usize)) -> f64 {
+    let (_, eh, ew) = exemplar.dim();
+    let (ch, cw) = (h.min(eh), w.min(ew));
+    let origins = [
+        (0, 0),
+        (0, ew - cw),
+        (eh - ch, 0),
+        (eh - ch, ew - cw),
+        ((eh - ch) / 2, (ew - cw) / 2),
+    ];
+    let shares: Vec<f64> = origins
+        .iter()
+        .map(|&(y, x)| {
+            let window = exemplar
+                .slice(ndarray::s![.., y..y + ch, x..x + cw])
+                .to_owned();
+            top_octave_share(&window)
+        })
+        .collect();
+    (shares.iter().sum::<f64>() / shares.len() as f64).max(f64::MIN_POSITIVE)
+}
+
 /// What `neurotex measure` reports of a result against its exemplar: no network needed.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Measures {
@@ -210,7 +235,7 @@ pub struct Measures {
 pub fn measure(image: &Planar, exemplar: &Planar) -> Measures {
     Measures {
         border: border_ratios(image),
-        top_octave: top_octave_share(image) / top_octave_share(exemplar).max(f64::MIN_POSITIVE),
+        top_octave: top_octave_share(image) / exemplar_top_octave(exemplar, image.dim()),
         color_distance: color_distance(image, exemplar),
         spectrum_distance: spectrum_distance(image, exemplar),
     }

@@ -4,8 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::init::Init;
+use crate::manifest::Padding;
 use crate::passes::{self, Pass};
-use crate::settings::{Settings, Size};
+use crate::settings::{EdgePadding, Settings, Size};
 
 /// Smallest side of the coarsest scale that `auto_scales` goes down to: below it the deepest
 /// layers see a handful of positions and the coarse result says little about the fine one.
@@ -156,27 +157,43 @@ pub fn auto_scales(size: Size, exemplar: (u32, u32)) -> usize {
         .unwrap_or(1)
 }
 
-/// Reflect padding mirrors each map at its edges, which needs maps at least 2 wide: the
-/// deepest block's maps are 1/`multiple` of the image, so every scale's output and exemplar
-/// must be at least 2 × `multiple` on each side.
-pub fn check_padding_fits(settings: &Settings, scales: &[ScalePlan], multiple: u32) -> Result<()> {
-    if settings.graph_padding() != crate::manifest::Padding::Reflect {
-        return Ok(());
-    }
+/// The padding the run's graphs use: circular with --tile, else --padding, `auto` resolved to
+/// reflect where it fits. Reflect mirrors each map at its edges, which needs maps at least 2
+/// wide: the deepest block's maps are 1/`multiple` of the image, so every scale's output and
+/// exemplar must be at least 2 × `multiple` per side; asked for explicitly below that, it is
+/// refused, and `auto` falls back to zero with a notice.
+pub fn graph_padding(
+    settings: &Settings,
+    scales: &[ScalePlan],
+    multiple: u32,
+    notices: &mut Vec<String>,
+) -> Result<Padding> {
     let least = 2 * multiple;
     let smallest = scales
         .iter()
         .flat_map(|s| [s.size.width, s.size.height, s.exemplar.0, s.exemplar.1])
         .min()
         .unwrap_or(least);
-    if smallest < least {
-        return Err(Error::InvalidSetting(format!(
-            "--padding reflect needs at least {least} pixels per side at every scale, output and \
-             exemplar (the deepest maps must be 2 wide to mirror), and this run has {smallest}: \
-             use a larger --size or --exemplar-scale, fewer --scales, or --padding zero"
-        )));
-    }
-    Ok(())
+    Ok(match (settings.tile, settings.padding) {
+        (true, _) => Padding::Circular,
+        (false, EdgePadding::Zero) => Padding::Zero,
+        (false, EdgePadding::Reflect | EdgePadding::Auto) if smallest >= least => Padding::Reflect,
+        (false, EdgePadding::Auto) => {
+            notices.push(format!(
+                "zero padding: reflect padding needs at least {least} pixels per side at every \
+                 scale and this run has {smallest} (its edges may grow a frame)"
+            ));
+            Padding::Zero
+        }
+        (false, EdgePadding::Reflect) => {
+            return Err(Error::InvalidSetting(format!(
+                "--padding reflect needs at least {least} pixels per side at every scale, output \
+                 and exemplar (the deepest maps must be 2 wide to mirror), and this run has \
+                 {smallest}: use a larger --size or --exemplar-scale, fewer --scales, or \
+                 --padding zero"
+            )))
+        }
+    })
 }
 
 /// Sizes, exemplar sizes and budgets of each scale, coarsest first, for an output of `size` from
@@ -252,7 +269,7 @@ pub fn coarse_budget(settings: &Settings) -> usize {
 /// white noise (the paper's single-scale method, which the comparisons start from) nor from a
 /// given image (a resumed run goes on as it was).
 pub fn last_scale_has_passes(settings: &Settings, scales: usize, from_image: bool) -> bool {
-    scales > 1 || (!from_image && settings.init == Init::Spectrum)
+    scales > 1 || (!from_image && settings.init.resolve(scales) == Init::Spectrum)
 }
 
 /// Iterations of the shallow pass at the start of the last scale.
@@ -296,20 +313,32 @@ mod tests {
 
     #[test]
     fn reflect_padding_needs_two_deepest_map_pixels_at_every_scale() {
-        let mut s = Settings {
-            padding: crate::settings::EdgePadding::Reflect,
-            ..Settings::default()
+        let mut s = Settings::default();
+        let padding = |s: &Settings, side: u32, notices: &mut Vec<String>| {
+            let scales = plan_scales(s, square(side), (side, side), 16, false).unwrap();
+            graph_padding(s, &scales, 16, notices)
         };
-        let ok = plan_scales(&s, square(256), (256, 256), 16, false).unwrap();
-        assert!(check_padding_fits(&s, &ok, 16).is_ok(), "64, 128, 256");
-        let small = plan_scales(&s, square(16), (16, 16), 16, false).unwrap();
-        let e = check_padding_fits(&s, &small, 16).unwrap_err().to_string();
+        let mut notices = Vec::new();
+        assert_eq!(
+            padding(&s, 256, &mut notices).unwrap(),
+            Padding::Reflect,
+            "auto"
+        );
+        assert!(notices.is_empty());
+        assert_eq!(
+            padding(&s, 16, &mut notices).unwrap(),
+            Padding::Zero,
+            "auto, too small"
+        );
+        assert!(notices[0].contains("zero padding"), "{notices:?}");
+        s.padding = EdgePadding::Reflect;
+        let e = padding(&s, 16, &mut notices).unwrap_err().to_string();
         assert!(
             e.contains("at least 32") && e.contains("--padding zero"),
             "{e}"
         );
-        s.padding = crate::settings::EdgePadding::Zero;
-        assert!(check_padding_fits(&s, &small, 16).is_ok());
+        s.tile = true;
+        assert_eq!(padding(&s, 16, &mut notices).unwrap(), Padding::Circular);
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct RunRecord {
     pub size: Size,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
+    /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).
+    pub padding: crate::manifest::Padding,
+    /// What the first scale started from (`--init auto` resolved).
+    pub init: crate::init::Init,
     /// Iterations allowed at each coarse scale (None when single-scale).
     pub coarse_iterations: Option<usize>,
     /// Iterations of the shallow pass at the start of the last scale (None when it has no passes:

@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, OutputFormat};
 use crate::init::Init;
 use crate::layers::LayerWeights;
-use crate::manifest::Padding;
 use crate::optimizer::Solver;
 use crate::runtime::{Precision, Provider};
 use crate::upsample::Upsampling;
@@ -145,9 +144,12 @@ impl Quality {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgePadding {
-    /// Zeros beyond the edges (the network as trained, the paper's).
+    /// Reflect where every scale is large enough (at least 32 pixels per side), else zero.
+    Auto,
+    /// Zeros beyond the edges (the network as trained, the paper's): outputs larger than the
+    /// exemplar grow a frame of extra detail and colour along their edges.
     Zero,
-    /// The image mirrored at its edges.
+    /// The image mirrored at its edges: no frame (docs/quality.md).
     Reflect,
 }
 
@@ -293,9 +295,10 @@ pub struct Settings {
     /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
     #[arg(long)]
     pub tile: bool,
-    /// The convolutions' padding at the image's edges (without --tile): zero (the network as
-    /// trained; outputs larger than the exemplar grow a frame) or reflect (mirrored).
-    #[arg(long, value_enum, default_value_t = EdgePadding::Zero)]
+    /// The convolutions' padding at the image's edges (without --tile): reflect (mirrored: no
+    /// frame), zero (the network as trained, the paper's: outputs larger than the exemplar grow
+    /// a frame), or auto: reflect where every scale has at least 32 pixels per side, else zero.
+    #[arg(long, value_enum, default_value_t = EdgePadding::Auto)]
     #[serde(default = "EdgePadding::before_the_choice")]
     pub padding: EdgePadding,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
@@ -328,9 +331,11 @@ pub struct Settings {
     /// Match the result's colour histograms to the exemplar's after optimising.
     #[arg(long)]
     pub match_colors: bool,
-    /// Start from: noise (uniform white noise, Gatys et al.) or spectrum (random-phase noise
-    /// with the exemplar's colours and power spectrum: a head start on fine-grained textures).
-    #[arg(long, value_enum, default_value_t = Init::Noise, value_name = "START")]
+    /// Start from: noise (uniform white noise, Gatys et al.), spectrum (random-phase noise
+    /// with the exemplar's colours and power spectrum: a head start on fine-grained textures,
+    /// and no colour speckle single-scale), or auto: spectrum single-scale, noise for
+    /// coarse-to-fine.
+    #[arg(long, value_enum, default_value_t = Init::Auto, value_name = "START")]
     pub init: Init,
     /// sliced: redraw the random directions (and restart L-BFGS) every R iterations.
     #[arg(long, default_value_t = 50, value_name = "R")]
@@ -397,15 +402,6 @@ impl Settings {
         }
         if !given("history") {
             self.history = history;
-        }
-    }
-
-    /// The padding of the graphs these settings run: circular with --tile, else --padding.
-    pub fn graph_padding(&self) -> Padding {
-        match (self.tile, self.padding) {
-            (true, _) => Padding::Circular,
-            (false, EdgePadding::Zero) => Padding::Zero,
-            (false, EdgePadding::Reflect) => Padding::Reflect,
         }
     }
 

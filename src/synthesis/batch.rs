@@ -92,7 +92,6 @@ fn claim_batch(runs: &[SynthesisBuilder], sheet: Option<&Path>) -> Result<Output
         .first()
         .ok_or_else(|| Error::InvalidSetting("no run to plan".into()))?;
     first.settings.validate()?;
-    first.encoding()?;
     let scales = first.scale_count()?;
     let mut files: Vec<PlannedFile> = runs.iter().flat_map(|r| r.planned_files(scales)).collect();
     files.extend(sheet.map(|s| PlannedFile::new(s, FileKind::Sheet)));
@@ -145,7 +144,10 @@ impl SynthesisBuilder {
             .continuation
             .as_ref()
             .map_or(&[][..], |c| c.owned.as_slice());
-        OutputPlan::check(files, &inputs, self.overwrite, owned)?.claim()
+        let plan = OutputPlan::check(files, &inputs, self.overwrite, owned)?;
+        // The output's format can hold what was asked (16 bits, --format), before any claim.
+        self.encoding()?;
+        plan.claim()
     }
 
     /// The number of scales a run of these settings will have, from the exemplar's header

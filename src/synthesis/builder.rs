@@ -290,7 +290,6 @@ impl SynthesisBuilder {
     pub fn build(self) -> Result<Synthesis> {
         let setup_start = Instant::now();
         self.settings.validate()?;
-        let encoding = self.encoding()?;
         let mut notices = Vec::new();
         let exemplar_path = self.exemplar.clone();
         let models = self.models()?;
@@ -334,7 +333,7 @@ impl SynthesisBuilder {
         };
         let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
-        plan::check_padding_fits(&self.settings, &scales, multiple)?;
+        let padding = plan::graph_padding(&self.settings, &scales, multiple, &mut notices)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
         // same output refuses, and a failure below removes what the claim made.
         let outputs = match self.claimed.clone() {
@@ -345,6 +344,9 @@ impl SynthesisBuilder {
                 outputs
             }
         };
+        // Checked with the files (after what they are: a folder named as the output is refused
+        // as a folder, not for its missing extension).
+        let encoding = self.encoding()?;
         let passes_asked = [
             ("--shallow-first", self.settings.shallow_first),
             ("--skip-deepest", self.settings.skip_deepest),
@@ -379,11 +381,7 @@ impl SynthesisBuilder {
         }
 
         let variant = models
-            .find(
-                &self.settings.statistic,
-                &self.settings.backbone,
-                self.settings.graph_padding(),
-            )?
+            .find(&self.settings.statistic, &self.settings.backbone, padding)?
             .clone();
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =

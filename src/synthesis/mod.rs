@@ -155,10 +155,11 @@ impl Synthesis {
     /// from the seed). Distances of the result are reported against this start.
     pub fn start_image(&self) -> Planar {
         let (w, h) = (self.size.width as usize, self.size.height as usize);
-        self.builder
-            .settings
+        let scales = self.plan.scales.len();
+        let settings = &self.builder.settings;
+        settings
             .init
-            .image(&self.exemplar, w, h, self.builder.settings.seed)
+            .image(scales, &self.exemplar, (w, h), settings.seed)
     }
 
     /// The optimiser's settings for this run.
@@ -240,6 +241,8 @@ impl Synthesis {
             previous_output_sha256: None,
             size: synthesis.size(),
             scales,
+            padding: synthesis.variant.padding,
+            init: s.init.resolve(synthesis.plan.scales.len()),
             coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
             shallow_first: has_passes.then(|| plan::shallow_budget(s)),
             skip_deepest: has_passes.then(|| plan::skip_deepest_budget(s)),

@@ -98,12 +98,11 @@ impl Synthesis {
             None => {
                 let at = stages[0].size;
                 let (w, h) = (at.width as usize, at.height as usize);
-                let start = self.builder.settings.init.image(
-                    &stages[0].exemplar,
-                    w,
-                    h,
-                    self.builder.settings.seed,
-                );
+                let settings = &self.builder.settings;
+                let start =
+                    settings
+                        .init
+                        .image(stages.len(), &stages[0].exemplar, (w, h), settings.seed);
                 start.into_raw_vec_and_offset().0
             }
         };

@@ -65,7 +65,11 @@ pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (path, (_, h, w), m, [g, gi]) in &rows {
-        println!("| {} | {w}x{h} | {} | {g:.4} | {gi:.4} |", path.display(), cells(m));
+        println!(
+            "| {} | {w}x{h} | {} | {g:.4} | {gi:.4} |",
+            path.display(),
+            cells(m)
+        );
     }
     Ok(())
 }
