@@ -409,7 +409,19 @@ mod tests {
         assert_eq!(three.passes[0].iterations, 75);
         assert_eq!(three.passes[1].iterations, 100);
         assert_eq!(three.passes[1].ends_at, "relu4_1");
-        assert!(plan(&s, 1, false).passes.is_empty(), "white noise: none");
+        let noise = Settings {
+            init: Init::Noise,
+            ..Settings::default()
+        };
+        assert!(
+            plan(&noise, 1, false).passes.is_empty(),
+            "white noise: none"
+        );
+        assert_eq!(
+            plan(&s, 1, false).passes.len(),
+            2,
+            "auto: the spectrum, single-scale"
+        );
         let spectrum = Settings {
             init: Init::Spectrum,
             ..Settings::default()

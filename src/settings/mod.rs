@@ -4,21 +4,23 @@
 //! its doc line and its argument attribute.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::image_io::{self, Encoding, OutputFormat};
 use crate::init::Init;
 use crate::layers::LayerWeights;
 use crate::optimizer::Solver;
 use crate::runtime::{Precision, Provider};
 use crate::upsample::Upsampling;
 
-/// Largest side accepted: beyond it a single VGG-16 pass does not fit a workstation's memory.
-pub const MAX_SIDE: u32 = 8192;
+mod encoding;
+mod size;
+
+pub use encoding::EncodingSettings;
+pub use size::{Size, MAX_SIDE};
 
 /// Most iterations per scale accepted (days of work at 256²; also bounds the snapshot names a
 /// run plans).
@@ -29,77 +31,6 @@ pub const MAX_HISTORY: usize = 1_000;
 
 /// Most coarse-to-fine scales accepted.
 pub const MAX_SCALES: usize = 5;
-
-/// Output size in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Size {
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Size {
-    /// `WxH` or `N` (square).
-    pub fn parse(text: &str) -> Result<Size> {
-        let bad = || Error::InvalidSize {
-            given: text.to_string(),
-            reason: "write it as WIDTHxHEIGHT (e.g. 512x256) or one number for a square".into(),
-        };
-        let nums = text
-            .trim()
-            .split(['x', 'X'])
-            .map(|p| p.trim().parse::<u64>())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| bad())?;
-        match nums[..] {
-            [n] => Size::checked(n, n),
-            [w, h] => Size::checked(w, h),
-            _ => Err(bad()),
-        }
-    }
-
-    /// A size whose sides are in 1..=MAX_SIDE (rounding to what the network needs comes later).
-    pub fn checked(width: u64, height: u64) -> Result<Size> {
-        let bad = |reason: String| Error::InvalidSize {
-            given: format!("{width}x{height}"),
-            reason,
-        };
-        if width == 0 || height == 0 {
-            return Err(bad(
-                "width and height must be at least 1 pixel (sizes are rounded to multiples of \
-                 16, the network's step)"
-                    .into(),
-            ));
-        }
-        if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 {
-            return Err(bad(format!(
-                "each side must be at most {MAX_SIDE} pixels (try 1024x1024 or less)"
-            )));
-        }
-        Ok(Size {
-            width: width as u32,
-            height: height as u32,
-        })
-    }
-
-    /// Round each side to the nearest multiple of `m` (at least `m`).
-    pub fn rounded_to(self, m: u32) -> Size {
-        let r = |v: u32| (((v + m / 2) / m) * m).max(m);
-        Size {
-            width: r(self.width),
-            height: r(self.height),
-        }
-    }
-
-    pub fn pixels(self) -> u64 {
-        self.width as u64 * self.height as u64
-    }
-}
-
-impl std::fmt::Display for Size {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}", self.width, self.height)
-    }
-}
 
 /// The optimiser, by name (L-BFGS's memory is `Settings::history`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -177,66 +108,6 @@ pub struct RuntimeSettings {
     #[arg(long)]
     #[serde(skip)]
     pub models: Option<PathBuf>,
-}
-
-/// How the output image is encoded (its format follows its extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
-pub struct EncodingSettings {
-    /// Bits per channel of the output: 8, or 16 (PNG and TIFF): the optimised pixels are
-    /// floats, and 16 bits keep smooth gradients free of banding.
-    #[arg(long, default_value_t = 8, value_name = "BITS", value_parser = parse_bit_depth)]
-    pub bit_depth: u8,
-    /// JPEG quality, 1 to 100.
-    #[arg(long, default_value_t = image_io::JPEG_QUALITY, value_name = "Q")]
-    pub jpeg_quality: u8,
-    /// Format of the image written to stdout (-o -): png, jpeg, webp or tiff [default: png].
-    /// A file's format follows its extension.
-    #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
-}
-
-impl Default for EncodingSettings {
-    fn default() -> Self {
-        EncodingSettings {
-            bit_depth: 8,
-            jpeg_quality: image_io::JPEG_QUALITY,
-            format: None,
-        }
-    }
-}
-
-impl EncodingSettings {
-    /// The encoding of the output at `path` (None: stdout), refused before any work where
-    /// the format cannot do what was asked.
-    pub fn encoding(&self, path: Option<&Path>) -> Result<Encoding> {
-        let format = match (path, self.format) {
-            (None, format) => format.unwrap_or(OutputFormat::Png),
-            (Some(path), asked) => {
-                let format = OutputFormat::of(path)?;
-                if asked.is_some_and(|a| a != format) {
-                    return Err(Error::InvalidSetting(format!(
-                        "--format {} disagrees with {}: a file's format follows its \
-                         extension (--format is for -o -, stdout); rename the output or drop \
-                         --format",
-                        asked.map_or("", OutputFormat::name).to_lowercase(),
-                        path.display()
-                    )));
-                }
-                format
-            }
-        };
-        if self.bit_depth == 16 && !format.holds_16_bits() {
-            return Err(Error::InvalidSetting(format!(
-                "--bit-depth 16: {} holds 8 bits per channel; write .png or .tif for 16 bits",
-                format.name()
-            )));
-        }
-        Ok(Encoding {
-            format,
-            bit_depth: self.bit_depth,
-            jpeg_quality: self.jpeg_quality,
-        })
-    }
 }
 
 /// Every option of a synthesis run (the files it reads and writes are the builder's).
@@ -544,14 +415,6 @@ pub fn parse_precision(s: &str) -> std::result::Result<Precision, String> {
     s.parse::<Precision>().map_err(|e| e.to_string())
 }
 
-fn parse_bit_depth(s: &str) -> std::result::Result<u8, String> {
-    match s.trim() {
-        "8" => Ok(8),
-        "16" => Ok(16),
-        _ => Err(format!("'{s}': 8 or 16 bits per channel")),
-    }
-}
-
 fn parse_option(s: &str) -> std::result::Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
@@ -631,37 +494,5 @@ mod tests {
         assert!(with(&|s| s.scales = Some(9)).contains("--scales"));
         assert!(with(&|s| s.encoding.jpeg_quality = 0).contains("--jpeg-quality"));
         assert!(with(&|s| s.encoding.bit_depth = 12).contains("--bit-depth"));
-    }
-
-    #[test]
-    fn the_encoding_follows_the_extension_and_refuses_what_a_format_cannot_hold() {
-        let mut e = EncodingSettings::default();
-        let of = |e: &EncodingSettings, p: Option<&str>| e.encoding(p.map(Path::new));
-        assert_eq!(of(&e, Some("a.TIFF")).unwrap().format, OutputFormat::Tiff);
-        assert_eq!(of(&e, Some("a.webp")).unwrap().format, OutputFormat::Webp);
-        assert_eq!(
-            of(&e, None).unwrap().format,
-            OutputFormat::Png,
-            "stdout: PNG"
-        );
-        assert!(of(&e, Some("a.gif")).is_err());
-        e.bit_depth = 16;
-        assert_eq!(of(&e, Some("a.png")).unwrap().bit_depth, 16);
-        assert!(of(&e, Some("a.jpg"))
-            .unwrap_err()
-            .to_string()
-            .contains(".png or .tif"));
-        e.bit_depth = 8;
-        e.format = Some(OutputFormat::Jpeg);
-        assert_eq!(of(&e, None).unwrap().format, OutputFormat::Jpeg);
-        assert!(of(&e, Some("a.png"))
-            .unwrap_err()
-            .to_string()
-            .contains("--format"));
-        // A record written before the encoding settings existed still reads.
-        let mut json: serde_json::Value = serde_json::to_value(Settings::default()).unwrap();
-        json.as_object_mut().unwrap().remove("encoding");
-        let back: Settings = serde_json::from_value(json).unwrap();
-        assert_eq!(back.encoding, EncodingSettings::default());
     }
 }
