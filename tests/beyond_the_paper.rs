@@ -12,6 +12,7 @@ use neurotex::optimizer::{EvaluationRecord, Solver, StopReason};
 use neurotex::record::RunRecord;
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
+use neurotex::EdgePadding;
 use neurotex::{image_io::Planar, Event, Synthesis, SynthesisBuilder};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,6 +65,9 @@ fn tileable_output_has_no_seams() {
             .scales(scales)
             .iterations(100)
             .tile(tile_it)
+            // The plain result: the paper's network and start, whose opposite edges do not match.
+            .padding(EdgePadding::Zero)
+            .init(Init::Noise)
             .build()
             .unwrap();
         let exemplar = synthesis.exemplar().clone();
@@ -120,6 +124,8 @@ fn coarse_to_fine_beats_single_scale_on_the_same_full_size_budget() {
             .coarse_iterations(30)
             .tolerance(0.0)
             .seed(2)
+            // The paper's single-scale start, against which coarse-to-fine is measured.
+            .init(Init::Noise)
             .build()
             .unwrap();
         let sizes: Vec<String> = synthesis
@@ -546,8 +552,8 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
     // The record names every model the run loaded, the passes' truncated ones included.
     let files: Vec<&str> = record.models.iter().map(|m| m.file.as_str()).collect();
     for file in [
-        "gram.grad.blocks_upto_relu3_1.onnx",
-        "gram.grad.blocks_upto_relu4_1.onnx",
+        "gram.reflect.grad.blocks_upto_relu3_1.onnx",
+        "gram.reflect.grad.blocks_upto_relu4_1.onnx",
     ] {
         assert!(files.contains(&file), "{file} not in {files:?}");
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use neurotex::init::Init;
 use neurotex::{LayerWeights, Synthesis};
 
 #[test]
@@ -87,6 +88,8 @@ fn sorted_and_sliced_lower_the_loss_and_sliced_redraws_its_directions() {
             .iterations(30)
             .tolerance(0.0)
             .redraw_every(10)
+            // From white noise: no passes, so the rounds are the redraws alone.
+            .init(Init::Noise)
             .build()
             .unwrap()
             .run()

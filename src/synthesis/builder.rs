@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet};
+use crate::manifest::{default_models_dir, ModelSet, Padding};
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -21,7 +21,7 @@ use crate::outputs::Outputs;
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::plan::{self, RunPlan};
 use crate::runtime::{self, Precision, Provider, SessionOptions};
-use crate::settings::{Quality, Settings, Size};
+use crate::settings::{EdgePadding, Quality, Settings, Size};
 use crate::step_inputs;
 use crate::upsample::Upsampling;
 
@@ -121,6 +121,8 @@ impl SynthesisBuilder {
         backbone: &str => settings.backbone);
     setter!(/// Make the result tile seamlessly (circular padding: the image is a torus).
         tile: bool => settings.tile);
+    setter!(/// The convolutions' padding at the edges without `tile` (default: reflect where it fits).
+        padding: EdgePadding => settings.padding);
     setter!(/// Execution provider.
         provider: Provider => settings.runtime.provider);
     setter!(/// fp16 (TensorRT only) or fp32.
@@ -380,9 +382,22 @@ impl SynthesisBuilder {
             ));
         }
 
-        let variant = models
-            .find(&self.settings.statistic, &self.settings.backbone, padding)?
-            .clone();
+        // A models folder without reflect graphs for this statistic (exported before them, or
+        // by hand): `auto` falls back to zero padding.
+        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        let padding = if padding == Padding::Reflect
+            && self.settings.padding == EdgePadding::Auto
+            && models.find(statistic, backbone, padding).is_err()
+        {
+            notices.push(format!(
+                "zero padding: the models folder has no reflect-padded {statistic} models for \
+                 {backbone} (export them again with `make setup`)"
+            ));
+            Padding::Zero
+        } else {
+            padding
+        };
+        let variant = models.find(statistic, backbone, padding)?.clone();
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =
             layers::parse_layers_as_written(&self.settings.layers, &variant.layers)?;
