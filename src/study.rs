@@ -260,8 +260,10 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
                 .size(settings.size.width, settings.size.height)
                 .iterations(settings.iterations)
                 .tolerance(0.0) // a fixed budget for every cell
-                .scales(1) // the method as published: single-scale, from white noise
+                // The method as published: single-scale, from white noise, zero padding.
+                .scales(1)
                 .init(crate::init::Init::Noise)
+                .padding(crate::settings::EdgePadding::Zero)
                 .seed(settings.seed)
                 .statistic(&method.statistic)
                 .layers(&method.layers)
