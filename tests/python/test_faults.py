@@ -72,7 +72,10 @@ def test_nan_restarts_from_the_best_image_and_never_reaches_the_output(faulty_mo
     run = subprocess.run(
         [BINARY, "synth", os.path.join(ROOT, "examples", "textures", "bark_tree.png"),
          "-o", str(out), "--record", str(record), "--size", "64", "--scales", "1",
-         "--iters", "80", "--tolerance", "0", "--models", str(faulty_models)],
+         "--iters", "80", "--tolerance", "0", "--models", str(faulty_models),
+         # The faulty model is the zero-padded one, and the run must start from white noise
+         # (brighter than the threshold) to cross into the faulty region.
+         "--padding", "zero", "--init", "noise"],
         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     rec = json.loads(record.read_text())
