@@ -18,9 +18,13 @@ PADDINGS=${PADDINGS:-"zero reflect"}
 ARGS=${ARGS:-}
 mkdir -p "$OUT"
 table="$OUT/quality.md"
-echo "| exemplar | size | padding | band detail | band saturation | top octave | colour | spectrum | gram | seconds |" > "$table"
-echo "|---|---|---|---|---|---|---|---|---|---|" >> "$table"
+echo "| exemplar | size | padding | band detail | band saturation | top octave | colour | spectrum | gram | interior gram | seconds |" > "$table"
+echo "|---|---|---|---|---|---|---|---|---|---|---|" >> "$table"
 for ex in $EXEMPLARS; do
+  # The exemplar's own band ratios: a photo can be busier at its edges than inside.
+  own=$($NT measure -e "examples/textures/$ex.png" "examples/textures/$ex.png" | tail -n 1)
+  echo "$own" | awk -F' \\| ' -v ex="$ex" \
+    '{ printf "| %s | exemplar | | %s | %s | | | | | | |\n", ex, $3, $4 }' >> "$table"
   for size in $SIZES; do
     for padding in $PADDINGS; do
       name="${ex}_${size}_${padding}"
@@ -32,9 +36,9 @@ for ex in $EXEMPLARS; do
       seconds=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(round(r['setup_seconds']+r['optimize_seconds'],1))" "$OUT/$name.json")
       row=$($NT measure -e "examples/textures/$ex.png" "$OUT/$name.png" | tail -n 1)
       row=${row% |}
-      # | path | size | detail | saturation | top | colour | spectrum | gram |
+      # | path | size | detail | saturation | top | colour | spectrum | gram | interior gram |
       echo "$row" | awk -F' \\| ' -v ex="$ex" -v size="$size" -v pad="$padding" -v s="$seconds" \
-        '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", ex, size, pad, $3, $4, $5, $6, $7, $8, s }' \
+        '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", ex, size, pad, $3, $4, $5, $6, $7, $8, $9, s }' \
         >> "$table"
       tail -n 1 "$table"
     done

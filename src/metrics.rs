@@ -138,6 +138,9 @@ pub struct BorderRatios {
 /// against the rest. The Laplacian repeats the edge pixels, so the outermost row is measured
 /// like any other.
 pub fn border_ratios(img: &Planar) -> BorderRatios {
+    // Below this mean saturation (5 of 255) in band and interior alike an image is grey: a grey
+    // exemplar's result carries ~1% colour noise, whose ratio would say nothing of a frame.
+    const GREY: f64 = 0.02;
     let (_, h, w) = img.dim();
     let luma = |y: usize, x: usize| {
         0.299 * img[[0, y, x]] as f64
@@ -164,13 +167,17 @@ pub fn border_ratios(img: &Planar) -> BorderRatios {
             count[inside] += 1;
         }
     }
-    let ratio = |sums: [f64; 2]| {
+    let ratio = |sums: [f64; 2], floor: f64| {
         let mean = |k: usize| sums[k] / count[k].max(1) as f64;
-        mean(0) / mean(1).max(f64::MIN_POSITIVE)
+        if mean(0).max(mean(1)) < floor {
+            1.0
+        } else {
+            mean(0) / mean(1).max(floor)
+        }
     };
     BorderRatios {
-        detail: ratio(detail),
-        saturation: ratio(saturation),
+        detail: ratio(detail, f64::MIN_POSITIVE),
+        saturation: ratio(saturation, GREY),
     }
 }
 
@@ -279,6 +286,11 @@ mod tests {
         });
         let r = border_ratios(&ramp);
         assert!((r.saturation - 1.0).abs() < 0.1, "{r:?}");
+        let grey = border_ratios(&stripes(64, 8));
+        assert_eq!(
+            grey.saturation, 1.0,
+            "grey: no saturation anywhere, no frame"
+        );
         // Checkerboard detail and saturated colour only along the edges: a frame.
         let framed = Array3::from_shape_fn((3, 64, 64), |(c, y, x)| {
             let edge = x < 2 || y < 2 || x >= 62 || y >= 62;

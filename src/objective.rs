@@ -132,16 +132,21 @@ impl Statistics {
 }
 
 /// The Gram distance the study and `neurotex measure` report, one scale for results of any
-/// statistic, padding or layers: VGG-16's Gram matrices, zero padding (the network as trained),
-/// on the per-block layers, by `statistics_distance`.
+/// statistic, padding or layers: VGG-16's Gram matrices on the per-block layers, by
+/// `statistics_distance`, with zero padding (the network as trained) unless asked otherwise:
+/// each padding's meter favours results made with the same padding (docs/quality.md).
 pub struct GramMeter {
     statistics: Statistics,
     layers: Vec<String>,
 }
 
 impl GramMeter {
-    pub fn open(models: &ModelSet, session: SessionOptions) -> Result<GramMeter> {
-        let gram = models.find("gram", "vgg16", crate::manifest::Padding::Zero)?;
+    pub fn open(
+        models: &ModelSet,
+        padding: crate::manifest::Padding,
+        session: SessionOptions,
+    ) -> Result<GramMeter> {
+        let gram = models.find("gram", "vgg16", padding)?;
         Ok(GramMeter {
             layers: crate::layers::parse_layers("per-block", &gram.layers)?,
             statistics: Statistics::open(models, gram, session)?,

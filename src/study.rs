@@ -232,7 +232,7 @@ pub fn run_study(settings: StudySettings, mut log: impl FnMut(&str)) -> Result<S
     }
     image_io::check_writable(&table)?;
     let session = SessionOptions::new(settings.provider, settings.threads);
-    let mut gram = GramMeter::open(&models, session)?;
+    let mut gram = GramMeter::open(&models, Padding::Zero, session)?;
 
     // Each distinct method once per exemplar, however many axes it appears on.
     let mut methods: Vec<&Method> = chosen

@@ -60,7 +60,7 @@ impl Quality {
     /// (iterations, tolerance, history) of the preset, by the ids of their settings.
     pub fn values(self) -> (usize, f64, usize) {
         match self {
-            Quality::Draft => (100, 3e-3, 20),
+            Quality::Draft => (90, 3e-3, 20),
             Quality::Normal => (300, 1e-3, 20),
             Quality::Best => (600, 3e-4, 40),
         }
@@ -117,7 +117,7 @@ pub struct Settings {
     /// multiple of 16].
     #[arg(short, long, value_parser = parse_size)]
     pub size: Option<Size>,
-    /// Quality preset: draft (100 iterations, tolerance 3e-3), normal (300, 1e-3) or best (600,
+    /// Quality preset: draft (90 iterations, tolerance 3e-3), normal (300, 1e-3) or best (600,
     /// 3e-4, --history 40); --iters, --tolerance and --history given alongside win.
     #[arg(long, value_enum, default_value_t = Quality::Normal)]
     #[serde(default = "Quality::before_the_choice")]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use neurotex::image_io;
-use neurotex::manifest::{default_models_dir, ModelSet};
+use neurotex::manifest::{default_models_dir, ModelSet, Padding};
 use neurotex::metrics::{self, Measures};
 use neurotex::objective::GramMeter;
 use neurotex::runtime::{Provider, SessionOptions};
@@ -24,6 +24,10 @@ pub struct MeasureArgs {
     /// Print one JSON object: per image its size and measures.
     #[arg(long)]
     json: bool,
+    /// The Gram meter's padding: zero (the network as trained) or reflect. Each favours results
+    /// made with its own padding, at their edges and (through the deep layers' reach) inside.
+    #[arg(long, default_value = "zero", value_parser = ["zero", "reflect"])]
+    gram_padding: String,
     /// Models folder, for the Gram distance [default: as `neurotex synth --models`]
     #[arg(long)]
     models: Option<PathBuf>,
@@ -31,7 +35,11 @@ pub struct MeasureArgs {
 
 pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
     let models = ModelSet::open(&args.models.unwrap_or_else(default_models_dir))?;
-    let mut gram = GramMeter::open(&models, SessionOptions::new(Provider::Cpu, 0))?;
+    let padding = match args.gram_padding.as_str() {
+        "reflect" => Padding::Reflect,
+        _ => Padding::Zero,
+    };
+    let mut gram = GramMeter::open(&models, padding, SessionOptions::new(Provider::Cpu, 0))?;
     let exemplar = image_io::load_rgb(&args.exemplar)?.image;
     let target = gram.target(&exemplar)?;
     let interior_target = gram.target(&metrics::interior(&exemplar))?;
