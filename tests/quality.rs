@@ -41,6 +41,18 @@ fn the_measure_sees_the_frame_of_zero_padding_and_none_on_the_exemplar() {
         (rows[1]["width"].as_u64(), rows[1]["height"].as_u64()),
         (Some(512), Some(256))
     );
+    // Through a reflect-padded network the exemplar is still at distance 0, and the zero-padded
+    // result, whose edges were tuned to the zero-padded network's statistics, is further away.
+    let reflect = measured(&["--gram-padding", "reflect", "-e", s(&pebbles), s(&framed)]);
+    assert_eq!(reflect[0]["gram_distance"], 0.0);
+    let (zero_meter, reflect_meter) = (
+        rows[1]["gram_distance"].as_f64().unwrap(),
+        reflect[1]["gram_distance"].as_f64().unwrap(),
+    );
+    assert!(
+        reflect_meter > 1.2 * zero_meter,
+        "zero meter {zero_meter}, reflect meter {reflect_meter}"
+    );
 }
 
 /// The pebbles photo shrunk to 64² (2x2 box filter twice): an exemplar a quarter of the size of
