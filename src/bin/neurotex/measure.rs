@@ -24,20 +24,27 @@ pub struct MeasureArgs {
     /// Print one JSON object: per image its size and measures.
     #[arg(long)]
     json: bool,
-    /// The Gram meter's padding: zero (the network as trained) or reflect. Each favours results
-    /// made with its own padding, at their edges and (through the deep layers' reach) inside.
-    #[arg(long, default_value = "zero", value_parser = ["zero", "reflect"])]
-    gram_padding: String,
+    /// The Gram meter's padding: zero (the network as trained) or reflect. On the whole image
+    /// each tends to favour results made with its own padding (docs/quality.md).
+    #[arg(long, value_enum, default_value_t = MeterPadding::Zero)]
+    gram_padding: MeterPadding,
     /// Models folder, for the Gram distance [default: as `neurotex synth --models`]
     #[arg(long)]
     models: Option<PathBuf>,
 }
 
+/// The paddings a Gram meter can measure through (circular would see a seam in every exemplar).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MeterPadding {
+    Zero,
+    Reflect,
+}
+
 pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
     let models = ModelSet::open(&args.models.unwrap_or_else(default_models_dir))?;
-    let padding = match args.gram_padding.as_str() {
-        "reflect" => Padding::Reflect,
-        _ => Padding::Zero,
+    let padding = match args.gram_padding {
+        MeterPadding::Zero => Padding::Zero,
+        MeterPadding::Reflect => Padding::Reflect,
     };
     let mut gram = GramMeter::open(&models, padding, SessionOptions::new(Provider::Cpu, 0))?;
     let exemplar = image_io::load_rgb(&args.exemplar)?.image;
