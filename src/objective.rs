@@ -134,7 +134,8 @@ impl Statistics {
 /// The Gram distance the study and `neurotex measure` report, one scale for results of any
 /// statistic, padding or layers: VGG-16's Gram matrices on the per-block layers, by
 /// `statistics_distance`, with zero padding (the network as trained) unless asked otherwise:
-/// each padding's meter favours results made with the same padding (docs/quality.md).
+/// on the whole image each padding's meter tends to favour results made with the same padding
+/// (docs/quality.md).
 pub struct GramMeter {
     statistics: Statistics,
     layers: Vec<String>,
