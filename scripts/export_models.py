@@ -16,7 +16,9 @@ keeps large outputs from growing a frame) it writes a variant, a pair of graphs 
                                        to <layer>: no statistic is computed for the layers
                                        left out
 
-with <variant> = <statistic>[.vgg19][.tile|.reflect] (VGG-16 and zero padding are the defaults),
+with <variant> = <statistic>[.vgg19][.regions][.tile|.reflect] (VGG-16, no regions and zero
+padding are the defaults; a `.regions` variant's statistics are taken over K weighted regions of
+the image, given as per-pixel weight maps: fill, expand and guided synthesis),
 plus models/manifest.json, which is all the Rust side knows about a variant. Each backbone's
 weights are written once, to models/<backbone>.weights.bin, and referenced as ONNX external data.
 
@@ -509,6 +511,7 @@ class Gram:
     """
 
     name = "gram"
+    regions = False
     description = "Gram matrices G = F F^T / M (Gatys et al. 2015), loss N^a M^b / (4 N^2) sum (G - G_target)^2"
     options = {"gram-norm": {"input": "norm_exponents", "default": "paper",
                              "values": {"paper": [0.0, 0.0], "no-n2": [2.0, 0.0],
@@ -527,29 +530,88 @@ class Gram:
         ft = g.op("Transpose", [f], "Ft", perm=[0, 2, 1])
         return g.op("Div", [g.op("MatMul", [f, ft], "FFt"), m], "gram"), f, m
 
-    def statistic(self, g: Graph, feat: str, layer: str, channels: int) -> str:
+    def statistic(self, g: Graph, feat: str, layer: str, channels: int,
+                  region: str | None = None) -> str:
         return self.gram(g, feat, channels)[0]
 
     def layer_loss_and_grad(self, g: Graph, feat: str, layer: str, channels: int, target: str,
-                            weight: str, options: dict[str, str]) -> tuple[str, str]:
+                            weight: str, options: dict[str, str],
+                            region: str | None = None) -> tuple[str, str]:
         """(loss [B], d loss / d feat [B,N,H,W]) for one layer."""
         gram, f, m = self.gram(g, feat, channels)
         diff = g.op("Sub", [gram, target], "gdiff")
         sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], "gsq"), g.const([1, 2], np.int64)],
                   "gsse", keepdims=0)
-        # c = w N^a M^b / (4 N²), from the norm exponents (a, b).
-        exps = options["gram-norm"]
-        a = g.op("Gather", [exps, g.const(0, np.int64)], "exp_n", axis=0)
-        b = g.op("Gather", [exps, g.const(1, np.int64)], "exp_m", axis=0)
-        norm = g.op("Mul", [g.op("Pow", [g.const(float(channels)), a], "n_pow"),
-                            g.op("Pow", [m, b], "m_pow")], "norm")
-        c = g.op("Div", [g.op("Mul", [weight, norm], "wnorm"), g.const(4.0 * channels * channels)],
-                 "c")
+        c = self.loss_scale(g, weight, options, channels, m)
         loss = g.op("Mul", [sq, c], "lloss")
         # d/dF of c Σ (F Fᵀ/M − T)² = 4c/M (G − T) F   (G − T is symmetric). The scale is
         # applied to the N x N difference, not to the N x M product: one pass less over the layer.
         gscale = g.op("Div", [g.op("Mul", [c, g.const(4.0)], "c4"), m], "gscale")
         df = g.op("MatMul", [g.op("Mul", [diff, gscale], "gdiff_scaled"), f], "DF")
+        dfeat = g.op("Reshape", [df, g.op("Shape", [feat], "shape")], "dfeat")
+        return loss, dfeat
+
+    @staticmethod
+    def loss_scale(g: Graph, weight: str, options: dict[str, str], channels: int, m: str) -> str:
+        """c = w N^a M^b / (4 N²), from the norm exponents (a, b) (M may be a tensor of them)."""
+        exps = options["gram-norm"]
+        a = g.op("Gather", [exps, g.const(0, np.int64)], "exp_n", axis=0)
+        b = g.op("Gather", [exps, g.const(1, np.int64)], "exp_m", axis=0)
+        norm = g.op("Mul", [g.op("Pow", [g.const(float(channels)), a], "n_pow"),
+                            g.op("Pow", [m, b], "m_pow")], "norm")
+        return g.op("Div", [g.op("Mul", [weight, norm], "wnorm"),
+                            g.const(4.0 * channels * channels)], "c")
+
+
+class RegionGram(Gram):
+    """Gram matrices of K weighted regions at once (Gatys et al. 2017's spatial control; the
+    statistics of a hole's surroundings for `neurotex fill`): a per-pixel weight map per region,
+    input `regions` [K,1,H,W], is average-pooled along with the network (as the features are),
+    and at each layer G_k = F D_k Fᵀ / M_k, D_k the diagonal of region k's map and M_k = Σ D_k
+    its effective number of positions. loss_l = w_l Σ_k c_lk Σ (G_k − Ĝ_k)², c_lk as Gram's with
+    M_k for M. With one region of all ones it is Gram, exactly.
+
+    Gradient: d/dF of c_k Σ (F D_k Fᵀ/M_k − T_k)² = 4 c_k / M_k (G_k − T_k) F D_k, summed over
+    k; F D_k (each column of F times its position's weight) is also what G_k is built from.
+    An empty region (M_k = 0 at a layer) has G_k = 0 and no gradient (M_k is kept from 0).
+    """
+
+    name = "gram"
+    regions = True
+    description = "Gram matrices of weighted regions G_k = F D_k F^T / M_k (Gatys et al. 2017), loss sum_k N^a M_k^b / (4 N^2) sum (G_k - G_k_target)^2"
+
+    def stat_shape(self, layer: str, channels: int) -> list:
+        return [1, "regions", channels, channels]
+
+    @staticmethod
+    def region_gram(g: Graph, feat: str, channels: int, region: str) -> tuple[str, str, str]:
+        """(G [B,K,N,N], F D [B,K,N,M], M_k [1,K,1,1]) from features [B,N,H,W] and the region maps
+        at the layer's size [K,1,H,W]."""
+        f, _ = flatten(g, feat, channels)
+        f4 = g.op("Unsqueeze", [f, g.const([1], np.int64)], "F4")  # [B,1,N,M]
+        d = g.op("Unsqueeze", [g.op("Reshape", [region, g.const([0, 0, -1], np.int64)], "rflat"),
+                               g.const([0], np.int64)], "D")  # [K,1,M] -> [1,K,1,M]
+        fd = g.op("Mul", [f4, d], "FD")  # [B,K,N,M]
+        m = g.op("Max", [g.op("ReduceSum", [d, g.const([3], np.int64)], "msum", keepdims=1),
+                         g.const(1e-6)], "mk")  # [1,K,1,1]
+        ft = g.op("Transpose", [f4], "F4t", perm=[0, 1, 3, 2])
+        return g.op("Div", [g.op("MatMul", [fd, ft], "FDFt"), m], "rgram"), fd, m
+
+    def statistic(self, g: Graph, feat: str, layer: str, channels: int,
+                  region: str | None = None) -> str:
+        return self.region_gram(g, feat, channels, region)[0]
+
+    def layer_loss_and_grad(self, g: Graph, feat: str, layer: str, channels: int, target: str,
+                            weight: str, options: dict[str, str],
+                            region: str | None = None) -> tuple[str, str]:
+        gram, fd, m = self.region_gram(g, feat, channels, region)
+        diff = g.op("Sub", [gram, target], "gdiff")
+        c = self.loss_scale(g, weight, options, channels, m)  # [1,K,1,1]
+        loss = g.op("ReduceSum", [g.op("Mul", [g.op("Mul", [diff, diff], "gsq"), c], "gcsq"),
+                                  g.const([1, 2, 3], np.int64)], "lloss", keepdims=0)
+        gscale = g.op("Div", [g.op("Mul", [c, g.const(4.0)], "c4"), m], "gscale")
+        df = g.op("ReduceSum", [g.op("MatMul", [g.op("Mul", [diff, gscale], "gdiff_scaled"), fd],
+                                     "DFk"), g.const([1], np.int64)], "DF", keepdims=0)
         dfeat = g.op("Reshape", [df, g.op("Shape", [feat], "shape")], "dfeat")
         return loss, dfeat
 
@@ -565,6 +627,7 @@ class Sorted:
     """
 
     name = "sorted"
+    regions = False
     description = "per-channel sorted features (1-D Earth Mover's distance per channel), loss 1/(N M) sum (sort F - sort F_target)^2"
     options: dict = {}
 
@@ -590,7 +653,8 @@ class Sorted:
                                         axis=2, largest=0, sorted=1))
         return values, indices, z, m
 
-    def statistic(self, g: Graph, feat: str, layer: str, channels: int) -> str:
+    def statistic(self, g: Graph, feat: str, layer: str, channels: int,
+                  region: str | None = None) -> str:
         return self.sort(g, feat, layer, channels)[0]
 
     @staticmethod
@@ -616,7 +680,8 @@ class Sorted:
                     "t_resampled")
 
     def layer_loss_and_grad(self, g: Graph, feat: str, layer: str, channels: int, target: str,
-                            weight: str, options: dict[str, str]) -> tuple[str, str]:
+                            weight: str, options: dict[str, str],
+                            region: str | None = None) -> tuple[str, str]:
         values, indices, z, m = self.sort(g, feat, layer, channels)
         diff = g.op("Sub", [values, self.resample(g, target, m)], "sdiff")
         sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], "ssq"), g.const([1, 2], np.int64)],
@@ -653,6 +718,8 @@ class Sliced(Sorted):
 
 
 STATISTICS = [Gram(), Sorted(), Sliced()]
+# Exported for VGG-16 only: fill, expand and guided synthesis use the default network.
+REGION_STATISTICS = [RegionGram()]
 PADDINGS = ["zero", "circular", "reflect"]
 # File-name tag of each padding (zero, the default, has none).
 PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
@@ -663,10 +730,32 @@ PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
 SPARSE_PRESETS = {"blocks": lambda block, conv: conv == 1, "deep": lambda block, conv: block >= 4}
 
 
-def variant_key(statistic: str, backbone: str, padding: str) -> str:
-    """gram, gram.tile, gram.reflect, gram.vgg19, gram.vgg19.tile, ...: VGG-16 and zero padding
-    are the defaults. Only file names use it; the Rust side finds a variant by its fields."""
-    return (statistic + ("" if backbone == "vgg16" else f".{backbone}") + PADDING_TAGS[padding])
+def variant_key(statistic: str, backbone: str, padding: str, regions: bool = False) -> str:
+    """gram, gram.tile, gram.reflect, gram.vgg19, gram.vgg19.tile, gram.regions.reflect, ...:
+    VGG-16, zero padding and no regions are the defaults. Only file names use it; the Rust side
+    finds a variant by its fields."""
+    return (statistic + ("" if backbone == "vgg16" else f".{backbone}")
+            + (".regions" if regions else "") + PADDING_TAGS[padding])
+
+
+# The region maps' input of a variant with regions: [K,1,H,W], one weight map per region.
+REGIONS_INPUT = "regions"
+# How many regions a graph is exercised with (tests) and the host allows (guide colours).
+MAX_REGIONS = 8
+
+
+def region_maps(g: Graph, variant, layers: list) -> dict[str, str]:
+    """{layer: its region maps [K,1,h,w]} (empty without regions): the input maps average-pooled
+    wherever the network pools, so that each map lines up with the layer's features."""
+    if not variant.regions:
+        return {}
+    x = g.add_input(REGIONS_INPUT, ["regions", 1, "height", "width"])
+    maps = {}
+    for name, block, conv, _ in layers:
+        if conv == 1 and block > 1:
+            x = g.op("AveragePool", [x], f"rpool{block - 1}", kernel_shape=[2, 2], strides=[2, 2])
+        maps[name] = x
+    return maps
 
 
 def add_step_inputs(g: Graph, variant, layers: list) -> list[str]:
@@ -681,12 +770,14 @@ def export_stats(backbone: Backbone, variant, padding: str, path: str) -> dict:
     g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
     step_inputs = add_step_inputs(g, variant, backbone.layers)
+    maps = region_maps(g, variant, backbone.layers)
     feats = forward(g, image, len(backbone.layers), padding, winograd=False)
     outputs = {}
     for (name, _, _, channels), feat in zip(backbone.layers, feats):
         shape = variant.stat_shape(name, channels)
         out = f"{variant.name}_{name}"
-        g.add_output(variant.statistic(g, feat, name, channels), out, ["batch", *shape[1:]])
+        g.add_output(variant.statistic(g, feat, name, channels, maps.get(name)), out,
+                     ["batch", *shape[1:]])
         outputs[name] = out
     g.save(path, f"neurotex {variant.name} statistics of {backbone.name} "
                  f"{backbone.layer_names[0]}..{backbone.layer_names[-1]}")
@@ -710,13 +801,14 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
     for name, _, _, channels in layers:
         targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
     step_inputs = add_step_inputs(g, variant, layers)
+    maps = region_maps(g, variant, backbone.layers[:depth])
     feats = forward(g, image, depth, padding)
     losses, dfeats = [], [None] * depth
     for i, (name, _, _, channels) in enumerate(layers):
         k = backbone.layer_names.index(name)
         w = g.op("Gather", [layer_weights, g.const(i, np.int64)], f"w_{name}", axis=0)
         loss, dfeats[k] = variant.layer_loss_and_grad(g, feats[k], name, channels, targets[name],
-                                                      w, options)
+                                                      w, options, maps.get(name))
         losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
     total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
@@ -741,7 +833,7 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
 
 
 def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> tuple[str, dict]:
-    key = variant_key(variant.name, backbone.name, padding)
+    key = variant_key(variant.name, backbone.name, padding, variant.regions)
     stats = export_stats(backbone, variant, padding, os.path.join(out_dir, f"{key}.stats.onnx"))
     grads = []
     every = backbone.layer_names
@@ -776,6 +868,8 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
         "step_inputs": [spec for name, _, _, c in backbone.layers
                         for spec in variant.step_inputs(name, c)],
         "options": variant.options,
+        # Both models of a variant with regions take the region maps as this input.
+        "regions": ({"input": REGIONS_INPUT, "max": MAX_REGIONS} if variant.regions else None),
     }
 
 
@@ -841,6 +935,8 @@ def main() -> None:
 
     variants = dict(export_variant(backbone, statistic, padding, args.out)
                     for backbone in backbones for statistic in STATISTICS for padding in PADDINGS)
+    variants.update(export_variant(backbones[0], statistic, padding, args.out)
+                    for statistic in REGION_STATISTICS for padding in PADDINGS)
     manifest = {
         "format": 3,
         "backbones": {b.name: {"network": b.network, "layers": b.layer_names,

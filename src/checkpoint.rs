@@ -33,6 +33,8 @@ pub(crate) struct Checkpoints {
     pub iterations: Vec<IterationRecord>,
     /// The sha256 of the image the last checkpoint wrote.
     pub written_sha: Option<String>,
+    /// A canvas's output: its top-left width x height (src/canvas.rs).
+    pub crop: Option<(usize, usize)>,
 }
 
 impl Checkpoints {
@@ -68,10 +70,15 @@ impl Checkpoints {
         }
     }
 
+    /// The image at a scale; at the full size, the output's part of a canvas.
     fn planar(&self, x: &[f32], scale: usize) -> Planar {
         let at = self.sizes[scale];
-        Array3::from_shape_vec((3, at.height as usize, at.width as usize), x.to_vec())
-            .expect("image size")
+        let image = Array3::from_shape_vec((3, at.height as usize, at.width as usize), x.to_vec())
+            .expect("image size");
+        match self.crop.filter(|_| scale + 1 == self.sizes.len()) {
+            Some((w, h)) => image.slice(ndarray::s![.., ..h, ..w]).to_owned(),
+            None => image,
+        }
     }
 
     /// The record, naming the sha256 of the image about to be written and of the one before,
@@ -86,6 +93,9 @@ impl Checkpoints {
         let mut image = self.planar(x, p.scale);
         if p.scale + 1 < self.sizes.len() {
             image = image_io::upsample(&image, full.width, full.height, self.tile);
+            if let Some((w, h)) = self.crop {
+                image = image.slice(ndarray::s![.., ..h, ..w]).to_owned();
+            }
         }
         let warn = |what: &str, e: crate::error::Error| {
             self.outputs.warn(format!(

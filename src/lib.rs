@@ -38,6 +38,7 @@
 //! ```
 
 // What a user of the library needs.
+pub use canvas::{Anchor, Canvas};
 pub use error::{Error, Result};
 pub use init::Init;
 pub use layers::LayerWeights;
@@ -48,6 +49,7 @@ pub use settings::{EdgePadding, Quality, RuntimeSettings, Settings, Size, Solver
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
 pub use upsample::Upsampling;
 
+pub mod canvas;
 pub mod error;
 pub mod settings;
 pub mod synthesis;

@@ -120,6 +120,19 @@ pub struct Variant {
     /// Graph inputs with named values (e.g. the Gram normalisation), keyed by option name.
     #[serde(default)]
     pub options: BTreeMap<String, OptionSpec>,
+    /// Present where the statistic is taken over weighted regions of the image (fill, expand,
+    /// guided synthesis): both models then take the region maps.
+    #[serde(default)]
+    pub regions: Option<RegionsSpec>,
+}
+
+/// The region maps a variant's models take: [K,1,H,W], one per-pixel weight map per region.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegionsSpec {
+    /// The graph input (of the stats and the grad models).
+    pub input: String,
+    /// The most regions the host may give (the guide colours).
+    pub max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -307,13 +320,36 @@ impl ModelSet {
         Ok(path)
     }
 
-    /// The variant of `statistic` on `backbone` with `padding`.
+    /// The variant of `statistic` on `backbone` with `padding` (over the whole image).
     pub fn find(&self, statistic: &str, backbone: &str, padding: Padding) -> Result<&Variant> {
+        self.find_where(statistic, backbone, padding, false)
+    }
+
+    /// The variant of `statistic` on `backbone` with `padding` whose statistics are taken over
+    /// weighted regions (fill, expand, guided synthesis).
+    pub fn find_with_regions(
+        &self,
+        statistic: &str,
+        backbone: &str,
+        padding: Padding,
+    ) -> Result<&Variant> {
+        self.find_where(statistic, backbone, padding, true)
+    }
+
+    fn find_where(
+        &self,
+        statistic: &str,
+        backbone: &str,
+        padding: Padding,
+        regions: bool,
+    ) -> Result<&Variant> {
         let variants = &self.manifest.variants;
-        if let Some(v) = variants
-            .values()
-            .find(|v| v.statistic == statistic && v.backbone == backbone && v.padding == padding)
-        {
+        if let Some(v) = variants.values().find(|v| {
+            v.statistic == statistic
+                && v.backbone == backbone
+                && v.padding == padding
+                && v.regions.is_some() == regions
+        }) {
             return Ok(v);
         }
         let list = |f: &dyn Fn(&Variant) -> &str| {
@@ -336,8 +372,9 @@ impl ModelSet {
             Error::Models {
                 dir: self.dir.clone(),
                 reason: format!(
-                    "no {statistic} models for {backbone} with {} padding; export them \
+                    "no {statistic} models{} for {backbone} with {} padding; export them \
                      again with `make setup`",
+                    if regions { " over regions (masks)" } else { "" },
                     padding.name()
                 ),
             }

@@ -17,10 +17,33 @@ use crate::step_inputs::StepValues;
 /// One statistic tensor per layer, in network order.
 pub type LayerStatistics = Vec<(String, ArrayD<f32>)>;
 
+/// Per-pixel weight maps of K regions, [K, H, W], for the variants whose statistics are taken
+/// over regions (src/canvas.rs): the graphs pool them to each layer as the network pools.
+pub type RegionMaps = ndarray::Array3<f32>;
+
+/// The region maps as the graphs take them, [K,1,H,W]: `maps`, or one region of all ones (the
+/// whole image) where none are given.
+fn region_tensor(maps: Option<&RegionMaps>, width: usize, height: usize) -> Result<Tensor<f32>> {
+    let maps = maps.map_or_else(|| RegionMaps::ones((1, height, width)), |m| m.clone());
+    let (k, h, w) = maps.dim();
+    if (h, w) != (height, width) {
+        return Err(Error::Optimiser(format!(
+            "region maps of {w}x{h} for an image of {width}x{height}"
+        )));
+    }
+    let data = maps.as_standard_layout().into_owned();
+    Ok(Tensor::from_array((
+        [k, 1, h, w],
+        data.into_raw_vec_and_offset().0,
+    ))?)
+}
+
 /// The stats model of a variant: image -> one statistic per layer.
 pub struct Statistics {
     session: Session,
     input: String,
+    /// The region maps' input, for variants over regions.
+    regions_input: Option<String>,
     step_inputs: Vec<String>,
     /// (layer, output name), in network order.
     outputs: Vec<(String, String)>,
@@ -87,12 +110,15 @@ impl Statistics {
             .filter_map(|l| variant.stats.outputs.get(l).map(|o| (l.clone(), o.clone())))
             .collect();
         let output_names: Vec<&str> = variant.stats.outputs.values().map(String::as_str).collect();
+        let regions_input = variant.regions.as_ref().map(|r| r.input.clone());
         let input_names: Vec<&str> = std::iter::once(variant.stats.input.as_str())
             .chain(variant.stats.step_inputs.iter().map(String::as_str))
+            .chain(regions_input.as_deref())
             .collect();
         Ok(Statistics {
             session: open_checked(models, &path, options, &input_names, &output_names)?,
             input: variant.stats.input.clone(),
+            regions_input,
             step_inputs: variant.stats.step_inputs.clone(),
             outputs,
         })
@@ -103,6 +129,18 @@ impl Statistics {
     pub fn compute(
         &mut self,
         image: &Planar,
+        layers: Option<&[String]>,
+        step: &StepValues,
+    ) -> Result<LayerStatistics> {
+        self.compute_over(image, None, layers, step)
+    }
+
+    /// The same, over weighted regions of the image (variants over regions; without `regions`
+    /// one region, the whole image). A variant without regions takes none.
+    pub fn compute_over(
+        &mut self,
+        image: &Planar,
+        regions: Option<&RegionMaps>,
         layers: Option<&[String]>,
         step: &StepValues,
     ) -> Result<LayerStatistics> {
@@ -119,6 +157,14 @@ impl Statistics {
             step.iter()
                 .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.into())),
         );
+        if let Some(name) = &self.regions_input {
+            let maps = region_tensor(regions, w, h)?;
+            inputs.push((Cow::Borrowed(name.as_str()), maps.into()));
+        } else if regions.is_some() {
+            return Err(Error::Optimiser(
+                "region maps given to a statistic taken over the whole image".into(),
+            ));
+        }
         let outputs = self.session.run(inputs)?;
         self.outputs
             .iter()
@@ -239,6 +285,10 @@ pub struct Objective {
     columns: Vec<usize>,
     height: usize,
     width: usize,
+    /// For variants over regions: the maps' input, and the size of the maps bound (None: none
+    /// bound yet, or of another size; `evaluate` then binds one region of all ones).
+    regions_input: Option<String>,
+    regions_bound: Option<(usize, usize)>,
 }
 
 /// What an objective is opened with, by name.
@@ -293,6 +343,7 @@ impl Objective {
             .chain(model.target_inputs.values())
             .chain(&model.step_inputs)
             .chain(settings.iter().map(|(name, _)| name))
+            .chain(variant.regions.iter().map(|r| &r.input))
             .map(String::as_str)
             .collect();
         let o = &model.outputs;
@@ -314,6 +365,8 @@ impl Objective {
             columns,
             height,
             width,
+            regions_input: variant.regions.as_ref().map(|r| r.input.clone()),
+            regions_bound: None,
         };
         objective.set_targets(targets)?;
         objective.set_step_inputs(step)?;
@@ -339,6 +392,20 @@ impl Objective {
         for (name, value) in step_tensors(&self.model.step_inputs, step)? {
             self.binding.bind_input(name, &value)?;
         }
+        Ok(())
+    }
+
+    /// The region maps the output's statistics are taken over (variants over regions), at the
+    /// size evaluated from now on (set it after `set_size`).
+    pub fn set_regions(&mut self, maps: &RegionMaps) -> Result<()> {
+        let Some(name) = &self.regions_input else {
+            return Err(Error::Optimiser(
+                "region maps given to a statistic taken over the whole image".into(),
+            ));
+        };
+        let tensor = region_tensor(Some(maps), self.width, self.height)?;
+        self.binding.bind_input(name, &tensor)?;
+        self.regions_bound = Some((self.width, self.height));
         Ok(())
     }
 
@@ -377,6 +444,13 @@ impl Objective {
             self.binding
                 .bind_output(&o.grad, Tensor::<f32>::new(&cpu, shape)?)?;
             self.image = Some(Tensor::new(&cpu, shape)?);
+        }
+        if let Some(name) = &self.regions_input {
+            if self.regions_bound != Some((self.width, self.height)) {
+                let ones = region_tensor(None, self.width, self.height)?;
+                self.binding.bind_input(name, &ones)?;
+                self.regions_bound = Some((self.width, self.height));
+            }
         }
         let image = self.image.as_mut().expect("allocated above");
         image.extract_tensor_mut().1.copy_from_slice(images);

@@ -241,6 +241,17 @@ pub enum RoundOutcome {
 }
 
 impl RoundOutcome {
+    /// The same outcome with its best image mapped (e.g. free pixels put back on a canvas).
+    pub fn map_image(self, f: impl FnOnce(&[f32]) -> Vec<f32>) -> RoundOutcome {
+        match self {
+            RoundOutcome::Ran(mut outcome) => {
+                outcome.best_image = f(&outcome.best_image);
+                RoundOutcome::Ran(outcome)
+            }
+            other => other,
+        }
+    }
+
     /// The round's outcome, if it ran.
     pub fn ran(self) -> Option<OptimizationOutcome> {
         match self {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use super::{sibling_path, snapshot_path_at, Outcome, SynthesisBuilder};
+
+/// Most textures one `--count` makes.
+pub const MAX_COUNT: usize = 1_000;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::outputs::{FileKind, OutputPlan, Outputs, PlannedFile};
@@ -132,6 +135,44 @@ impl SynthesisBuilder {
     }
 
     /// Check and claim this run's files (src/outputs).
+    /// `count` syntheses that differ only in their seed (seed, seed + 1, ...), each writing
+    /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
+    /// keeps its paths. They run one after another: batching seeds through one graph run was
+    /// measured no faster per image on the CPU provider (docs/performance.md, "Batching").
+    pub fn variations(&self, count: usize) -> Result<Vec<SynthesisBuilder>> {
+        if !(1..=MAX_COUNT).contains(&count) {
+            return Err(Error::InvalidSetting(format!(
+                "--count {count} must be between 1 and {MAX_COUNT}"
+            )));
+        }
+        if self.settings.seed.checked_add(count as u64 - 1).is_none() {
+            return Err(Error::InvalidSetting(format!(
+                "--seed {} with --count {count}: the seeds would pass {}; choose a smaller seed",
+                self.settings.seed,
+                u64::MAX
+            )));
+        }
+        if count == 1 {
+            return Ok(vec![self.clone()]);
+        }
+        Ok((0..count as u64)
+            .map(|k| {
+                let seed = self.settings.seed + k;
+                let tag = |p: &PathBuf| {
+                    let ext = p.extension().map_or("png".into(), |e| e.to_string_lossy());
+                    sibling_path(p, &format!("seed{seed}")).with_extension(ext.as_ref())
+                };
+                let mut run = SynthesisBuilder {
+                    output: self.output.as_ref().map(tag),
+                    record: self.record.as_ref().map(tag),
+                    ..self.clone()
+                };
+                run.settings.seed = seed;
+                run
+            })
+            .collect())
+    }
+
     pub(super) fn claim_outputs(&self, scales: usize) -> Result<Outputs> {
         self.check_and_claim(self.planned_files(scales))
     }
@@ -139,7 +180,10 @@ impl SynthesisBuilder {
     /// Check `files` (never the exemplar; the run's own replaceable without --overwrite) and
     /// claim them.
     fn check_and_claim(&self, files: Vec<PlannedFile>) -> Result<Outputs> {
-        let inputs: Vec<&Path> = self.exemplar.as_deref().into_iter().collect();
+        let canvas_inputs = self.canvas.iter().flat_map(|c| &c.inputs);
+        let inputs: Vec<&Path> = (self.exemplar.iter().chain(canvas_inputs))
+            .map(PathBuf::as_path)
+            .collect();
         let owned = self
             .continuation
             .as_ref()

@@ -8,7 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{sibling_path, Stage, Synthesis};
+use super::{Stage, Synthesis};
+use crate::canvas::Canvas;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
@@ -28,9 +29,6 @@ use crate::upsample::Upsampling;
 /// How messages name an exemplar given in memory.
 const IN_MEMORY: &str = "the exemplar image (in memory)";
 
-/// Most textures one `--count` makes.
-pub const MAX_COUNT: usize = 1_000;
-
 /// With a record, a checkpoint at least this often (seconds of optimisation).
 pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 30.0;
 
@@ -41,7 +39,7 @@ pub struct SynthesisBuilder {
     pub(crate) settings: Settings,
     pub(crate) exemplar: Option<PathBuf>,
     /// Or the exemplar as an image in memory.
-    exemplar_image: Option<Planar>,
+    pub(super) exemplar_image: Option<Planar>,
     pub(crate) output: Option<PathBuf>,
     pub(crate) record: Option<PathBuf>,
     pub(crate) overwrite: bool,
@@ -53,10 +51,13 @@ pub struct SynthesisBuilder {
     pub(crate) continuation: Option<Continuation>,
     /// Files already claimed for this run: a `--count` batch claims all its files at once
     /// (`Batch`).
-    claimed: Option<Outputs>,
+    pub(super) claimed: Option<Outputs>,
     /// With a record: seconds of optimisation between checkpoints of the image and the record.
     pub(crate) checkpoint_seconds: f64,
     pub(crate) cancel: Arc<AtomicBool>,
+    /// A photo to fill or expand (src/canvas.rs): the output is the canvas, its kept pixels
+    /// the photo's.
+    pub(crate) canvas: Option<Canvas>,
 }
 
 /// What a resumed run must match and carry on.
@@ -85,6 +86,7 @@ impl Default for SynthesisBuilder {
             claimed: None,
             checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
             cancel: Arc::new(AtomicBool::new(false)),
+            canvas: None,
         }
     }
 }
@@ -176,6 +178,14 @@ impl SynthesisBuilder {
     /// The optimiser (default: L-BFGS with 20 correction pairs).
     pub fn solver(mut self, solver: Solver) -> Self {
         self.settings.set_solver(solver);
+        self
+    }
+
+    /// Fill or expand a photo (`Canvas::fill`, `Canvas::expand`) instead of making a texture:
+    /// the output has the canvas's size, and its kept pixels are the photo's, exactly. The
+    /// exemplar is the photo for a fill from its own pixels; set it too.
+    pub fn canvas(mut self, canvas: Canvas) -> Self {
+        self.canvas = Some(canvas);
         self
     }
 
@@ -308,7 +318,21 @@ impl SynthesisBuilder {
                 ),
             });
         }
-        let size = plan::output_size(&self.settings, (ew, eh), multiple, &mut notices)?;
+        let size = match &self.canvas {
+            Some(canvas) => {
+                let (width, height) = canvas.size();
+                if self.start.is_some() || self.continuation.is_some() {
+                    return Err(Error::InvalidSetting(
+                        "a fill or an expansion cannot be resumed yet: run it again".into(),
+                    ));
+                }
+                Size {
+                    width: width as u32,
+                    height: height as u32,
+                }
+            }
+            None => plan::output_size(&self.settings, (ew, eh), multiple, &mut notices)?,
+        };
         let needs = memory::check(size, (sw, sh), self.settings.exemplar_scale, self.history())?;
         let loaded = self.load_exemplar()?;
         if let Some(c) = self.continuation.as_ref() {
@@ -385,9 +409,13 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        let find = |padding| match self.canvas {
+            Some(_) => models.find_with_regions(statistic, backbone, padding),
+            None => models.find(statistic, backbone, padding),
+        };
         let padding = if padding == Padding::Reflect
             && self.settings.padding == EdgePadding::Auto
-            && models.find(statistic, backbone, padding).is_err()
+            && find(padding).is_err()
         {
             notices.push(format!(
                 "zero padding: the models folder has no reflect-padded {statistic} models for \
@@ -397,7 +425,7 @@ impl SynthesisBuilder {
         } else {
             padding
         };
-        let variant = models.find(statistic, backbone, padding)?.clone();
+        let variant = find(padding)?.clone();
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =
             layers::parse_layers_as_written(&self.settings.layers, &variant.layers)?;
@@ -447,12 +475,33 @@ impl SynthesisBuilder {
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.settings.seed, 0)?;
         self.stop_if_interrupted()?;
+        // Each scale's exemplar, resized once here, and canvas; a fill's exemplar is the photo
+        // on its canvas.
+        let stages: Vec<Stage> = run_plan
+            .scales
+            .iter()
+            .map(|s| {
+                let (w, h) = (s.size.width as usize, s.size.height as usize);
+                let canvas = self.canvas.as_ref().map(|c| c.at(w, h));
+                let exemplar = match canvas.as_ref().filter(|c| c.exemplar_regions.is_some()) {
+                    Some(canvas) => canvas.known.clone(),
+                    None if s.exemplar == (sw, sh) => exemplar.clone(),
+                    None => image_io::resize(&exemplar, s.exemplar.0, s.exemplar.1),
+                };
+                Stage {
+                    size: s.size,
+                    exemplar,
+                    canvas,
+                }
+            })
+            .collect();
+        let last = stages.last().expect("at least one scale");
         let opened = || -> Result<_> {
             let mut statistics = Statistics::open(&models, &variant, session)?;
             // The final scale's targets: the run starts with them when it is single-scale, and
             // reports its distances with them.
-            let targets = statistics.compute(&exemplar, None, &step)?;
-            let objective = Objective::new(&ObjectiveSpec {
+            let targets = last.targets(&mut statistics, &step)?;
+            let mut objective = Objective::new(&ObjectiveSpec {
                 models: &models,
                 variant: &variant,
                 layers: &chosen_layers,
@@ -463,24 +512,14 @@ impl SynthesisBuilder {
                 size: (size.width as usize, size.height as usize),
                 session,
             })?;
+            if let Some(canvas) = &last.canvas {
+                objective.set_regions(&canvas.regions)?;
+            }
             Ok((statistics, targets, objective))
         };
         let (statistics, targets, objective) =
             opened().map_err(|e| memory::explain(e, size, &needs))?;
         self.stop_if_interrupted()?;
-        // Each scale's exemplar, resized once here.
-        let stages = run_plan
-            .scales
-            .iter()
-            .map(|s| Stage {
-                size: s.size,
-                exemplar: if s.exemplar == (sw, sh) {
-                    exemplar.clone()
-                } else {
-                    image_io::resize(&exemplar, s.exemplar.0, s.exemplar.1)
-                },
-            })
-            .collect();
         Ok(Synthesis {
             option_inputs: settings,
             session,
@@ -511,44 +550,6 @@ impl SynthesisBuilder {
 }
 
 impl SynthesisBuilder {
-    /// `count` syntheses that differ only in their seed (seed, seed + 1, ...), each writing
-    /// its own files: `out/x.png` -> `out/x.seed7.png` (and the record likewise). One alone
-    /// keeps its paths. They run one after another: batching seeds through one graph run was
-    /// measured no faster per image on the CPU provider (docs/performance.md, "Batching").
-    pub fn variations(&self, count: usize) -> Result<Vec<SynthesisBuilder>> {
-        if !(1..=MAX_COUNT).contains(&count) {
-            return Err(Error::InvalidSetting(format!(
-                "--count {count} must be between 1 and {MAX_COUNT}"
-            )));
-        }
-        if self.settings.seed.checked_add(count as u64 - 1).is_none() {
-            return Err(Error::InvalidSetting(format!(
-                "--seed {} with --count {count}: the seeds would pass {}; choose a smaller seed",
-                self.settings.seed,
-                u64::MAX
-            )));
-        }
-        if count == 1 {
-            return Ok(vec![self.clone()]);
-        }
-        Ok((0..count as u64)
-            .map(|k| {
-                let seed = self.settings.seed + k;
-                let tag = |p: &PathBuf| {
-                    let ext = p.extension().map_or("png".into(), |e| e.to_string_lossy());
-                    sibling_path(p, &format!("seed{seed}")).with_extension(ext.as_ref())
-                };
-                let mut run = SynthesisBuilder {
-                    output: self.output.as_ref().map(tag),
-                    record: self.record.as_ref().map(tag),
-                    ..self.clone()
-                };
-                run.settings.seed = seed;
-                run
-            })
-            .collect())
-    }
-
     /// Start from `image` (e.g. an interrupted run's output) instead of noise; single-scale.
     /// `after` counts the iterations done before, for the record.
     pub fn start_from(mut self, image: Planar, after: usize) -> Self {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::canvas::StageCanvas;
 use crate::error::Result;
 use crate::image_io::{self, Encoding, Planar};
 use crate::manifest::{ModelSet, OptionInputs, Variant};
@@ -26,9 +27,9 @@ mod batch;
 mod builder;
 mod run;
 
-pub use batch::Batch;
+pub use batch::{Batch, MAX_COUNT};
 pub(crate) use builder::Continuation;
-pub use builder::{SynthesisBuilder, DEFAULT_CHECKPOINT_SECONDS, MAX_COUNT};
+pub use builder::{SynthesisBuilder, DEFAULT_CHECKPOINT_SECONDS};
 
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
@@ -37,6 +38,23 @@ pub const MAX_RESTARTS: usize = 3;
 pub struct Stage {
     pub size: Size,
     pub exemplar: Planar,
+    /// A fill's or an expansion's canvas at this scale.
+    pub canvas: Option<StageCanvas>,
+}
+
+impl Stage {
+    /// The exemplar's statistics at this scale (over its kept pixels, for a fill's photo).
+    pub(crate) fn targets(
+        &self,
+        statistics: &mut Statistics,
+        step: &StepValues,
+    ) -> Result<LayerStatistics> {
+        let regions = self
+            .canvas
+            .as_ref()
+            .and_then(|c| c.exemplar_regions.as_ref());
+        statistics.compute_over(&self.exemplar, regions, None, step)
+    }
 }
 
 /// A validated, loaded synthesis, ready to run.
@@ -157,9 +175,18 @@ impl Synthesis {
         let (w, h) = (self.size.width as usize, self.size.height as usize);
         let scales = self.plan.scales.len();
         let settings = &self.builder.settings;
-        settings
+        let start = settings
             .init
-            .image(scales, &self.exemplar, (w, h), settings.seed)
+            .image(scales, &self.exemplar, (w, h), settings.seed);
+        match self.stages.last().and_then(|s| s.canvas.as_ref()) {
+            // A canvas starts with its photo's pixels.
+            Some(canvas) => {
+                let values = canvas.gather(start.as_slice().expect("standard layout"));
+                ndarray::Array3::from_shape_vec((3, h, w), canvas.full_image(&values))
+                    .expect("image size")
+            }
+            None => start,
+        }
     }
 
     /// The optimiser's settings for this run.

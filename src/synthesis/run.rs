@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use ndarray::Array3;
 
 use super::{sibling_path, Event, Outcome, Stage, Synthesis, MAX_RESTARTS};
+use crate::canvas::{FreePixels, StageCanvas};
 use crate::checkpoint::Checkpoints;
 use crate::error::{Error, Result};
 use crate::metrics;
@@ -19,7 +20,6 @@ use crate::optimizer::{
 };
 use crate::outputs::FileKind;
 use crate::passes::{self, Pass};
-use crate::settings::Size;
 use crate::step_inputs;
 use crate::upsample::Upsampling;
 
@@ -73,6 +73,7 @@ impl Synthesis {
             last: Instant::now(),
             iterations: Vec::new(),
             written_sha: None,
+            crop: self.builder.canvas.as_ref().map(|c| c.output),
         };
         let callback: IterationCallback =
             Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
@@ -133,6 +134,9 @@ impl Synthesis {
                 );
             }
             self.objective.set_size(sw, sh);
+            if let Some(canvas) = &stage.canvas {
+                self.objective.set_regions(&canvas.regions)?;
+            }
             let budget = self.plan.scales[scale].budget;
             // Later scales' iterations cost 4x per doubling of the side; the last scale's
             // passes less.
@@ -167,7 +171,7 @@ impl Synthesis {
                     self.objective.set_step_inputs(&self.step)?;
                 }
                 if done == 0 || redraw {
-                    self.targets = self.statistics.compute(&stage.exemplar, None, &self.step)?;
+                    self.targets = stage.targets(&mut self.statistics, &self.step)?;
                     self.objective.set_targets(&self.targets)?;
                 }
                 let pass = passes.next();
@@ -180,7 +184,7 @@ impl Synthesis {
                     + later_scales;
                 let round_cost = pass.as_ref().map_or(1.0, |p| self.plan.cost_of(p));
                 let mut pass_objective = match &pass {
-                    Some(p) => Some(self.pass_objective(p, stage.size)?),
+                    Some(p) => Some(self.pass_objective(p, stage)?),
                     None => None,
                 };
                 if pass.is_some() && done == 0 {
@@ -205,15 +209,31 @@ impl Synthesis {
                     later_work,
                     pass: pass.as_ref().map(|p| p.ends_at.clone()),
                 };
-                let outcome = optimizer::optimize(
-                    pass_objective.as_mut().unwrap_or(&mut self.objective),
-                    &x,
-                    &optimizer_settings,
-                    round,
-                    curvature.take(),
-                    self.builder.cancel.clone(),
-                    callback.clone(),
-                )?;
+                let objective = pass_objective.as_mut().unwrap_or(&mut self.objective);
+                let cancel = self.builder.cancel.clone();
+                let outcome = match &stage.canvas {
+                    None => optimizer::optimize(
+                        objective,
+                        &x,
+                        &optimizer_settings,
+                        round,
+                        curvature.take(),
+                        cancel,
+                        callback.clone(),
+                    )?,
+                    // Only the free pixels are optimised: the solver's vector holds them alone,
+                    // and what it reports is put back on the canvas.
+                    Some(canvas) => optimizer::optimize(
+                        &mut FreePixels::new(objective, canvas),
+                        &canvas.gather(&x),
+                        &optimizer_settings,
+                        round,
+                        curvature.take(),
+                        cancel,
+                        on_canvas(callback.clone(), canvas),
+                    )?
+                    .map_image(|free| canvas.full_image(free)),
+                };
                 let mut result = match outcome {
                     RoundOutcome::Ran(result) => *result,
                     // Before anything was evaluated: nothing to write.
@@ -276,10 +296,18 @@ impl Synthesis {
                 &stages[last_scale],
             );
         }
+        let full_canvas = stages[last_scale].canvas.clone();
+        if let Some(canvas) = &full_canvas {
+            // Carried up from a coarse scale: the photo's pixels are put back.
+            x = canvas.full_image(&canvas.gather(&x));
+            self.objective
+                .set_size(self.size.width as usize, self.size.height as usize);
+            self.objective.set_regions(&canvas.regions)?;
+        }
         self.stages = stages;
         if self.stages.len() > 1 {
             // Distances are reported at full size, against the full exemplar.
-            self.targets = self.statistics.compute(&self.exemplar, None, &self.step)?;
+            self.targets = self.stages[last_scale].targets(&mut self.statistics, &self.step)?;
         }
         let mut result = merge_rounds(rounds);
         if let Some(reason) = stopped_between_rounds {
@@ -323,8 +351,12 @@ impl Synthesis {
             }
         }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
-        if self.builder.settings.match_colors {
+        if self.builder.settings.match_colors && full_canvas.is_none() {
             image = metrics::match_colors(&image, &self.exemplar);
+        }
+        let canvas_image = image.clone();
+        if let Some(canvas) = &self.builder.canvas {
+            image = canvas.crop(&image);
         }
         // The result first: nothing after it may cost it.
         let written = self
@@ -350,12 +382,15 @@ impl Synthesis {
             .filter(|(l, _)| self.layers.contains(l))
             .cloned()
             .collect();
+        let regions = full_canvas.as_ref().map(|c| &c.regions);
         let mut distance = |img: &crate::image_io::Planar| -> Result<f64> {
-            let stats = self.statistics.compute(img, layers, &self.step)?;
+            let stats = self
+                .statistics
+                .compute_over(img, regions, layers, &self.step)?;
             Ok(statistics_distance(&stats, &chosen_targets))
         };
         let start_distance = distance(&start)?;
-        let final_distance = distance(&image)?;
+        let final_distance = distance(&canvas_image)?;
 
         let mut record = template.finish(
             &result,
@@ -398,9 +433,10 @@ impl Synthesis {
 
     /// A pass's objective: the chosen layers up to where it ends, with their weights, in the
     /// grad model that ends there.
-    fn pass_objective(&self, pass: &Pass, size: Size) -> Result<Objective> {
+    fn pass_objective(&self, pass: &Pass, stage: &Stage) -> Result<Objective> {
         let (layers, weights) = self.pass_layers(pass);
-        Objective::new(&ObjectiveSpec {
+        let size = stage.size;
+        let mut objective = Objective::new(&ObjectiveSpec {
             models: &self.models,
             variant: &self.variant,
             layers: &layers,
@@ -410,7 +446,11 @@ impl Synthesis {
             step: &self.step,
             size: (size.width as usize, size.height as usize),
             session: self.session,
-        })
+        })?;
+        if let Some(canvas) = &stage.canvas {
+            objective.set_regions(&canvas.regions)?;
+        }
+        Ok(objective)
     }
 
     /// The image `x` ([3,H,W] row-major) at scale `from` carried up to scale `to`, wrapping
@@ -425,6 +465,14 @@ impl Synthesis {
         self.upsampling_seconds += started.elapsed().as_secs_f64();
         up.into_raw_vec_and_offset().0
     }
+}
+
+/// The iteration callback of a canvas's free pixels: it hands on the whole image.
+fn on_canvas(callback: IterationCallback, canvas: &StageCanvas) -> IterationCallback {
+    let canvas = canvas.clone();
+    Rc::new(RefCell::new(move |p: &Progress, free: &[f32]| {
+        (callback.borrow_mut())(p, &canvas.full_image(free))
+    }))
 }
 
 /// One outcome for the whole run: every round's records, the starting loss of the first round at

@@ -2,6 +2,7 @@
 //! (src/bin/neurotex/terminal.rs); stdout only results: the paths written, a `--json` summary
 //! (summary.rs), an image with `-o -`, listings (listing.rs).
 
+mod canvas;
 mod listing;
 mod measure;
 mod summary;
@@ -92,6 +93,13 @@ enum Command {
     #[command(after_help = SYNTH_EXAMPLES, allow_negative_numbers = true)]
     // Boxed: the synth options are by far the largest variant.
     Synth(Box<SynthArgs>),
+    /// Fill holes in a photo (white in the mask) with texture synthesised from the rest of it;
+    /// every other pixel stays the photo's.
+    #[command(after_help = canvas::FILL_EXAMPLES, allow_negative_numbers = true)]
+    Fill(Box<canvas::FillArgs>),
+    /// Extend a photo past its edges with texture synthesised from it; the photo is kept.
+    #[command(after_help = canvas::EXPAND_EXAMPLES, allow_negative_numbers = true)]
+    Expand(Box<canvas::ExpandArgs>),
     /// Show which execution providers the loaded ONNX Runtime offers, and where it came from.
     #[command(after_help = "Examples:\n  neurotex providers\n  neurotex providers --json")]
     Providers {
@@ -247,6 +255,14 @@ fn main() -> ExitCode {
             }
             synth(*args, &given, &interrupts, &term, &mut summary)
         }
+        Command::Fill(mut args) => {
+            apply_quality(&matches, "fill", args.common_settings());
+            canvas::fill(*args, &interrupts, &term, &mut summary)
+        }
+        Command::Expand(mut args) => {
+            apply_quality(&matches, "expand", args.common_settings());
+            canvas::expand(*args, &interrupts, &term, &mut summary)
+        }
         Command::Providers { json } => listing::providers(json),
         Command::Models { models, json } => listing::models(models, json),
         Command::Study(args) => run_study(args, &interrupts, &term),
@@ -283,6 +299,16 @@ fn main() -> ExitCode {
         println!("{}", summary.to_json());
     }
     ExitCode::from(status)
+}
+
+/// A `--quality` preset given on the command line sets what was not given itself.
+fn apply_quality(matches: &clap::ArgMatches, command: &str, settings: &mut Settings) {
+    let given = given_options(matches, command);
+    let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
+    if was_given("quality") {
+        let quality = settings.quality;
+        settings.apply_quality(quality, was_given);
+    }
 }
 
 /// The options of `command` given on the command line (not defaults): (id, --long-name).

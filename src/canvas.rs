@@ -1,0 +1,508 @@
+//! A photo with pixels to synthesise: `neurotex fill` (holes a mask marks) and `neurotex expand`
+//! (a new border around the photo). The photo's own pixels are kept bit for bit: the solver's
+//! vector holds only the free pixels (`FreePixels`), the others are pasted from the photo at
+//! every evaluation. The statistics are Gram matrices over regions (the `gram.regions` models):
+//! the output's are taken over the free pixels and a band of context around them, so that the
+//! fill matches the photo where it joins it, and the exemplar's over the photo's kept pixels
+//! away from the holes (or over another exemplar, whole).
+//!
+//! A canvas has the sizes the graphs take (multiples of 16): a photo of another size is padded
+//! on the right and at the bottom with free pixels, and the output cropped back.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, Array3};
+
+use crate::error::{Error, Result};
+use crate::image_io::{self, Planar};
+use crate::objective::{Evaluation, RegionMaps};
+use crate::optimizer::ImageLoss;
+
+/// Canvas sides are multiples of this (the network's four poolings).
+pub const CANVAS_MULTIPLE: usize = 16;
+
+/// Context around the free pixels that the output's statistics include, in pixels of the full
+/// size (scaled down with each coarse scale): the seam between fill and photo is matched too.
+pub const CONTEXT: usize = 16;
+
+/// The exemplar's statistics leave out the photo's pixels this close to a hole: the network
+/// sees into the hole from there (its receptive field), and the hole holds no texture yet.
+pub const HOLE_MARGIN: usize = 8;
+
+/// Fewest kept pixels a photo must have, away from the holes, to take statistics from.
+pub const MIN_KEPT_PIXELS: usize = 32 * 32;
+
+/// Where the photo sits in a larger output (`neurotex expand --size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Anchor {
+    #[default]
+    Center,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    TopLeft,
+    TopRight,
+    BottomLeft,
+    BottomRight,
+}
+
+impl Anchor {
+    /// The photo's offset in an output `extra` pixels larger (width, height).
+    fn offset(self, extra: (usize, usize)) -> (usize, usize) {
+        let (ex, ey) = extra;
+        let x = match self {
+            Anchor::Left | Anchor::TopLeft | Anchor::BottomLeft => 0,
+            Anchor::Right | Anchor::TopRight | Anchor::BottomRight => ex,
+            _ => ex / 2,
+        };
+        let y = match self {
+            Anchor::Top | Anchor::TopLeft | Anchor::TopRight => 0,
+            Anchor::Bottom | Anchor::BottomLeft | Anchor::BottomRight => ey,
+            _ => ey / 2,
+        };
+        (x, y)
+    }
+}
+
+/// A photo placed on a canvas, and which pixels are synthesised.
+#[derive(Debug, Clone)]
+pub struct Canvas {
+    /// [3, H, W] at the canvas size: the photo's pixels where kept; the mean kept colour
+    /// elsewhere (what the exemplar's network sees in a hole).
+    pub known: Planar,
+    /// [H, W]: true where the pixel is synthesised.
+    pub free: Array2<bool>,
+    /// Width and height of the output: the canvas's top-left part (the canvas may be larger,
+    /// up to the next multiple of 16).
+    pub output: (usize, usize),
+    /// The exemplar is the photo's kept pixels (fill), not a separate image (expand, or fill
+    /// with `--exemplar`).
+    pub exemplar_is_photo: bool,
+    /// The files it was made from (never written to).
+    pub inputs: Vec<PathBuf>,
+    /// The mean kept colour, which the free pixels of `known` hold.
+    hole_colour: [f32; 3],
+}
+
+/// A canvas at one scale of a coarse-to-fine run.
+#[derive(Debug, Clone)]
+pub struct StageCanvas {
+    /// [3, h, w]: the kept pixels at this scale.
+    pub known: Planar,
+    /// Flat indices into [3, h, w] of the free values, in order: the solver's vector.
+    pub free: Vec<usize>,
+    /// The output's region: the free pixels and their context, [1, h, w].
+    pub regions: RegionMaps,
+    /// The exemplar's region where the exemplar is the photo (its kept pixels away from the
+    /// holes), [1, h, w]; None: the whole exemplar.
+    pub exemplar_regions: Option<RegionMaps>,
+}
+
+fn round_up(n: usize) -> usize {
+    n.div_ceil(CANVAS_MULTIPLE) * CANVAS_MULTIPLE
+}
+
+fn bad_mask(path: &Path, reason: String) -> Error {
+    Error::ImageRead {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// A mask image as booleans (true: white, i.e. brighter than mid-grey), [H, W].
+pub fn load_mask(path: &Path) -> Result<Array2<bool>> {
+    let image = image_io::load_rgb(path)?.image;
+    let (_, h, w) = image.dim();
+    Ok(Array2::from_shape_fn((h, w), |(y, x)| {
+        0.299 * image[[0, y, x]] + 0.587 * image[[1, y, x]] + 0.114 * image[[2, y, x]] > 0.5
+    }))
+}
+
+impl Canvas {
+    /// Fill the holes of `photo` that `mask` marks (true: synthesise). With `exemplar_is_photo`
+    /// the statistics come from the photo's other pixels, which must then be enough.
+    pub fn fill(
+        photo: Planar,
+        mask: Array2<bool>,
+        exemplar_is_photo: bool,
+        inputs: Vec<PathBuf>,
+    ) -> Result<Canvas> {
+        let (_, h, w) = photo.dim();
+        let mask_path = inputs.get(1).cloned().unwrap_or_else(|| "the mask".into());
+        if mask.dim() != (h, w) {
+            let (mh, mw) = mask.dim();
+            return Err(bad_mask(
+                &mask_path,
+                format!(
+                    "the mask is {mw}x{mh} and the photo {w}x{h}: they must be the same size \
+                     (white where to fill, black where to keep)"
+                ),
+            ));
+        }
+        let holes = mask.iter().filter(|&&m| m).count();
+        if holes == 0 {
+            return Err(bad_mask(
+                &mask_path,
+                "the mask has no white pixel: nothing to fill (white marks the pixels to \
+                 synthesise)"
+                    .into(),
+            ));
+        }
+        if holes == w * h {
+            return Err(bad_mask(
+                &mask_path,
+                "the mask is white everywhere: nothing of the photo is kept; to make a new \
+                 texture from an exemplar use `neurotex synth`"
+                    .into(),
+            ));
+        }
+        let (cw, ch) = (round_up(w), round_up(h));
+        let mut free = Array2::from_elem((ch, cw), true);
+        free.slice_mut(ndarray::s![..h, ..w]).assign(&mask);
+        let canvas = Canvas::place(&photo, free, (0, 0), (w, h), exemplar_is_photo, inputs);
+        if exemplar_is_photo {
+            let kept = dilate(&canvas.free, HOLE_MARGIN)
+                .iter()
+                .filter(|&&f| !f)
+                .count();
+            if kept < MIN_KEPT_PIXELS {
+                return Err(bad_mask(
+                    &mask_path,
+                    format!(
+                        "the mask leaves {kept} pixels of the photo at least {HOLE_MARGIN} \
+                         pixels away from a hole, too few to take statistics from (at least \
+                         {MIN_KEPT_PIXELS}): make the holes smaller, or give another image of \
+                         the texture with --exemplar"
+                    ),
+                ));
+            }
+        }
+        Ok(canvas)
+    }
+
+    /// `photo` placed at `anchor` in an output of `size` (width, height), each side at least
+    /// the photo's, the rest synthesised from the photo. With `tile` the size is rounded up to
+    /// a multiple of 16 (a cropped torus would not tile).
+    pub fn expand(
+        photo: Planar,
+        size: (usize, usize),
+        anchor: Anchor,
+        tile: bool,
+        inputs: Vec<PathBuf>,
+    ) -> Result<Canvas> {
+        let (_, h, w) = photo.dim();
+        let size = if tile {
+            (round_up(size.0), round_up(size.1))
+        } else {
+            size
+        };
+        if size.0 < w || size.1 < h || size == (w, h) {
+            return Err(Error::InvalidSetting(format!(
+                "expand to {}x{}: the output must be larger than the photo ({w}x{h}) on at \
+                 least one side and no smaller on the other",
+                size.0, size.1
+            )));
+        }
+        let (cw, ch) = (round_up(size.0), round_up(size.1));
+        let at = anchor.offset((size.0 - w, size.1 - h));
+        let mut free = Array2::from_elem((ch, cw), true);
+        free.slice_mut(ndarray::s![at.1..at.1 + h, at.0..at.0 + w])
+            .fill(false);
+        Ok(Canvas::place(&photo, free, at, size, false, inputs))
+    }
+
+    fn place(
+        photo: &Planar,
+        free: Array2<bool>,
+        at: (usize, usize),
+        output: (usize, usize),
+        exemplar_is_photo: bool,
+        inputs: Vec<PathBuf>,
+    ) -> Canvas {
+        let (ch, cw) = free.dim();
+        let (_, h, w) = photo.dim();
+        let kept = |y: usize, x: usize| {
+            (at.1..at.1 + h).contains(&y) && (at.0..at.0 + w).contains(&x) && !free[[y, x]]
+        };
+        let mut mean = [0.0f64; 3];
+        let mut n = 0usize;
+        for y in 0..ch {
+            for x in 0..cw {
+                if kept(y, x) {
+                    for (c, m) in mean.iter_mut().enumerate() {
+                        *m += photo[[c, y - at.1, x - at.0]] as f64;
+                    }
+                    n += 1;
+                }
+            }
+        }
+        let mean = mean.map(|m| (m / n.max(1) as f64) as f32);
+        let known = Array3::from_shape_fn((3, ch, cw), |(c, y, x)| {
+            if kept(y, x) {
+                photo[[c, y - at.1, x - at.0]]
+            } else {
+                mean[c]
+            }
+        });
+        Canvas {
+            known,
+            free,
+            output,
+            exemplar_is_photo,
+            inputs,
+            hole_colour: mean,
+        }
+    }
+
+    /// Width and height of the canvas (multiples of 16).
+    pub fn size(&self) -> (usize, usize) {
+        let (h, w) = self.free.dim();
+        (w, h)
+    }
+
+    /// The canvas at `width` x `height` (a coarse scale, or the full size): kept pixels by an
+    /// average over kept pixels only, a pixel free wherever any part of it is, context and
+    /// margins scaled with the image.
+    pub fn at(&self, width: usize, height: usize) -> StageCanvas {
+        let (cw, _) = self.size();
+        let kept = self.free.mapv(|f| if f { 0.0 } else { 1.0 });
+        let (free, known) = if (width, height) == self.size() {
+            (self.free.clone(), self.known.clone())
+        } else {
+            let kept_small =
+                area_resize(&kept.clone().insert_axis(ndarray::Axis(0)), width, height);
+            let weighted = area_resize(&(&self.known * &kept), width, height);
+            let known = Array3::from_shape_fn((3, height, width), |(c, y, x)| {
+                weighted[[c, y, x]] / kept_small[[0, y, x]].max(1e-6)
+            });
+            let free = kept_small
+                .index_axis(ndarray::Axis(0), 0)
+                .mapv(|k| k < 0.999);
+            // Where a pixel is free its value is the solver's; mean colour elsewhere is what
+            // the exemplar sees in a hole, as at the full size.
+            let mean = self.hole_colour;
+            let known = Array3::from_shape_fn((3, height, width), |(c, y, x)| {
+                if free[[y, x]] {
+                    mean[c]
+                } else {
+                    known[[c, y, x]]
+                }
+            });
+            (free, known)
+        };
+        let scaled = |r: usize| (r * width / cw).max(1);
+        let as_map = |m: &Array2<bool>, value: bool| {
+            m.mapv(|f| if f == value { 1.0f32 } else { 0.0 })
+                .insert_axis(ndarray::Axis(0))
+        };
+        let indices = (0..3)
+            .flat_map(|c| {
+                free.indexed_iter()
+                    .filter(|(_, &f)| f)
+                    .map(move |((y, x), _)| (c * height + y) * width + x)
+            })
+            .collect();
+        StageCanvas {
+            regions: as_map(&dilate(&free, scaled(CONTEXT)), true),
+            exemplar_regions: self
+                .exemplar_is_photo
+                .then(|| as_map(&dilate(&free, scaled(HOLE_MARGIN)), false)),
+            free: indices,
+            known,
+        }
+    }
+
+    /// The output's part of a canvas-sized image.
+    pub fn crop(&self, image: &Planar) -> Planar {
+        let (w, h) = self.output;
+        image.slice(ndarray::s![.., ..h, ..w]).to_owned()
+    }
+}
+
+impl StageCanvas {
+    /// The free values of a full image.
+    pub fn gather(&self, image: &[f32]) -> Vec<f32> {
+        self.free.iter().map(|&i| image[i]).collect()
+    }
+
+    /// The full image: the kept pixels, with `values` at the free ones.
+    pub fn full_image(&self, values: &[f32]) -> Vec<f32> {
+        let mut image = self
+            .known
+            .as_standard_layout()
+            .into_owned()
+            .into_raw_vec_and_offset()
+            .0;
+        for (&i, &v) in self.free.iter().zip(values) {
+            image[i] = v;
+        }
+        image
+    }
+}
+
+/// The loss of a canvas's free pixels: what the optimiser sees when only they are optimised.
+pub struct FreePixels<'a> {
+    pub inner: &'a mut dyn ImageLoss,
+    pub canvas: &'a StageCanvas,
+    image: Vec<f32>,
+}
+
+impl<'a> FreePixels<'a> {
+    pub fn new(inner: &'a mut dyn ImageLoss, canvas: &'a StageCanvas) -> Self {
+        let image = canvas.full_image(&[]);
+        FreePixels {
+            inner,
+            canvas,
+            image,
+        }
+    }
+}
+
+impl ImageLoss for FreePixels<'_> {
+    fn evaluate_image(&mut self, values: &[f32]) -> Result<Evaluation> {
+        for (&i, &v) in self.canvas.free.iter().zip(values) {
+            self.image[i] = v;
+        }
+        let mut evaluation = self.inner.evaluate_image(&self.image)?;
+        evaluation.grad = self.canvas.gather(&evaluation.grad);
+        Ok(evaluation)
+    }
+}
+
+/// `mask` grown by `radius` pixels (a square neighbourhood), by two passes of a running count.
+pub fn dilate(mask: &Array2<bool>, radius: usize) -> Array2<bool> {
+    let grow = |m: &Array2<bool>, axis: usize| {
+        let (h, w) = m.dim();
+        let n = if axis == 0 { h } else { w };
+        Array2::from_shape_fn((h, w), |(y, x)| {
+            let k = if axis == 0 { y } else { x };
+            (k.saturating_sub(radius)..(k + radius + 1).min(n)).any(|j| {
+                if axis == 0 {
+                    m[[j, x]]
+                } else {
+                    m[[y, j]]
+                }
+            })
+        })
+    };
+    grow(&grow(mask, 0), 1)
+}
+
+/// Resize by averaging over each output pixel's footprint (fractional at its edges): what a
+/// mask or a weighted image needs at a coarser scale (no overshoot, no ringing).
+pub fn area_resize(image: &Array3<f32>, width: usize, height: usize) -> Array3<f32> {
+    let (channels, h, w) = image.dim();
+    // For each output index, (source index, weight) with weights summing to 1.
+    let taps = |from: usize, to: usize| -> Vec<Vec<(usize, f32)>> {
+        let ratio = from as f64 / to as f64;
+        (0..to)
+            .map(|i| {
+                let (lo, hi) = (i as f64 * ratio, (i + 1) as f64 * ratio);
+                (lo.floor() as usize..(hi.ceil() as usize).min(from))
+                    .map(|j| {
+                        let cover = (hi.min(j as f64 + 1.0) - lo.max(j as f64)) / ratio;
+                        (j, cover as f32)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (rows, cols) = (taps(h, height), taps(w, width));
+    Array3::from_shape_fn((channels, height, width), |(c, y, x)| {
+        rows[y]
+            .iter()
+            .map(|&(sy, wy)| {
+                cols[x]
+                    .iter()
+                    .map(|&(sx, wx)| image[[c, sy, sx]] * wx)
+                    .sum::<f32>()
+                    * wy
+            })
+            .sum()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo(w: usize, h: usize) -> Planar {
+        Array3::from_shape_fn((3, h, w), |(c, y, x)| {
+            ((x * 7 + y * 3 + c) % 17) as f32 / 16.0
+        })
+    }
+
+    #[test]
+    fn area_resize_keeps_the_mean_and_a_constant() {
+        let image = photo(100, 60);
+        let small = area_resize(&image, 48, 32);
+        for c in 0..3 {
+            let a = image.index_axis(ndarray::Axis(0), c).mean().unwrap();
+            let b = small.index_axis(ndarray::Axis(0), c).mean().unwrap();
+            assert!((a - b).abs() < 0.02, "{a} {b}");
+        }
+        let ones = area_resize(&Array3::ones((1, 50, 30)), 16, 16);
+        assert!(ones.iter().all(|v| (v - 1.0).abs() < 1e-5));
+    }
+
+    #[test]
+    fn fill_pads_to_whole_tiles_and_refuses_bad_masks() {
+        let mut mask = Array2::from_elem((40, 50), false);
+        mask[[10, 10]] = true;
+        let c = Canvas::fill(photo(50, 40), mask.clone(), false, vec![]).unwrap();
+        assert_eq!(c.size(), (64, 48));
+        assert_eq!(c.output, (50, 40));
+        // The padding is free; the photo's pixels kept, but for the hole.
+        assert!(c.free[[45, 60]] && c.free[[10, 10]] && !c.free[[11, 10]]);
+        assert_eq!(c.known[[1, 20, 30]], photo(50, 40)[[1, 20, 30]]);
+        let err = |m| {
+            Canvas::fill(photo(50, 40), m, true, vec![])
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(Array2::from_elem((40, 50), false)).contains("no white pixel"));
+        assert!(err(Array2::from_elem((40, 50), true)).contains("white everywhere"));
+        assert!(err(Array2::from_elem((30, 50), true)).contains("same size"));
+        // A photo too small to take statistics from once the hole's margin is left out.
+        assert!(err(mask).contains("too few"));
+    }
+
+    #[test]
+    fn stage_canvas_round_trips_the_kept_pixels() {
+        let mut mask = Array2::from_elem((64, 64), false);
+        mask.slice_mut(ndarray::s![20..30, 5..40]).fill(true);
+        let c = Canvas::fill(photo(64, 64), mask, true, vec![]).unwrap();
+        let full = c.at(64, 64);
+        assert_eq!(full.free.len(), 3 * 10 * 35);
+        let values: Vec<f32> = (0..full.free.len()).map(|i| i as f32).collect();
+        let image = full.full_image(&values);
+        assert_eq!(full.gather(&image), values);
+        let kept: Vec<f32> = c.known.iter().copied().collect();
+        let changed = image.iter().zip(&kept).filter(|(a, b)| a != b).count();
+        assert!(changed <= values.len());
+        // The output's region holds the hole and its context; the exemplar's leaves both out.
+        let regions = &full.regions;
+        let exemplar = full.exemplar_regions.as_ref().unwrap();
+        assert_eq!(regions[[0, 25, 20]], 1.0);
+        assert_eq!(regions[[0, 25, 20 + 19 + CONTEXT]], 1.0);
+        assert_eq!(regions[[0, 25, 40 + CONTEXT]], 0.0);
+        assert_eq!(exemplar[[0, 25, 20]], 0.0);
+        assert_eq!(exemplar[[0, 60, 60]], 1.0);
+        // A coarse scale: the hole shrinks with the image (it never vanishes).
+        let half = c.at(32, 32);
+        assert!(!half.free.is_empty() && half.free.len() < full.free.len());
+    }
+
+    #[test]
+    fn expand_places_the_photo_at_its_anchor() {
+        let c = Canvas::expand(photo(40, 30), (80, 50), Anchor::Center, false, vec![]).unwrap();
+        assert_eq!((c.size(), c.output), ((80, 64), (80, 50)));
+        assert!(!c.free[[10, 20]] && c.free[[9, 20]] && c.free[[10, 19]] && !c.free[[39, 59]]);
+        assert_eq!(c.known[[0, 10, 20]], photo(40, 30)[[0, 0, 0]]);
+        let corner = Canvas::expand(photo(40, 30), (80, 50), Anchor::BottomRight, true, vec![]);
+        assert_eq!(corner.unwrap().output, (80, 64));
+        assert!(Canvas::expand(photo(40, 30), (40, 30), Anchor::Center, false, vec![]).is_err());
+        assert!(Canvas::expand(photo(40, 30), (30, 60), Anchor::Center, false, vec![]).is_err());
+    }
+}
