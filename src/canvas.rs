@@ -465,7 +465,11 @@ mod tests {
         assert!(err(Array2::from_elem((40, 50), true)).contains("white everywhere"));
         assert!(err(Array2::from_elem((30, 50), true)).contains("same size"));
         // A photo too small to take statistics from once the hole's margin is left out.
-        assert!(err(mask).contains("too few"));
+        let mut small = Array2::from_elem((30, 40), false);
+        small[[10, 10]] = true;
+        let e = Canvas::fill(photo(40, 30), small, true, vec![]).unwrap_err();
+        assert!(e.to_string().contains("too few"), "{e}");
+        assert!(Canvas::fill(photo(50, 40), mask, true, vec![]).is_ok());
     }
 
     #[test]
