@@ -23,11 +23,19 @@ pub const CANVAS_MULTIPLE: usize = 16;
 
 /// Context around the free pixels that the output's statistics include, in pixels of the full
 /// size (scaled down with each coarse scale): the seam between fill and photo is matched too.
-pub const CONTEXT: usize = 16;
+pub const CONTEXT: usize = 8;
+
+/// The exemplar's statistics come from the photo's kept pixels at most this far (beyond the
+/// margin) from a hole, in pixels of the full size: what surrounds a hole is what belongs in
+/// it (in a scene, the path around a removed visitor, not the sky).
+pub const SURROUND: usize = 64;
 
 /// The exemplar's statistics leave out the photo's pixels this close to a hole: the network
 /// sees into the hole from there (its receptive field), and the hole holds no texture yet.
 pub const HOLE_MARGIN: usize = 8;
+
+/// How much of the starting noise a hole starts with, around the mean kept colour.
+pub const START_NOISE: f32 = 0.1;
 
 /// Fewest kept pixels a photo must have, away from the holes, to take statistics from.
 pub const MIN_KEPT_PIXELS: usize = 32 * 32;
@@ -307,7 +315,7 @@ impl Canvas {
             regions: as_map(&dilate(&free, scaled(CONTEXT)), true),
             exemplar_regions: self
                 .exemplar_is_photo
-                .then(|| as_map(&dilate(&free, scaled(HOLE_MARGIN)), false)),
+                .then(|| surround(&free, scaled(HOLE_MARGIN), scaled(SURROUND))),
             free: indices,
             known,
         }
@@ -324,6 +332,17 @@ impl StageCanvas {
     /// The free values of a full image.
     pub fn gather(&self, image: &[f32]) -> Vec<f32> {
         self.free.iter().map(|&i| image[i]).collect()
+    }
+
+    /// Where a run starts: the free pixels at the mean kept colour, with a little of `noise`
+    /// (a full image) to break the symmetry. From noise alone a small hole keeps its speckle:
+    /// its few positions at the deep layers leave the finest scales almost unconstrained.
+    pub fn start(&self, noise: &[f32]) -> Vec<f32> {
+        let known = self.known.as_slice().expect("standard layout");
+        let values: Vec<f32> = (self.free.iter())
+            .map(|&i| known[i] + START_NOISE * (noise[i] - 0.5))
+            .collect();
+        self.full_image(&values)
     }
 
     /// The full image: the kept pixels, with `values` at the free ones.
@@ -368,6 +387,16 @@ impl ImageLoss for FreePixels<'_> {
         evaluation.grad = self.canvas.gather(&evaluation.grad);
         Ok(evaluation)
     }
+}
+
+/// [1, H, W]: 1 on the kept pixels between `margin` and `margin + width` from a hole.
+fn surround(free: &Array2<bool>, margin: usize, width: usize) -> RegionMaps {
+    let near = dilate(free, margin);
+    let within = dilate(free, margin + width);
+    ndarray::Zip::from(&near)
+        .and(&within)
+        .map_collect(|&n, &w| if w && !n { 1.0f32 } else { 0.0 })
+        .insert_axis(ndarray::Axis(0))
 }
 
 /// `mask` grown by `radius` pixels (a square neighbourhood), by two passes of a running count.

@@ -104,7 +104,11 @@ impl Synthesis {
                     settings
                         .init
                         .image(stages.len(), &stages[0].exemplar, (w, h), settings.seed);
-                start.into_raw_vec_and_offset().0
+                let noise = start.into_raw_vec_and_offset().0;
+                match &stages[0].canvas {
+                    Some(canvas) => canvas.start(&noise),
+                    None => noise,
+                }
             }
         };
         let mut rounds: Vec<OptimizationOutcome> = Vec::new();
