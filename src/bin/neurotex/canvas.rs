@@ -107,14 +107,22 @@ impl From<AnchorArg> for Anchor {
 }
 
 impl FillArgs {
-    pub fn common_settings(&mut self) -> &mut Settings {
-        &mut self.common.settings
+    pub fn common(&mut self) -> &mut CanvasCommon {
+        &mut self.common
     }
 }
 
 impl ExpandArgs {
-    pub fn common_settings(&mut self) -> &mut Settings {
-        &mut self.common.settings
+    pub fn common(&mut self) -> &mut CanvasCommon {
+        &mut self.common
+    }
+}
+
+impl CanvasCommon {
+    /// The settings, after a `--quality` preset given on the command line; and `--json`.
+    pub fn prepare(&mut self, matches: &clap::ArgMatches, command: &str) -> bool {
+        super::apply_quality(matches, command, &mut self.settings);
+        self.json
     }
 }
 

@@ -247,20 +247,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Synth(mut args) => {
             json = args.json;
+            apply_quality(&matches, "synth", &mut args.settings);
             let given = given_options(&matches, "synth");
-            let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
-            if was_given("quality") {
-                let quality = args.settings.quality;
-                args.settings.apply_quality(quality, was_given);
-            }
             synth(*args, &given, &interrupts, &term, &mut summary)
         }
         Command::Fill(mut args) => {
-            apply_quality(&matches, "fill", args.common_settings());
+            summary = Summary::new("fill");
+            json = args.common().prepare(&matches, "fill");
             canvas::fill(*args, &interrupts, &term, &mut summary)
         }
         Command::Expand(mut args) => {
-            apply_quality(&matches, "expand", args.common_settings());
+            summary = Summary::new("expand");
+            json = args.common().prepare(&matches, "expand");
             canvas::expand(*args, &interrupts, &term, &mut summary)
         }
         Command::Providers { json } => listing::providers(json),
