@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::objective::{Evaluation, RegionMaps};
 use crate::optimizer::ImageLoss;
+use crate::regions::{area_resize, StageRegions};
 
 /// Canvas sides are multiples of this (the network's four poolings).
 pub const CANVAS_MULTIPLE: usize = 16;
@@ -100,11 +101,6 @@ pub struct StageCanvas {
     pub known: Planar,
     /// Flat indices into [3, h, w] of the free values, in order: the solver's vector.
     pub free: Vec<usize>,
-    /// The output's region: the free pixels and their context, [1, h, w].
-    pub regions: RegionMaps,
-    /// The exemplar's region where the exemplar is the photo (its kept pixels away from the
-    /// holes), [1, h, w]; None: the whole exemplar.
-    pub exemplar_regions: Option<RegionMaps>,
 }
 
 fn round_up(n: usize) -> usize {
@@ -270,9 +266,11 @@ impl Canvas {
     }
 
     /// The canvas at `width` x `height` (a coarse scale, or the full size): kept pixels by an
-    /// average over kept pixels only, a pixel free wherever any part of it is, context and
-    /// margins scaled with the image.
-    pub fn at(&self, width: usize, height: usize) -> StageCanvas {
+    /// average over kept pixels only, a pixel free wherever any part of it is; and its regions:
+    /// the output's, the free pixels and their context; the exemplar's where the exemplar is the
+    /// photo, its kept pixels around the holes (else the whole exemplar). Context and margins
+    /// scale with the image.
+    pub fn at(&self, width: usize, height: usize) -> (StageCanvas, StageRegions) {
         let (cw, _) = self.size();
         let kept = self.free.mapv(|f| if f { 0.0 } else { 1.0 });
         let (free, known) = if (width, height) == self.size() {
@@ -311,14 +309,17 @@ impl Canvas {
                     .map(move |((y, x), _)| (c * height + y) * width + x)
             })
             .collect();
-        StageCanvas {
-            regions: as_map(&dilate(&free, scaled(CONTEXT)), true),
-            exemplar_regions: self
+        let regions = StageRegions {
+            output: as_map(&dilate(&free, scaled(CONTEXT)), true),
+            exemplar: self
                 .exemplar_is_photo
                 .then(|| surround(&free, scaled(HOLE_MARGIN), scaled(SURROUND))),
+        };
+        let canvas = StageCanvas {
             free: indices,
             known,
-        }
+        };
+        (canvas, regions)
     }
 
     /// The output's part of a canvas-sized image.
@@ -418,40 +419,6 @@ pub fn dilate(mask: &Array2<bool>, radius: usize) -> Array2<bool> {
     grow(&grow(mask, 0), 1)
 }
 
-/// Resize by averaging over each output pixel's footprint (fractional at its edges): what a
-/// mask or a weighted image needs at a coarser scale (no overshoot, no ringing).
-pub fn area_resize(image: &Array3<f32>, width: usize, height: usize) -> Array3<f32> {
-    let (channels, h, w) = image.dim();
-    // For each output index, (source index, weight) with weights summing to 1.
-    let taps = |from: usize, to: usize| -> Vec<Vec<(usize, f32)>> {
-        let ratio = from as f64 / to as f64;
-        (0..to)
-            .map(|i| {
-                let (lo, hi) = (i as f64 * ratio, (i + 1) as f64 * ratio);
-                (lo.floor() as usize..(hi.ceil() as usize).min(from))
-                    .map(|j| {
-                        let cover = (hi.min(j as f64 + 1.0) - lo.max(j as f64)) / ratio;
-                        (j, cover as f32)
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let (rows, cols) = (taps(h, height), taps(w, width));
-    Array3::from_shape_fn((channels, height, width), |(c, y, x)| {
-        rows[y]
-            .iter()
-            .map(|&(sy, wy)| {
-                cols[x]
-                    .iter()
-                    .map(|&(sx, wx)| image[[c, sy, sx]] * wx)
-                    .sum::<f32>()
-                    * wy
-            })
-            .sum()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,19 +427,6 @@ mod tests {
         Array3::from_shape_fn((3, h, w), |(c, y, x)| {
             ((x * 7 + y * 3 + c) % 17) as f32 / 16.0
         })
-    }
-
-    #[test]
-    fn area_resize_keeps_the_mean_and_a_constant() {
-        let image = photo(100, 60);
-        let small = area_resize(&image, 48, 32);
-        for c in 0..3 {
-            let a = image.index_axis(ndarray::Axis(0), c).mean().unwrap();
-            let b = small.index_axis(ndarray::Axis(0), c).mean().unwrap();
-            assert!((a - b).abs() < 0.02, "{a} {b}");
-        }
-        let ones = area_resize(&Array3::ones((1, 50, 30)), 16, 16);
-        assert!(ones.iter().all(|v| (v - 1.0).abs() < 1e-5));
     }
 
     #[test]
@@ -506,7 +460,7 @@ mod tests {
         let mut mask = Array2::from_elem((64, 64), false);
         mask.slice_mut(ndarray::s![20..30, 5..40]).fill(true);
         let c = Canvas::fill(photo(64, 64), mask, true, vec![]).unwrap();
-        let full = c.at(64, 64);
+        let (full, regions) = c.at(64, 64);
         assert_eq!(full.free.len(), 3 * 10 * 35);
         let values: Vec<f32> = (0..full.free.len()).map(|i| i as f32).collect();
         let image = full.full_image(&values);
@@ -515,15 +469,15 @@ mod tests {
         let changed = image.iter().zip(&kept).filter(|(a, b)| a != b).count();
         assert!(changed <= values.len());
         // The output's region holds the hole and its context; the exemplar's leaves both out.
-        let regions = &full.regions;
-        let exemplar = full.exemplar_regions.as_ref().unwrap();
+        let exemplar = regions.exemplar.as_ref().unwrap();
+        let regions = &regions.output;
         assert_eq!(regions[[0, 25, 20]], 1.0);
         assert_eq!(regions[[0, 25, 20 + 19 + CONTEXT]], 1.0);
         assert_eq!(regions[[0, 25, 40 + CONTEXT]], 0.0);
         assert_eq!(exemplar[[0, 25, 20]], 0.0);
         assert_eq!(exemplar[[0, 60, 60]], 1.0);
         // A coarse scale: the hole shrinks with the image (it never vanishes).
-        let half = c.at(32, 32);
+        let (half, _) = c.at(32, 32);
         assert!(!half.free.is_empty() && half.free.len() < full.free.len());
     }
 

@@ -44,6 +44,7 @@ pub use init::Init;
 pub use layers::LayerWeights;
 pub use optimizer::{Progress, Solver, StopReason};
 pub use outputs::Written;
+pub use regions::Guides;
 pub use runtime::{Precision, Provider};
 pub use settings::{EdgePadding, Quality, RuntimeSettings, Settings, Size, SolverKind};
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
@@ -51,6 +52,7 @@ pub use upsample::Upsampling;
 
 pub mod canvas;
 pub mod error;
+pub mod regions;
 pub mod settings;
 pub mod synthesis;
 

@@ -180,7 +180,8 @@ impl SynthesisBuilder {
     /// Check `files` (never the exemplar; the run's own replaceable without --overwrite) and
     /// claim them.
     fn check_and_claim(&self, files: Vec<PlannedFile>) -> Result<Outputs> {
-        let canvas_inputs = self.canvas.iter().flat_map(|c| &c.inputs);
+        let canvas_inputs = (self.canvas.iter().flat_map(|c| &c.inputs))
+            .chain(self.guides.iter().flat_map(|g| &g.inputs));
         let inputs: Vec<&Path> = (self.exemplar.iter().chain(canvas_inputs))
             .map(PathBuf::as_path)
             .collect();

@@ -21,6 +21,7 @@ use crate::optimizer::Solver;
 use crate::outputs::Outputs;
 use crate::passes::{self, Pass, PassKind, SHALLOW_DEPTH};
 use crate::plan::{self, RunPlan};
+use crate::regions::Guides;
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::settings::{EdgePadding, Quality, Settings, Size};
 use crate::step_inputs;
@@ -58,6 +59,9 @@ pub struct SynthesisBuilder {
     /// A photo to fill or expand (src/canvas.rs): the output is the canvas, its kept pixels
     /// the photo's.
     pub(crate) canvas: Option<Canvas>,
+    /// Guided synthesis: each region of the output guide gets the statistics of the same
+    /// colour's region of the exemplar (src/regions.rs).
+    pub(crate) guides: Option<Guides>,
 }
 
 /// What a resumed run must match and carry on.
@@ -87,6 +91,7 @@ impl Default for SynthesisBuilder {
             checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
             cancel: Arc::new(AtomicBool::new(false)),
             canvas: None,
+            guides: None,
         }
     }
 }
@@ -186,6 +191,12 @@ impl SynthesisBuilder {
     /// exemplar is the photo for a fill from its own pixels; set it too.
     pub fn canvas(mut self, canvas: Canvas) -> Self {
         self.canvas = Some(canvas);
+        self
+    }
+
+    /// Guided synthesis (`Guides::load`): the output has the output guide's size.
+    pub fn guides(mut self, guides: Guides) -> Self {
+        self.guides = Some(guides);
         self
     }
 
@@ -318,21 +329,7 @@ impl SynthesisBuilder {
                 ),
             });
         }
-        let size = match &self.canvas {
-            Some(canvas) => {
-                let (width, height) = canvas.size();
-                if self.start.is_some() || self.continuation.is_some() {
-                    return Err(Error::InvalidSetting(
-                        "a fill or an expansion cannot be resumed yet: run it again".into(),
-                    ));
-                }
-                Size {
-                    width: width as u32,
-                    height: height as u32,
-                }
-            }
-            None => plan::output_size(&self.settings, (ew, eh), multiple, &mut notices)?,
-        };
+        let size = self.planned_size((ew, eh), multiple, &mut notices)?;
         let needs = memory::check(size, (sw, sh), self.settings.exemplar_scale, self.history())?;
         let loaded = self.load_exemplar()?;
         if let Some(c) = self.continuation.as_ref() {
@@ -409,9 +406,9 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let find = |padding| match self.canvas {
-            Some(_) => models.find_with_regions(statistic, backbone, padding),
-            None => models.find(statistic, backbone, padding),
+        let find = |padding| match self.canvas.is_some() || self.guides.is_some() {
+            true => models.find_with_regions(statistic, backbone, padding),
+            false => models.find(statistic, backbone, padding),
         };
         let padding = if padding == Padding::Reflect
             && self.settings.padding == EdgePadding::Auto
@@ -475,26 +472,12 @@ impl SynthesisBuilder {
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.settings.seed, 0)?;
         self.stop_if_interrupted()?;
-        // Each scale's exemplar, resized once here, and canvas; a fill's exemplar is the photo
-        // on its canvas.
-        let stages: Vec<Stage> = run_plan
-            .scales
-            .iter()
-            .map(|s| {
-                let (w, h) = (s.size.width as usize, s.size.height as usize);
-                let canvas = self.canvas.as_ref().map(|c| c.at(w, h));
-                let exemplar = match canvas.as_ref().filter(|c| c.exemplar_regions.is_some()) {
-                    Some(canvas) => canvas.known.clone(),
-                    None if s.exemplar == (sw, sh) => exemplar.clone(),
-                    None => image_io::resize(&exemplar, s.exemplar.0, s.exemplar.1),
-                };
-                Stage {
-                    size: s.size,
-                    exemplar,
-                    canvas,
-                }
-            })
-            .collect();
+        let stages = Stage::plan(
+            &run_plan.scales,
+            &exemplar,
+            self.canvas.as_ref(),
+            self.guides.as_ref(),
+        );
         let last = stages.last().expect("at least one scale");
         let opened = || -> Result<_> {
             let mut statistics = Statistics::open(&models, &variant, session)?;
@@ -512,8 +495,8 @@ impl SynthesisBuilder {
                 size: (size.width as usize, size.height as usize),
                 session,
             })?;
-            if let Some(canvas) = &last.canvas {
-                objective.set_regions(&canvas.regions)?;
+            if let Some(regions) = last.output_regions() {
+                objective.set_regions(regions)?;
             }
             Ok((statistics, targets, objective))
         };

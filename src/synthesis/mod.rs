@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::canvas::StageCanvas;
 use crate::error::Result;
 use crate::image_io::{self, Encoding, Planar};
 use crate::manifest::{ModelSet, OptionInputs, Variant};
@@ -26,36 +25,15 @@ use crate::upsample::Upsampling;
 mod batch;
 mod builder;
 mod run;
+mod stages;
 
 pub use batch::{Batch, MAX_COUNT};
 pub(crate) use builder::Continuation;
 pub use builder::{SynthesisBuilder, DEFAULT_CHECKPOINT_SECONDS};
+pub use stages::Stage;
 
 /// Restarts after a NaN or infinite loss or gradient before a run gives up (keeping the best).
 pub const MAX_RESTARTS: usize = 3;
-
-/// One scale of a coarse-to-fine run: the output size there and the exemplar at that scale.
-pub struct Stage {
-    pub size: Size,
-    pub exemplar: Planar,
-    /// A fill's or an expansion's canvas at this scale.
-    pub canvas: Option<StageCanvas>,
-}
-
-impl Stage {
-    /// The exemplar's statistics at this scale (over its kept pixels, for a fill's photo).
-    pub(crate) fn targets(
-        &self,
-        statistics: &mut Statistics,
-        step: &StepValues,
-    ) -> Result<LayerStatistics> {
-        let regions = self
-            .canvas
-            .as_ref()
-            .and_then(|c| c.exemplar_regions.as_ref());
-        statistics.compute_over(&self.exemplar, regions, None, step)
-    }
-}
 
 /// A validated, loaded synthesis, ready to run.
 pub struct Synthesis {

@@ -138,8 +138,8 @@ impl Synthesis {
                 );
             }
             self.objective.set_size(sw, sh);
-            if let Some(canvas) = &stage.canvas {
-                self.objective.set_regions(&canvas.regions)?;
+            if let Some(regions) = stage.output_regions() {
+                self.objective.set_regions(regions)?;
             }
             let budget = self.plan.scales[scale].budget;
             // Later scales' iterations cost 4x per doubling of the side; the last scale's
@@ -304,9 +304,12 @@ impl Synthesis {
         if let Some(canvas) = &full_canvas {
             // Carried up from a coarse scale: the photo's pixels are put back.
             x = canvas.full_image(&canvas.gather(&x));
+        }
+        let full_regions = stages[last_scale].output_regions().cloned();
+        if let Some(regions) = &full_regions {
             self.objective
                 .set_size(self.size.width as usize, self.size.height as usize);
-            self.objective.set_regions(&canvas.regions)?;
+            self.objective.set_regions(regions)?;
         }
         self.stages = stages;
         if self.stages.len() > 1 {
@@ -386,7 +389,7 @@ impl Synthesis {
             .filter(|(l, _)| self.layers.contains(l))
             .cloned()
             .collect();
-        let regions = full_canvas.as_ref().map(|c| &c.regions);
+        let regions = full_regions.as_ref();
         let mut distance = |img: &crate::image_io::Planar| -> Result<f64> {
             let stats = self
                 .statistics
@@ -451,8 +454,8 @@ impl Synthesis {
             size: (size.width as usize, size.height as usize),
             session: self.session,
         })?;
-        if let Some(canvas) = &stage.canvas {
-            objective.set_regions(&canvas.regions)?;
+        if let Some(regions) = stage.output_regions() {
+            objective.set_regions(regions)?;
         }
         Ok(objective)
     }

@@ -20,10 +20,11 @@ use neurotex::image_io::{self, Encoding};
 use neurotex::interrupt::Interrupts;
 use neurotex::manifest::default_models_dir;
 use neurotex::optimizer::StopReason;
+use neurotex::regions::MAX_GUIDE_COLOURS;
 use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
 use neurotex::runtime::Provider;
 use neurotex::settings::{parse_provider, parse_size, Settings};
-use neurotex::{Batch, Outcome, Size, Synthesis, SynthesisBuilder};
+use neurotex::{Batch, Guides, Outcome, Size, Synthesis, SynthesisBuilder};
 use summary::Summary;
 use terminal::{Terminal, Verbosity};
 
@@ -46,6 +47,9 @@ Examples:
   neurotex synth pebbles.png -o out/smooth.tif --bit-depth 16      (16-bit TIFF; or .png)
   cat photo.jpg | neurotex synth - -o - --format webp > texture.webp
   neurotex synth pebbles.png -o out/p.png --json -q              (one JSON summary on stdout)
+  neurotex synth examples/guided/two_textures.png -o out/guided.png \
+    --guide-exemplar examples/guided/two_textures.guide.png \
+    --guide-output examples/guided/wave.guide.png      (each colour's texture where it is painted)
 
 Exit status: 0 done, 1 error, 2 usage, 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by
 SIGHUP (after writing the best image so far and the record).";
@@ -180,6 +184,14 @@ struct SynthArgs {
     /// stopped, the exit status (docs/json.md).
     #[arg(long)]
     json: bool,
+    /// Guided synthesis: a map of the exemplar's regions in flat colours (up to 8), the
+    /// exemplar's size; with --guide-output.
+    #[arg(long, value_name = "MAP.png", requires = "guide_output")]
+    guide_exemplar: Option<PathBuf>,
+    /// Guided synthesis: where each region goes in the output, in the same colours; the
+    /// output takes its size. Each region gets the texture of the exemplar's same-coloured one.
+    #[arg(long, value_name = "MAP.png", requires = "guide_exemplar")]
+    guide_output: Option<PathBuf>,
     #[command(flatten)]
     settings: Settings,
 }
@@ -379,6 +391,10 @@ fn synth(
     }
     if let Some(record) = &args.record {
         builder = builder.record(record);
+    }
+    if let (Some(ge), Some(go)) = (&args.guide_exemplar, &args.guide_output) {
+        let size = image_io::dimensions(exemplar)?;
+        builder = builder.guides(Guides::load(ge, go, size, MAX_GUIDE_COLOURS)?);
     }
     // Every file of every run is checked and claimed before the first run starts.
     let batch = Batch::new(builder, args.count)?;

@@ -179,3 +179,117 @@ fn bad_masks_and_sizes_are_refused_and_nothing_is_written() {
         "the photo changed"
     );
 }
+
+/// A 64x64 exemplar, pebbles on the left and grass on the right, its guide (red | blue), and an
+/// output guide with the sides swapped.
+fn guided_inputs(dir: &Path) -> [PathBuf; 4] {
+    let half = |name: &str| {
+        let full = image::open(example(name)).unwrap().to_rgb8();
+        image::imageops::resize(&full, 64, 64, image::imageops::FilterType::Triangle)
+    };
+    let (pebbles, grass) = (half("pebbles.png"), half("grass_meadow.png"));
+    let exemplar = RgbImage::from_fn(64, 64, |x, y| {
+        if x < 32 {
+            *pebbles.get_pixel(x + 16, y)
+        } else {
+            *grass.get_pixel(x - 16, y)
+        }
+    });
+    let paths = ["ex.png", "ex.guide.png", "out.guide.png", "bad.guide.png"].map(|n| dir.join(n));
+    exemplar.save(&paths[0]).unwrap();
+    let (red, blue, green) = (Rgb([255, 0, 0]), Rgb([0, 0, 255]), Rgb([0, 255, 0]));
+    let split =
+        |left, right| RgbImage::from_fn(64, 64, move |x, _| if x < 32 { left } else { right });
+    split(red, blue).save(&paths[1]).unwrap();
+    split(blue, red).save(&paths[2]).unwrap();
+    split(blue, green).save(&paths[3]).unwrap();
+    paths
+}
+
+/// Mean (red - green) of the columns `xs`: high on pebbles, low on grass.
+fn redness(image: &RgbImage, xs: std::ops::Range<u32>) -> f64 {
+    let mut sum = 0.0;
+    for x in xs.clone() {
+        for y in 0..image.height() {
+            let p = image.get_pixel(x, y);
+            sum += p[0] as f64 - p[1] as f64;
+        }
+    }
+    sum / (xs.len() as f64 * image.height() as f64)
+}
+
+#[test]
+fn guided_synthesis_puts_each_texture_where_its_colour_is() {
+    let dir = scratch("guided");
+    let [exemplar, ge, go, _] = guided_inputs(&dir);
+    let out = dir.join("guided.png");
+    let args = [
+        &["synth", s(&exemplar), "-o", s(&out)][..],
+        &["--guide-exemplar", s(&ge), "--guide-output", s(&go)],
+        &QUICK,
+    ]
+    .concat();
+    succeeds(&dir, &args);
+    let result = image::open(&out).unwrap().to_rgb8();
+    let source = image::open(&exemplar).unwrap().to_rgb8();
+    let (pebbles, grass) = (redness(&source, 0..32), redness(&source, 32..64));
+    // The output guide swaps the sides: grass on the left, pebbles on the right (the 4 columns
+    // next to the boundary left out).
+    let (left, right) = (redness(&result, 0..28), redness(&result, 36..64));
+    assert!(pebbles - grass > 30.0, "exemplar halves {pebbles} {grass}");
+    assert!(
+        (left - grass).abs() < (left - pebbles).abs()
+            && (right - pebbles).abs() < (right - grass).abs(),
+        "left {left} right {right} (pebbles {pebbles}, grass {grass})"
+    );
+}
+
+#[test]
+fn bad_guides_are_refused() {
+    let dir = scratch("guided-bad");
+    let [exemplar, ge, go, bad] = guided_inputs(&dir);
+    let out = dir.join("o.png");
+    let guided = |ge: &Path, go: &Path, extra: &[&str], expect: &[&str]| {
+        let args = [
+            &[
+                "synth",
+                s(&exemplar),
+                "-o",
+                s(&out),
+                "--guide-exemplar",
+                s(ge),
+            ][..],
+            &["--guide-output", s(go)],
+            extra,
+        ]
+        .concat();
+        fails_with(&args, expect);
+    };
+    guided(&ge, &bad, &[], &["#00ff00", "not in the exemplar's guide"]);
+    guided(
+        &go,
+        &ge,
+        &["--size", "64x48"],
+        &["64x64", "leave --size out"],
+    );
+    let small = dir.join("small.guide.png");
+    RgbImage::new(32, 32).save(&small).unwrap();
+    guided(&small, &go, &[], &["32x32", "same size"]);
+    let many = dir.join("many.guide.png");
+    RgbImage::from_fn(64, 64, |x, _| Rgb([(x * 4) as u8, 0, 0]))
+        .save(&many)
+        .unwrap();
+    guided(&many, &go, &[], &["64 colours, at most 8"]);
+    fails_with(
+        &[
+            "synth",
+            s(&exemplar),
+            "-o",
+            s(&out),
+            "--guide-exemplar",
+            s(&ge),
+        ],
+        &["--guide-output"],
+    );
+    assert!(!out.exists());
+}

@@ -1,0 +1,116 @@
+//! The scales of a run, coarsest first: each one's output size, exemplar, and, for a fill, an
+//! expansion or guided synthesis, its canvas and the regions its statistics are taken over.
+
+use super::SynthesisBuilder;
+use crate::canvas::{Canvas, StageCanvas};
+use crate::error::{Error, Result};
+use crate::image_io::{self, Planar};
+use crate::objective::{LayerStatistics, RegionMaps, Statistics};
+use crate::plan::{self, ScalePlan};
+use crate::regions::{Guides, StageRegions};
+use crate::settings::Size;
+use crate::step_inputs::StepValues;
+
+/// One scale of a coarse-to-fine run.
+pub struct Stage {
+    pub size: Size,
+    pub exemplar: Planar,
+    /// A fill's or an expansion's canvas at this scale.
+    pub canvas: Option<StageCanvas>,
+    /// The regions of the output and the exemplar (variants over regions).
+    pub regions: Option<StageRegions>,
+}
+
+impl Stage {
+    /// Each scale's stage: the exemplar resized once here (a fill's exemplar is the photo on
+    /// its canvas), the canvas and the regions at that scale.
+    pub(crate) fn plan(
+        scales: &[ScalePlan],
+        exemplar: &Planar,
+        canvas: Option<&Canvas>,
+        guides: Option<&Guides>,
+    ) -> Vec<Stage> {
+        let (_, eh, ew) = exemplar.dim();
+        scales
+            .iter()
+            .map(|s| {
+                let (w, h) = (s.size.width as usize, s.size.height as usize);
+                let (canvas, regions) = match canvas.map(|c| c.at(w, h)) {
+                    Some((canvas, regions)) => (Some(canvas), Some(regions)),
+                    None => (None, None),
+                };
+                let (sw, sh) = (s.exemplar.0 as usize, s.exemplar.1 as usize);
+                let regions = regions.or_else(|| guides.map(|g| g.at((w, h), (sw, sh))));
+                let photo = canvas
+                    .as_ref()
+                    .filter(|_| regions.as_ref().is_some_and(|r| r.exemplar.is_some()));
+                let exemplar = match photo {
+                    Some(canvas) => canvas.known.clone(),
+                    None if (sw, sh) == (ew, eh) => exemplar.clone(),
+                    None => image_io::resize(exemplar, s.exemplar.0, s.exemplar.1),
+                };
+                Stage {
+                    size: s.size,
+                    exemplar,
+                    canvas,
+                    regions,
+                }
+            })
+            .collect()
+    }
+
+    /// The exemplar's statistics at this scale (over its regions, where it has some).
+    pub(crate) fn targets(
+        &self,
+        statistics: &mut Statistics,
+        step: &StepValues,
+    ) -> Result<LayerStatistics> {
+        let regions = self.regions.as_ref().and_then(|r| r.exemplar.as_ref());
+        statistics.compute_over(&self.exemplar, regions, None, step)
+    }
+
+    /// The output's regions at this scale.
+    pub(crate) fn output_regions(&self) -> Option<&RegionMaps> {
+        self.regions.as_ref().map(|r| &r.output)
+    }
+}
+
+impl SynthesisBuilder {
+    /// The output's size: a canvas's (whole tiles, cropped at the end), an output guide's (as
+    /// `--size` would be, rounded to a multiple of 16), or the settings' (the exemplar's by
+    /// default).
+    pub(super) fn planned_size(
+        &self,
+        exemplar: (u32, u32),
+        multiple: u32,
+        notices: &mut Vec<String>,
+    ) -> Result<Size> {
+        let regions = self.canvas.is_some() || self.guides.is_some();
+        if regions && (self.start.is_some() || self.continuation.is_some()) {
+            return Err(Error::InvalidSetting(
+                "a fill, an expansion or a guided synthesis cannot be resumed yet: run it again"
+                    .into(),
+            ));
+        }
+        if let Some(canvas) = &self.canvas {
+            let (width, height) = canvas.size();
+            return Ok(Size {
+                width: width as u32,
+                height: height as u32,
+            });
+        }
+        let mut settings = self.settings.clone();
+        if let Some(guides) = &self.guides {
+            let (width, height) = guides.output_size();
+            let guide = Size { width, height };
+            if settings.size.is_some_and(|s| s != guide) {
+                return Err(Error::InvalidSetting(format!(
+                    "the output guide is {guide}: the output takes its size (leave --size out, \
+                     or resize the guide)"
+                )));
+            }
+            settings.size = Some(guide);
+        }
+        plan::output_size(&settings, exemplar, multiple, notices)
+    }
+}
