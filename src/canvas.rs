@@ -15,30 +15,22 @@ use ndarray::{Array2, Array3};
 
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
-use crate::objective::{Evaluation, RegionMaps};
+use crate::objective::Evaluation;
 use crate::optimizer::ImageLoss;
 use crate::regions::{area_resize, StageRegions};
 
 /// Canvas sides are multiples of this (the network's four poolings).
 pub const CANVAS_MULTIPLE: usize = 16;
 
-/// Context around the free pixels that the output's statistics include, in pixels of the full
-/// size (scaled down with each coarse scale): the seam between fill and photo is matched too.
-pub const CONTEXT: usize = 8;
-
-/// The exemplar's statistics come from the photo's kept pixels at most this far (beyond the
-/// margin) from a hole, in pixels of the full size: what surrounds a hole is what belongs in
-/// it (in a scene, the path around a removed visitor, not the sky).
-pub const SURROUND: usize = 64;
-
-/// The exemplar's statistics leave out the photo's pixels this close to a hole: the network
-/// sees into the hole from there (its receptive field), and the hole holds no texture yet.
-pub const HOLE_MARGIN: usize = 8;
+/// The ring of kept pixels around the holes that the statistics are taken over, in pixels of
+/// the full size (scaled down with each coarse scale): the output's region is the holes and
+/// this ring, the exemplar's (a fill from the photo itself) the ring alone.
+pub const CONTEXT: usize = 64;
 
 /// How much of the starting noise a hole starts with, around the mean kept colour.
 pub const START_NOISE: f32 = 0.1;
 
-/// Fewest kept pixels a photo must have, away from the holes, to take statistics from.
+/// Fewest kept pixels around the holes a photo must have to take statistics from.
 pub const MIN_KEPT_PIXELS: usize = 32 * 32;
 
 /// Where the photo sits in a larger output (`neurotex expand --size`).
@@ -166,16 +158,16 @@ impl Canvas {
         free.slice_mut(ndarray::s![..h, ..w]).assign(&mask);
         let canvas = Canvas::place(&photo, free, (0, 0), (w, h), exemplar_is_photo, inputs);
         if exemplar_is_photo {
-            let kept = dilate(&canvas.free, HOLE_MARGIN)
-                .iter()
-                .filter(|&&f| !f)
-                .count();
+            let context = dilate(&canvas.free, CONTEXT);
+            let kept = ndarray::Zip::from(&context)
+                .and(&canvas.free)
+                .fold(0, |n, &c, &f| n + usize::from(c && !f));
             if kept < MIN_KEPT_PIXELS {
                 return Err(bad_mask(
                     &mask_path,
                     format!(
-                        "the mask leaves {kept} pixels of the photo at least {HOLE_MARGIN} \
-                         pixels away from a hole, too few to take statistics from (at least \
+                        "the mask leaves {kept} pixels of the photo within {CONTEXT} pixels \
+                         of a hole, too few to take statistics from (at least \
                          {MIN_KEPT_PIXELS}): make the holes smaller, or give another image of \
                          the texture with --exemplar"
                     ),
@@ -309,11 +301,18 @@ impl Canvas {
                     .map(move |((y, x), _)| (c * height + y) * width + x)
             })
             .collect();
+        // The output's region is the holes and a ring of kept pixels around them; the
+        // exemplar's, that ring alone: the holes are then matched to what surrounds them, and
+        // the ring, the same pixels on both sides, asks nothing of them. (A target from pixels
+        // farther away or from the whole photo made the holes compensate for how their ring
+        // differs from it: saturated speckle in a scene.)
+        let context = dilate(&free, scaled(CONTEXT));
+        let ring = ndarray::Zip::from(&context)
+            .and(&free)
+            .map_collect(|&c, &f| c && !f);
         let regions = StageRegions {
-            output: as_map(&dilate(&free, scaled(CONTEXT)), true),
-            exemplar: self
-                .exemplar_is_photo
-                .then(|| surround(&free, scaled(HOLE_MARGIN), scaled(SURROUND))),
+            output: as_map(&context, true),
+            exemplar: self.exemplar_is_photo.then(|| as_map(&ring, true)),
         };
         let canvas = StageCanvas {
             free: indices,
@@ -390,16 +389,6 @@ impl ImageLoss for FreePixels<'_> {
     }
 }
 
-/// [1, H, W]: 1 on the kept pixels between `margin` and `margin + width` from a hole.
-fn surround(free: &Array2<bool>, margin: usize, width: usize) -> RegionMaps {
-    let near = dilate(free, margin);
-    let within = dilate(free, margin + width);
-    ndarray::Zip::from(&near)
-        .and(&within)
-        .map_collect(|&n, &w| if w && !n { 1.0f32 } else { 0.0 })
-        .insert_axis(ndarray::Axis(0))
-}
-
 /// `mask` grown by `radius` pixels (a square neighbourhood), by two passes of a running count.
 pub fn dilate(mask: &Array2<bool>, radius: usize) -> Array2<bool> {
     let grow = |m: &Array2<bool>, axis: usize| {
@@ -448,9 +437,9 @@ mod tests {
         assert!(err(Array2::from_elem((40, 50), true)).contains("white everywhere"));
         assert!(err(Array2::from_elem((30, 50), true)).contains("same size"));
         // A photo too small to take statistics from once the hole's margin is left out.
-        let mut small = Array2::from_elem((30, 40), false);
+        let mut small = Array2::from_elem((30, 30), false);
         small[[10, 10]] = true;
-        let e = Canvas::fill(photo(40, 30), small, true, vec![]).unwrap_err();
+        let e = Canvas::fill(photo(30, 30), small, true, vec![]).unwrap_err();
         assert!(e.to_string().contains("too few"), "{e}");
         assert!(Canvas::fill(photo(50, 40), mask, true, vec![]).is_ok());
     }
@@ -468,14 +457,24 @@ mod tests {
         let kept: Vec<f32> = c.known.iter().copied().collect();
         let changed = image.iter().zip(&kept).filter(|(a, b)| a != b).count();
         assert!(changed <= values.len());
-        // The output's region holds the hole and its context; the exemplar's leaves both out.
+        // The output's region holds the hole and its ring of context; the exemplar's the ring.
         let exemplar = regions.exemplar.as_ref().unwrap();
         let regions = &regions.output;
         assert_eq!(regions[[0, 25, 20]], 1.0);
-        assert_eq!(regions[[0, 25, 20 + 19 + CONTEXT]], 1.0);
-        assert_eq!(regions[[0, 25, 40 + CONTEXT]], 0.0);
+        assert_eq!(regions[[0, 60, 60]], 1.0);
         assert_eq!(exemplar[[0, 25, 20]], 0.0);
         assert_eq!(exemplar[[0, 60, 60]], 1.0);
+        let mut far = Array2::from_elem((128, 128), false);
+        far.slice_mut(ndarray::s![0..8, 0..8]).fill(true);
+        let (_, regions) = Canvas::fill(photo(128, 128), far, true, vec![])
+            .unwrap()
+            .at(128, 128);
+        let (output, exemplar) = (&regions.output, regions.exemplar.unwrap());
+        assert_eq!(
+            (output[[0, 4, 7 + CONTEXT]], output[[0, 4, 8 + CONTEXT]]),
+            (1.0, 0.0)
+        );
+        assert_eq!((exemplar[[0, 4, 4]], exemplar[[0, 4, 9]]), (0.0, 1.0));
         // A coarse scale: the hole shrinks with the image (it never vanishes).
         let (half, _) = c.at(32, 32);
         assert!(!half.free.is_empty() && half.free.len() < full.free.len());
