@@ -82,6 +82,8 @@ pub struct Canvas {
     pub exemplar_is_photo: bool,
     /// The files it was made from (never written to).
     pub inputs: Vec<PathBuf>,
+    /// `fill` or `expand`, for the record.
+    pub kind: &'static str,
     /// The mean kept colour, which the free pixels of `known` hold.
     hole_colour: [f32; 3],
 }
@@ -156,7 +158,8 @@ impl Canvas {
         let (cw, ch) = (round_up(w), round_up(h));
         let mut free = Array2::from_elem((ch, cw), true);
         free.slice_mut(ndarray::s![..h, ..w]).assign(&mask);
-        let canvas = Canvas::place(&photo, free, (0, 0), (w, h), exemplar_is_photo, inputs);
+        let canvas =
+            Canvas::place(&photo, free, (0, 0), (w, h), exemplar_is_photo, inputs).of_kind("fill");
         if exemplar_is_photo {
             let context = dilate(&canvas.free, CONTEXT);
             let kept = ndarray::Zip::from(&context)
@@ -205,7 +208,7 @@ impl Canvas {
         let mut free = Array2::from_elem((ch, cw), true);
         free.slice_mut(ndarray::s![at.1..at.1 + h, at.0..at.0 + w])
             .fill(false);
-        Ok(Canvas::place(&photo, free, at, size, false, inputs))
+        Ok(Canvas::place(&photo, free, at, size, false, inputs).of_kind("expand"))
     }
 
     fn place(
@@ -247,8 +250,13 @@ impl Canvas {
             output,
             exemplar_is_photo,
             inputs,
+            kind: "fill",
             hole_colour: mean,
         }
+    }
+
+    fn of_kind(self, kind: &'static str) -> Canvas {
+        Canvas { kind, ..self }
     }
 
     /// Width and height of the canvas (multiples of 16).

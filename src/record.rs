@@ -27,6 +27,18 @@ impl ModelChecksum {
     }
 }
 
+/// What a fill, an expansion or a guided synthesis read besides the exemplar.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionsRecord {
+    /// `fill`, `expand` or `guided`.
+    pub kind: &'static str,
+    /// The photo and the mask, the photo, or the two guides (absolute paths).
+    pub inputs: Vec<PathBuf>,
+    /// Width and height of the image written (a fill's or an expansion's canvas is cropped to
+    /// it; `size` is the canvas's).
+    pub output_size: [usize; 2],
+}
+
 /// Version of the record's layout (docs/schema/run-record.schema.json): raised when a field
 /// changes meaning or goes; new fields may come without it.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -51,6 +63,8 @@ pub struct RunRecord {
     /// between writing this record and its image left that one, which `--resume` accepts too.
     pub previous_output_sha256: Option<String>,
     pub size: Size,
+    /// A fill's, an expansion's or a guided synthesis's own inputs (None: a texture).
+    pub regions: Option<RegionsRecord>,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
     /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).

@@ -81,6 +81,14 @@ fn fill_keeps_every_other_pixel_and_matches_the_photo_in_the_holes() {
     let var = hole_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / mean.max(1.0);
     assert!(var / hole_values.len() as f64 > 5.0, "flat holes: {var}");
     let r = read_json(&record);
+    assert_eq!(r["regions"]["kind"], "fill");
+    assert_eq!(r["regions"]["output_size"], serde_json::json!([120, 88]));
+    let inputs = r["regions"]["inputs"].to_string();
+    assert!(
+        inputs.contains("photo.png") && inputs.contains("holes.png"),
+        "{inputs}"
+    );
+    common::schema::assert_conforms("run-record.schema.json", &r);
     let (start, best) = (
         r["initial_loss"].as_f64().unwrap(),
         r["best_loss"].as_f64().unwrap(),

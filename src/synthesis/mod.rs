@@ -245,6 +245,7 @@ impl Synthesis {
             output_sha256: None,
             previous_output_sha256: None,
             size: synthesis.size(),
+            regions: synthesis.regions_record(),
             scales,
             padding: synthesis.variant.padding,
             init: s.init.resolve(synthesis.plan.scales.len()),
@@ -279,6 +280,26 @@ impl Synthesis {
             rounds: Vec::new(),
             iterations: Vec::new(),
             evaluations: Vec::new(),
+        })
+    }
+
+    /// What a fill, an expansion or a guided synthesis read besides the exemplar.
+    fn regions_record(&self) -> Option<crate::record::RegionsRecord> {
+        let b = &self.builder;
+        let size = self.size();
+        let (kind, inputs, output_size) = match (&b.canvas, &b.guides) {
+            (Some(c), _) => (c.kind, &c.inputs, c.output),
+            (None, Some(g)) => (
+                "guided",
+                &g.inputs,
+                (size.width as usize, size.height as usize),
+            ),
+            (None, None) => return None,
+        };
+        Some(crate::record::RegionsRecord {
+            kind,
+            inputs: inputs.iter().map(|p| normalized(p)).collect(),
+            output_size: [output_size.0, output_size.1],
         })
     }
 
