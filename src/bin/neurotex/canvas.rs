@@ -196,6 +196,12 @@ pub fn expand(
         common.settings.tile,
         vec![args.photo.clone()],
     )?;
+    if canvas.output != size {
+        let (w, h) = canvas.output;
+        term.notices(&[format!(
+            "--tile: the output is {w}x{h}, whole 16-pixel tiles (a cropped torus would not tile)"
+        )]);
+    }
     run(canvas, &args.photo, common, interrupts, term, summary)
 }
 
