@@ -27,6 +27,11 @@ pub const CANVAS_MULTIPLE: usize = 16;
 /// this ring, the exemplar's (a fill from the photo itself) the ring alone.
 pub const CONTEXT: usize = 64;
 
+/// The exemplar's ring leaves out the kept pixels this close to a hole (pixels of the full
+/// size): in the exemplar the hole holds a flat colour, and the shallow layers' features there
+/// respond to that artificial edge, which the fill would then be asked to reproduce.
+pub const HOLE_MARGIN: usize = 4;
+
 /// How much of the starting noise a hole starts with, around the mean kept colour.
 pub const START_NOISE: f32 = 0.1;
 
@@ -315,9 +320,10 @@ impl Canvas {
         // farther away or from the whole photo made the holes compensate for how their ring
         // differs from it: saturated speckle in a scene.)
         let context = dilate(&free, scaled(CONTEXT));
+        let near = dilate(&free, scaled(HOLE_MARGIN));
         let ring = ndarray::Zip::from(&context)
-            .and(&free)
-            .map_collect(|&c, &f| c && !f);
+            .and(&near)
+            .map_collect(|&c, &n| c && !n);
         let regions = StageRegions {
             output: as_map(&context, true),
             exemplar: self.exemplar_is_photo.then(|| as_map(&ring, true)),
@@ -482,7 +488,16 @@ mod tests {
             (output[[0, 4, 7 + CONTEXT]], output[[0, 4, 8 + CONTEXT]]),
             (1.0, 0.0)
         );
-        assert_eq!((exemplar[[0, 4, 4]], exemplar[[0, 4, 9]]), (0.0, 1.0));
+        // The exemplar's ring starts HOLE_MARGIN pixels from the hole (columns 0..8).
+        let first = 8 + HOLE_MARGIN;
+        assert_eq!(
+            (
+                exemplar[[0, 4, 4]],
+                exemplar[[0, 4, first - 1]],
+                exemplar[[0, 4, first]]
+            ),
+            (0.0, 0.0, 1.0)
+        );
         // A coarse scale: the hole shrinks with the image (it never vanishes).
         let (half, _) = c.at(32, 32);
         assert!(!half.free.is_empty() && half.free.len() < full.free.len());
