@@ -32,7 +32,7 @@ pub const CONTEXT: usize = 64;
 /// respond to that artificial edge, which the fill would then be asked to reproduce.
 pub const HOLE_MARGIN: usize = 4;
 
-/// How much of the starting noise a hole starts with, around the mean kept colour.
+/// How much of the starting noise a hole starts with, around its smooth fill.
 pub const START_NOISE: f32 = 0.1;
 
 /// Fewest kept pixels around the holes a photo must have to take statistics from.
@@ -74,8 +74,8 @@ impl Anchor {
 /// A photo placed on a canvas, and which pixels are synthesised.
 #[derive(Debug, Clone)]
 pub struct Canvas {
-    /// [3, H, W] at the canvas size: the photo's pixels where kept; the mean kept colour
-    /// elsewhere (what the exemplar's network sees in a hole).
+    /// [3, H, W] at the canvas size: the photo's pixels where kept; elsewhere a smooth fill
+    /// from around them (`smooth_fill`: what the exemplar's network sees in a hole).
     pub known: Planar,
     /// [H, W]: true where the pixel is synthesised.
     pub free: Array2<bool>,
@@ -89,8 +89,6 @@ pub struct Canvas {
     pub inputs: Vec<PathBuf>,
     /// `fill` or `expand`, for the record.
     pub kind: &'static str,
-    /// The mean kept colour, which the free pixels of `known` hold.
-    hole_colour: [f32; 3],
 }
 
 /// A canvas at one scale of a coarse-to-fine run.
@@ -229,26 +227,15 @@ impl Canvas {
         let kept = |y: usize, x: usize| {
             (at.1..at.1 + h).contains(&y) && (at.0..at.0 + w).contains(&x) && !free[[y, x]]
         };
-        let mut mean = [0.0f64; 3];
-        let mut n = 0usize;
-        for y in 0..ch {
-            for x in 0..cw {
-                if kept(y, x) {
-                    for (c, m) in mean.iter_mut().enumerate() {
-                        *m += photo[[c, y - at.1, x - at.0]] as f64;
-                    }
-                    n += 1;
-                }
-            }
-        }
-        let mean = mean.map(|m| (m / n.max(1) as f64) as f32);
-        let known = Array3::from_shape_fn((3, ch, cw), |(c, y, x)| {
+        let weight = Array2::from_shape_fn((ch, cw), |(y, x)| f32::from(u8::from(kept(y, x))));
+        let placed = Array3::from_shape_fn((3, ch, cw), |(c, y, x)| {
             if kept(y, x) {
                 photo[[c, y - at.1, x - at.0]]
             } else {
-                mean[c]
+                0.0
             }
         });
+        let known = smooth_fill(&placed, &weight);
         Canvas {
             known,
             free,
@@ -256,7 +243,6 @@ impl Canvas {
             exemplar_is_photo,
             inputs,
             kind: "fill",
-            hole_colour: mean,
         }
     }
 
@@ -290,17 +276,10 @@ impl Canvas {
             let free = kept_small
                 .index_axis(ndarray::Axis(0), 0)
                 .mapv(|k| k < 0.999);
-            // Where a pixel is free its value is the solver's; mean colour elsewhere is what
-            // the exemplar sees in a hole, as at the full size.
-            let mean = self.hole_colour;
-            let known = Array3::from_shape_fn((3, height, width), |(c, y, x)| {
-                if free[[y, x]] {
-                    mean[c]
-                } else {
-                    known[[c, y, x]]
-                }
-            });
-            (free, known)
+            // Where a pixel is free its value is the solver's; the smooth fill elsewhere is
+            // what the exemplar sees in a hole, as at the full size.
+            let weight = free.mapv(|f| if f { 0.0 } else { 1.0 });
+            (free, smooth_fill(&known, &weight))
         };
         let scaled = |r: usize| (r * width / cw).max(1);
         let as_map = |m: &Array2<bool>, value: bool| {
@@ -348,7 +327,7 @@ impl StageCanvas {
         self.free.iter().map(|&i| image[i]).collect()
     }
 
-    /// Where a run starts: the free pixels at the mean kept colour, with a little of `noise`
+    /// Where a run starts: the free pixels smoothly filled from around them, with a little of `noise`
     /// (a full image) to break the symmetry. From noise alone a small hole keeps its speckle:
     /// its few positions at the deep layers leave the finest scales almost unconstrained.
     pub fn start(&self, noise: &[f32]) -> Vec<f32> {
@@ -401,6 +380,36 @@ impl ImageLoss for FreePixels<'_> {
         evaluation.grad = self.canvas.gather(&evaluation.grad);
         Ok(evaluation)
     }
+}
+
+/// `image` with its holes (where `weight`, in [0, 1], is 0) filled smoothly from what surrounds
+/// them, by push-pull: the kept pixels averaged down a pyramid until every pixel has some, the
+/// averages brought back up bilinearly into the holes. What the exemplar's network sees in a
+/// hole, and where a hole starts: a flat colour there made an edge the fill had to reproduce.
+pub fn smooth_fill(image: &Planar, weight: &Array2<f32>) -> Planar {
+    let (_, h, w) = image.dim();
+    if weight.iter().all(|&k| k > 0.0) {
+        return image.clone();
+    }
+    if (w, h) == (1, 1) {
+        return Array3::from_elem((3, 1, 1), 0.5);
+    }
+    let (sw, sh) = (w.div_ceil(2), h.div_ceil(2));
+    let weights = weight.clone().insert_axis(ndarray::Axis(0));
+    let small_weight = area_resize(&weights, sw, sh);
+    let sums = area_resize(&(image * &weights), sw, sh);
+    let small = Array3::from_shape_fn((3, sh, sw), |(c, y, x)| {
+        sums[[c, y, x]] / small_weight[[0, y, x]].max(1e-6)
+    });
+    let filled = smooth_fill(
+        &small,
+        &small_weight.index_axis(ndarray::Axis(0), 0).to_owned(),
+    );
+    let up = image_io::upsample(&filled, w as u32, h as u32, false);
+    Array3::from_shape_fn((3, h, w), |(c, y, x)| {
+        let k = weight[[y, x]].min(1.0);
+        k * image[[c, y, x]] + (1.0 - k) * up[[c, y, x]]
+    })
 }
 
 /// `mask` grown by `radius` pixels (a square neighbourhood), by two passes of a running count.
