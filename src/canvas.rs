@@ -39,7 +39,7 @@ pub const START_NOISE: f32 = 0.1;
 pub const MIN_KEPT_PIXELS: usize = 32 * 32;
 
 /// Where the photo sits in a larger output (`neurotex expand --size`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Anchor {
     #[default]
     Center,

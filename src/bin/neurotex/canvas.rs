@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use neurotex::canvas::load_mask;
 use neurotex::image_io;
 use neurotex::interrupt::Interrupts;
@@ -72,38 +72,9 @@ pub struct ExpandArgs {
     by: Option<u32>,
     /// Where the photo sits in a larger --size.
     #[arg(long, value_enum, default_value = "center")]
-    anchor: AnchorArg,
+    anchor: Anchor,
     #[command(flatten)]
     common: CanvasCommon,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum AnchorArg {
-    Center,
-    Top,
-    Bottom,
-    Left,
-    Right,
-    TopLeft,
-    TopRight,
-    BottomLeft,
-    BottomRight,
-}
-
-impl From<AnchorArg> for Anchor {
-    fn from(a: AnchorArg) -> Anchor {
-        match a {
-            AnchorArg::Center => Anchor::Center,
-            AnchorArg::Top => Anchor::Top,
-            AnchorArg::Bottom => Anchor::Bottom,
-            AnchorArg::Left => Anchor::Left,
-            AnchorArg::Right => Anchor::Right,
-            AnchorArg::TopLeft => Anchor::TopLeft,
-            AnchorArg::TopRight => Anchor::TopRight,
-            AnchorArg::BottomLeft => Anchor::BottomLeft,
-            AnchorArg::BottomRight => Anchor::BottomRight,
-        }
-    }
 }
 
 impl FillArgs {
@@ -192,7 +163,7 @@ pub fn expand(
     let canvas = Canvas::expand(
         photo,
         size,
-        args.anchor.into(),
+        args.anchor,
         common.settings.tile,
         vec![args.photo.clone()],
     )?;
