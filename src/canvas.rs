@@ -82,6 +82,8 @@ pub struct Canvas {
     /// Width and height of the output: the canvas's top-left part (the canvas may be larger,
     /// up to the next multiple of 16).
     pub output: (usize, usize),
+    /// Where the photo's top-left pixel is on the canvas ((0, 0) for a fill).
+    pub photo_at: (usize, usize),
     /// The exemplar is the photo's kept pixels (fill), not a separate image (expand, or fill
     /// with `--exemplar`).
     pub exemplar_is_photo: bool,
@@ -98,6 +100,17 @@ pub struct StageCanvas {
     pub known: Planar,
     /// Flat indices into [3, h, w] of the free values, in order: the solver's vector.
     pub free: Vec<usize>,
+    /// The padding beyond the output: (pixel, the output's pixel it mirrors), flat indices.
+    pub mirrored: Vec<(usize, usize)>,
+}
+
+/// Index `i` reflected into 0..n (without repeating the edge), as reflect padding does.
+fn mirror(i: usize, n: usize) -> usize {
+    if i < n {
+        i
+    } else {
+        (2 * n).saturating_sub(i + 2).min(n - 1)
+    }
 }
 
 fn round_up(n: usize) -> usize {
@@ -206,8 +219,26 @@ impl Canvas {
                 size.0, size.1
             )));
         }
-        let (cw, ch) = (round_up(size.0), round_up(size.1));
         let at = anchor.offset((size.0 - w, size.1 - h));
+        Canvas::expand_at(photo, size, at, inputs)
+    }
+
+    /// `photo` with its top-left pixel at `at` in an output of `size` (width, height), which it
+    /// must fit in: the rest synthesised from the photo (`--resume` of an expansion).
+    pub fn expand_at(
+        photo: Planar,
+        size: (usize, usize),
+        at: (usize, usize),
+        inputs: Vec<PathBuf>,
+    ) -> Result<Canvas> {
+        let (_, h, w) = photo.dim();
+        if at.0 + w > size.0 || at.1 + h > size.1 {
+            return Err(Error::InvalidSetting(format!(
+                "a {w}x{h} photo at ({}, {}) does not fit in {}x{}",
+                at.0, at.1, size.0, size.1
+            )));
+        }
+        let (cw, ch) = (round_up(size.0), round_up(size.1));
         let mut free = Array2::from_elem((ch, cw), true);
         free.slice_mut(ndarray::s![at.1..at.1 + h, at.0..at.0 + w])
             .fill(false);
@@ -240,6 +271,7 @@ impl Canvas {
             known,
             free,
             output,
+            photo_at: at,
             exemplar_is_photo,
             inputs,
             kind: "fill",
@@ -286,11 +318,35 @@ impl Canvas {
             m.mapv(|f| if f == value { 1.0f32 } else { 0.0 })
                 .insert_axis(ndarray::Axis(0))
         };
+        // The padding beyond the output (up to the next multiple of 16) mirrors the output's
+        // last columns and rows, as a reflect-padded graph would: the solver holds only the
+        // output's own free pixels, so that a resumed run, which starts from the cropped image,
+        // continues exactly (free padding ended anywhere, and restarting it raised the loss
+        // 2-5x), and no unseen pixel is asked to carry texture.
+        let (ch, _) = self.free.dim();
+        let shown = (
+            (self.output.0 * width).div_ceil(cw),
+            (self.output.1 * height).div_ceil(ch),
+        );
+        let flat = move |c: usize, y: usize, x: usize| (c * height + y) * width + x;
         let indices = (0..3)
             .flat_map(|c| {
                 free.indexed_iter()
-                    .filter(|(_, &f)| f)
-                    .map(move |((y, x), _)| (c * height + y) * width + x)
+                    .filter(move |((y, x), &f)| f && *x < shown.0 && *y < shown.1)
+                    .map(move |((y, x), _)| flat(c, y, x))
+            })
+            .collect();
+        let mirrored = (0..3)
+            .flat_map(|c| {
+                ndarray::indices((height, width))
+                    .into_iter()
+                    .filter(move |&(y, x)| x >= shown.0 || y >= shown.1)
+                    .map(move |(y, x)| {
+                        (
+                            flat(c, y, x),
+                            flat(c, mirror(y, shown.1), mirror(x, shown.0)),
+                        )
+                    })
             })
             .collect();
         // The output's region is the holes and a ring of kept pixels around them; the
@@ -298,17 +354,23 @@ impl Canvas {
         // the ring, the same pixels on both sides, asks nothing of them. (A target from pixels
         // farther away or from the whole photo made the holes compensate for how their ring
         // differs from it: saturated speckle in a scene.)
-        let context = dilate(&free, scaled(CONTEXT));
+        let mut context = dilate(&free, scaled(CONTEXT));
         let near = dilate(&free, scaled(HOLE_MARGIN));
         let ring = ndarray::Zip::from(&context)
             .and(&near)
             .map_collect(|&c, &n| c && !n);
+        // The padding is no part of the output's statistics (it repeats the output's edge).
+        context
+            .indexed_iter_mut()
+            .filter(|((y, x), _)| *x >= shown.0 || *y >= shown.1)
+            .for_each(|(_, c)| *c = false);
         let regions = StageRegions {
             output: as_map(&context, true),
             exemplar: self.exemplar_is_photo.then(|| as_map(&ring, true)),
         };
         let canvas = StageCanvas {
             free: indices,
+            mirrored,
             known,
         };
         (canvas, regions)
@@ -318,6 +380,22 @@ impl Canvas {
     pub fn crop(&self, image: &Planar) -> Planar {
         let (w, h) = self.output;
         image.slice(ndarray::s![.., ..h, ..w]).to_owned()
+    }
+
+    /// A canvas-sized image from an output-sized one (the image a resumed run wrote), its
+    /// padding mirrored as during the run (`StageCanvas::mirrored`).
+    pub fn uncrop(&self, image: &Planar) -> Result<Planar> {
+        let (w, h) = self.output;
+        let (_, ih, iw) = image.dim();
+        if (iw, ih) != (w, h) {
+            return Err(Error::InvalidSetting(format!(
+                "the image to continue from is {iw}x{ih}, the output {w}x{h}: they must match"
+            )));
+        }
+        let (cw, ch) = self.size();
+        Ok(Array3::from_shape_fn((3, ch, cw), |(c, y, x)| {
+            image[[c, mirror(y, h), mirror(x, w)]]
+        }))
     }
 }
 
@@ -346,10 +424,18 @@ impl StageCanvas {
             .into_owned()
             .into_raw_vec_and_offset()
             .0;
+        self.paste(values, &mut image);
+        image
+    }
+
+    /// `values` put at the free pixels of `image`, and the padding mirrored from the output.
+    fn paste(&self, values: &[f32], image: &mut [f32]) {
         for (&i, &v) in self.free.iter().zip(values) {
             image[i] = v;
         }
-        image
+        for &(to, from) in &self.mirrored {
+            image[to] = image[from];
+        }
     }
 }
 
@@ -373,10 +459,12 @@ impl<'a> FreePixels<'a> {
 
 impl ImageLoss for FreePixels<'_> {
     fn evaluate_image(&mut self, values: &[f32]) -> Result<Evaluation> {
-        for (&i, &v) in self.canvas.free.iter().zip(values) {
-            self.image[i] = v;
-        }
+        self.canvas.paste(values, &mut self.image);
         let mut evaluation = self.inner.evaluate_image(&self.image)?;
+        // A padding pixel's gradient is its mirrored source's too (the chain rule).
+        for &(to, from) in &self.canvas.mirrored {
+            evaluation.grad[from] += evaluation.grad[to];
+        }
         evaluation.grad = self.canvas.gather(&evaluation.grad);
         Ok(evaluation)
     }
@@ -522,5 +610,63 @@ mod tests {
         assert_eq!(corner.unwrap().output, (80, 64));
         assert!(Canvas::expand(photo(40, 30), (40, 30), Anchor::Center, false, vec![]).is_err());
         assert!(Canvas::expand(photo(40, 30), (30, 60), Anchor::Center, false, vec![]).is_err());
+    }
+
+    /// A loss with a known gradient: sum of (i mod 7 + 1) * image[i]^2.
+    struct Weighted;
+
+    impl ImageLoss for Weighted {
+        fn evaluate_image(&mut self, image: &[f32]) -> Result<Evaluation> {
+            let w = |i: usize| (i % 7 + 1) as f32;
+            Ok(Evaluation {
+                loss: vec![image.iter().enumerate().map(|(i, v)| w(i) * v * v).sum()],
+                layer_losses: vec![],
+                grad: image
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| 2.0 * w(i) * v)
+                    .collect(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_padding_mirrors_the_output_and_passes_its_gradient_on() {
+        // A 50x40 photo (canvas 64x48) with a hole at its right edge: the padding mirrors
+        // free pixels there.
+        let mut mask = Array2::from_elem((40, 50), false);
+        mask.slice_mut(ndarray::s![5..15, 44..50]).fill(true);
+        let c = Canvas::fill(photo(50, 40), mask, false, vec![]).unwrap();
+        let (stage, _) = c.at(64, 48);
+        assert_eq!(stage.free.len(), 3 * 10 * 6);
+        let values: Vec<f32> = (0..stage.free.len()).map(|i| i as f32 / 200.0).collect();
+        let image = stage.full_image(&values);
+        let at = |c: usize, y: usize, x: usize| image[(c * 48 + y) * 64 + x];
+        // Column 50 mirrors 48, row 40 row 38, and the corner both.
+        assert_eq!(at(1, 7, 50), at(1, 7, 48));
+        assert_eq!(at(2, 40, 10), at(2, 38, 10));
+        assert_eq!(at(0, 41, 52), at(0, 37, 46));
+        // What a resumed run starts from: the cropped image, padded again the same way.
+        let full = Array3::from_shape_vec((3, 48, 64), image.clone()).unwrap();
+        assert_eq!(c.uncrop(&c.crop(&full)).unwrap(), full);
+        // The free values' gradient against central differences (a quadratic: exact).
+        let mut weighted = Weighted;
+        let mut loss = FreePixels::new(&mut weighted, &stage);
+        let grad = loss.evaluate_image(&values).unwrap().grad;
+        // Values 3 and 4 (columns 47 and 48) are mirrored into the padding.
+        for k in [0, 3, 4, 64, 179] {
+            let h = 0.5; // central differences are exact on a quadratic at any step
+            let mut plus = values.clone();
+            plus[k] += h;
+            let mut minus = values.clone();
+            minus[k] -= h;
+            let f = |v: &[f32], l: &mut FreePixels| l.evaluate_image(v).unwrap().loss[0];
+            let fd = (f(&plus, &mut loss) - f(&minus, &mut loss)) / (2.0 * h);
+            assert!(
+                (fd - grad[k]).abs() < 1e-2 * grad[k].abs().max(1.0),
+                "{k}: {fd} {}",
+                grad[k]
+            );
+        }
     }
 }

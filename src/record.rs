@@ -34,9 +34,15 @@ pub struct RegionsRecord {
     pub kind: &'static str,
     /// The photo and the mask, the photo, or the two guides (absolute paths).
     pub inputs: Vec<PathBuf>,
+    /// Their sha256s, as read when the run started: `--resume` refuses changed ones.
+    pub inputs_sha256: Vec<String>,
     /// Width and height of the image written (a fill's or an expansion's canvas is cropped to
     /// it; `size` is the canvas's).
     pub output_size: [usize; 2],
+    /// Where the photo's top-left pixel is in the output (x, y); null for guides.
+    pub photo_at: Option<[usize; 2]>,
+    /// A fill's statistics come from the photo's kept pixels (false: from `exemplar`).
+    pub exemplar_is_photo: bool,
 }
 
 /// Version of the record's layout (docs/schema/run-record.schema.json): raised when a field

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::canvas::{load_mask, Canvas};
 use crate::error::{Error, Result};
 use crate::image_io;
 use crate::manifest::ModelSet;
 use crate::outputs::file_sha256;
 use crate::record::RECORD_SCHEMA_VERSION;
+use crate::regions::{Guides, MAX_GUIDE_COLOURS};
 use crate::runtime::{Precision, Provider};
 use crate::settings::{Settings, Size};
 use crate::synthesis::{Continuation, Synthesis, SynthesisBuilder};
@@ -56,11 +58,24 @@ struct Saved {
     output_sha256: Option<String>,
     previous_output_sha256: Option<String>,
     size: Size,
+    /// A fill's, an expansion's or a guided synthesis's own inputs.
+    #[serde(default)]
+    regions: Option<SavedRegions>,
     models: Vec<SavedModel>,
     scales: Vec<Size>,
     resumed_after_iterations: usize,
     evaluation_count: usize,
     iterations: Vec<SavedIteration>,
+}
+
+#[derive(Deserialize)]
+struct SavedRegions {
+    kind: String,
+    inputs: Vec<PathBuf>,
+    inputs_sha256: Vec<String>,
+    output_size: [usize; 2],
+    photo_at: Option<[usize; 2]>,
+    exemplar_is_photo: bool,
 }
 
 #[derive(Deserialize)]
@@ -139,7 +154,7 @@ pub fn resume(
             output.display()
         )));
     }
-    let start = image_io::load_rgb(&output)?.image;
+    let mut start = image_io::load_rgb(&output)?.image;
 
     // Iterations done at full size (a run stopped at a coarse scale restarts the full size).
     let last_scale = saved.scales.len().saturating_sub(1);
@@ -181,7 +196,10 @@ pub fn resume(
     }
 
     let mut settings = saved.settings;
-    settings.size = Some(saved.size);
+    // A fill's or an expansion's canvas, or the output guide, decides the size again.
+    if saved.regions.is_none() {
+        settings.size = Some(saved.size);
+    }
     settings.iterations = total - done;
     if let Some(n) = settings.max_evaluations {
         let left = n.saturating_sub(saved.evaluation_count);
@@ -197,8 +215,20 @@ pub fn resume(
     runtime.precision = changes.precision.unwrap_or(runtime.precision);
     runtime.threads = changes.threads.unwrap_or(runtime.threads);
     runtime.models = Some(models_dir.to_path_buf());
-    let mut builder = Synthesis::builder()
-        .settings(settings)
+    let mut builder = Synthesis::builder().settings(settings);
+    if let Some(regions) = &saved.regions {
+        let inputs: Vec<PathBuf> = regions.inputs.iter().map(|p| resolve(p)).collect();
+        check_unchanged(&inputs, &regions.inputs_sha256).map_err(bad)?;
+        builder =
+            match rebuild_regions(regions, inputs, &exemplar).map_err(|e| bad(e.to_string()))? {
+                Rebuilt::Canvas(canvas) => {
+                    start = canvas.uncrop(&start)?;
+                    builder.canvas(canvas)
+                }
+                Rebuilt::Guides(guides) => builder.guides(guides),
+            };
+    }
+    let mut builder = builder
         .exemplar(&exemplar)
         .output(&output)
         .record(changes.record.as_deref().unwrap_or(record))
@@ -211,6 +241,66 @@ pub fn resume(
         segments: segments_of(&whole),
     });
     Ok(builder)
+}
+
+/// Each of `inputs` still has the sha256 the run read.
+fn check_unchanged(inputs: &[PathBuf], sha256: &[String]) -> std::result::Result<(), String> {
+    if inputs.len() != sha256.len() {
+        return Err("its inputs and their checksums do not pair up (edited by hand?)".into());
+    }
+    for (path, sha) in inputs.iter().zip(sha256) {
+        let now = file_sha256(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if &now != sha {
+            return Err(format!(
+                "{} changed since the run started (the record has sha256 {sha}): put the \
+                 original back, or start a new run",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+enum Rebuilt {
+    Canvas(Canvas),
+    Guides(Guides),
+}
+
+/// The canvas or the guides of a recorded fill, expansion or guided synthesis, from its files.
+fn rebuild_regions(saved: &SavedRegions, inputs: Vec<PathBuf>, exemplar: &Path) -> Result<Rebuilt> {
+    let (w, h) = (saved.output_size[0], saved.output_size[1]);
+    let photo = || image_io::load_rgb(&inputs[0]).map(|l| l.image);
+    let wrong = || {
+        Error::InvalidSetting(format!(
+            "a {} with {} inputs is not one this neurotex made",
+            saved.kind,
+            inputs.len()
+        ))
+    };
+    Ok(match (saved.kind.as_str(), inputs.len(), saved.photo_at) {
+        ("fill", 2, _) => {
+            let mask = load_mask(&inputs[1])?;
+            Rebuilt::Canvas(Canvas::fill(
+                photo()?,
+                mask,
+                saved.exemplar_is_photo,
+                inputs,
+            )?)
+        }
+        ("expand", 1, Some([x, y])) => {
+            Rebuilt::Canvas(Canvas::expand_at(photo()?, (w, h), (x, y), inputs)?)
+        }
+        ("guided", 2, _) => {
+            let size = image_io::dimensions(exemplar)?;
+            Rebuilt::Guides(Guides::load(
+                &inputs[0],
+                &inputs[1],
+                size,
+                MAX_GUIDE_COLOURS,
+            )?)
+        }
+        _ => return Err(wrong()),
+    })
 }
 
 /// The record's earlier segments and its own, oldest first: a resumed run's record keeps the

@@ -101,6 +101,29 @@ fn fill_keeps_every_other_pixel_and_matches_the_photo_in_the_holes() {
     // Over the holes and their context against the photo's kept pixels: deep layers see only a
     // few positions of either (8x6 at relu5_1), which no fill matches exactly.
     assert!(d1 < 0.8 * d0, "statistic distance {d0} -> {d1}");
+
+    // Resumed for 20 more iterations: the same holes, the photo's pixels still exact, the loss
+    // going on from where it was.
+    let more = ["synth", "--resume", s(&record), "--iters", "60"];
+    succeeds(&dir, &more);
+    let resumed = read_json(&record);
+    assert_eq!(resumed["resumed_after_iterations"], 40);
+    let again = resumed["best_loss"].as_f64().unwrap();
+    assert!(again <= best * 1.01, "resumed loss {again} after {best}");
+    let filled = image::open(&out).unwrap().to_rgb8();
+    for (x, y, p) in filled.enumerate_pixels() {
+        if !holes(x, y) {
+            assert_eq!(
+                p,
+                photo.get_pixel(x, y),
+                "kept pixel ({x},{y}) changed on resume"
+            );
+        }
+    }
+    // A mask that changed since would fill other holes than the image holds: refused.
+    mask(&dir, "holes", (120, 88), |x, y| holes(x, y) || x > 100);
+    let more = ["synth", "--resume", s(&record), "--iters", "80"];
+    fails_with(&more, &["holes.png changed since the run started"]);
 }
 
 #[test]
@@ -130,6 +153,48 @@ fn expand_keeps_the_photo_at_its_anchor() {
     let border: Vec<u8> = (0..96).map(|y| wider.get_pixel(140, y)[0]).collect();
     let spread = border.iter().max().unwrap() - border.iter().min().unwrap();
     assert!(spread > 40, "flat border: {border:?}");
+}
+
+#[test]
+fn an_interrupted_expansion_or_guided_synthesis_resumes_on_its_own_inputs() {
+    let dir = scratch("canvas-resume");
+    let (photo_path, photo) = photo(&dir);
+    let (out, record) = (dir.join("wider.png"), dir.join("wider.json"));
+    let few = ["--iters", "8", "--scales", "1", "--record", s(&record)];
+    let expand = ["expand", s(&photo_path), "--by", "12", "--anchor", "right"];
+    succeeds(&dir, &[&expand[..], &["-o", s(&out)], &few].concat());
+    let r = read_json(&record);
+    // Right: flush with the right edge, centred vertically.
+    assert_eq!(r["regions"]["photo_at"], serde_json::json!([24, 12]));
+    common::schema::assert_conforms("run-record.schema.json", &r);
+    succeeds(&dir, &["synth", "--resume", s(&record), "--iters", "16"]);
+    assert_eq!(read_json(&record)["resumed_after_iterations"], 8);
+    let wider = image::open(&out).unwrap().to_rgb8();
+    assert_eq!(wider.dimensions(), (144, 112));
+    for (x, y, p) in photo.enumerate_pixels() {
+        assert_eq!(
+            p,
+            wider.get_pixel(x + 24, y + 12),
+            "photo pixel ({x},{y}) changed"
+        );
+    }
+
+    let [exemplar, ge, go, _] = guided_inputs(&dir);
+    let (out, record) = (dir.join("guided.png"), dir.join("guided.json"));
+    let few = ["--iters", "8", "--scales", "1", "--record", s(&record)];
+    let guided = ["--guide-exemplar", s(&ge), "--guide-output", s(&go)];
+    succeeds(
+        &dir,
+        &[&["synth", s(&exemplar), "-o", s(&out)][..], &guided, &few].concat(),
+    );
+    succeeds(&dir, &["synth", "--resume", s(&record), "--iters", "16"]);
+    let r = read_json(&record);
+    assert_eq!(r["resumed_after_iterations"], 8);
+    assert_eq!(r["regions"]["kind"], "guided");
+    // The output guide swapped for another: refused.
+    std::fs::copy(&ge, &go).unwrap();
+    let more = ["synth", "--resume", s(&record), "--iters", "24"];
+    fails_with(&more, &["out.guide.png changed since the run started"]);
 }
 
 #[test]

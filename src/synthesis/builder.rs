@@ -345,6 +345,7 @@ impl SynthesisBuilder {
         }
         notices.extend(loaded.notices);
         let exemplar_sha256 = loaded.sha256;
+        let region_inputs_sha256 = self.region_inputs_sha256()?;
         let exemplar = if self.settings.exemplar_scale == 1.0 {
             loaded.image
         } else {
@@ -524,6 +525,7 @@ impl SynthesisBuilder {
             upsampling_seconds: 0.0,
             exemplar_path,
             exemplar_sha256,
+            region_inputs_sha256,
             outputs,
             encoding,
             needs,
@@ -558,6 +560,20 @@ impl SynthesisBuilder {
 
     pub fn record_path(&self) -> Option<&Path> {
         self.record.as_deref()
+    }
+
+    /// The sha256s of a canvas's or the guides' files, for the record (`--resume` checks them).
+    fn region_inputs_sha256(&self) -> Result<Vec<String>> {
+        let canvas = self.canvas.as_ref().map(|c| &c.inputs);
+        let inputs = canvas.or(self.guides.as_ref().map(|g| &g.inputs));
+        (inputs.into_iter().flatten())
+            .map(|path| {
+                crate::outputs::file_sha256(path).map_err(|e| Error::ImageRead {
+                    path: path.clone(),
+                    reason: format!("cannot read it again: {e}"),
+                })
+            })
+            .collect()
     }
 
     /// L-BFGS's correction pairs (0 for the other solvers), for the memory estimate.

@@ -41,6 +41,8 @@ pub struct Synthesis {
     /// None: given in memory.
     pub(crate) exemplar_path: Option<PathBuf>,
     pub(crate) exemplar_sha256: String,
+    /// The sha256s of a fill's, an expansion's or a guided synthesis's own inputs.
+    pub(crate) region_inputs_sha256: Vec<String>,
     /// The claimed files this run writes through.
     pub(crate) outputs: Outputs,
     /// The output's encoding (format, bits, quality).
@@ -299,7 +301,10 @@ impl Synthesis {
         Some(crate::record::RegionsRecord {
             kind,
             inputs: inputs.iter().map(|p| normalized(p)).collect(),
+            inputs_sha256: self.region_inputs_sha256.clone(),
             output_size: [output_size.0, output_size.1],
+            photo_at: b.canvas.as_ref().map(|c| [c.photo_at.0, c.photo_at.1]),
+            exemplar_is_photo: b.canvas.as_ref().is_some_and(|c| c.exemplar_is_photo),
         })
     }
 

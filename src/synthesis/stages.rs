@@ -85,13 +85,6 @@ impl SynthesisBuilder {
         multiple: u32,
         notices: &mut Vec<String>,
     ) -> Result<Size> {
-        let regions = self.canvas.is_some() || self.guides.is_some();
-        if regions && (self.start.is_some() || self.continuation.is_some()) {
-            return Err(Error::InvalidSetting(
-                "a fill, an expansion or a guided synthesis cannot be resumed yet: run it again"
-                    .into(),
-            ));
-        }
         if let Some(canvas) = &self.canvas {
             let (width, height) = canvas.size();
             return Ok(Size {

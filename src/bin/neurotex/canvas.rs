@@ -20,7 +20,8 @@ Examples:
   neurotex fill photo.png --mask holes.png --exemplar other_texture.png -o out/filled.png
 
 The mask has the photo's size: white where to synthesise, black where to keep. Every pixel
-outside the holes is the photo's, exactly.";
+outside the holes is the photo's, exactly. A run with --record that was interrupted (Ctrl-C,
+or killed) continues with `neurotex synth --resume RECORD.json`.";
 
 pub const EXPAND_EXAMPLES: &str = "\
 Examples:
@@ -28,7 +29,8 @@ Examples:
   neurotex expand pebbles.png --size 768x256 --anchor left -o out/strip.png
   neurotex expand pebbles.png --size 512 --tile -o out/tile.png     (the result tiles)
 
-The photo's pixels are kept exactly; the new border is synthesised from the photo.";
+The photo's pixels are kept exactly; the new border is synthesised from the photo. A run with
+--record that was interrupted continues with `neurotex synth --resume RECORD.json`.";
 
 /// What both commands take besides their own options.
 #[derive(Args)]

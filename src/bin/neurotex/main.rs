@@ -161,7 +161,8 @@ struct SynthArgs {
     output: Option<PathBuf>,
     /// Continue the run recorded in RUN.json (interrupted with Ctrl-C, or killed: with a record
     /// a run checkpoints every 30 s and at every snapshot) from the image it wrote, with the
-    /// exemplar, parameters and models it used, for the iterations it had left; works from any
+    /// exemplar, parameters and models it used (a fill's, an expansion's or a guided run's
+    /// photo, mask and guides too), for the iterations it had left; works from any
     /// folder. Only --iters (more: extend the run), --record (write the new record elsewhere),
     /// --threads, --provider, --precision, --overwrite and --models may be given with it.
     #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplar", "output"])]
@@ -477,6 +478,7 @@ fn synth_one(
     term: &Terminal,
 ) -> neurotex::Result<Outcome> {
     let output = builder.output_path().map(Path::to_path_buf);
+    let record = builder.record_path().map(Path::to_path_buf);
     let encoding = builder.encoding()?;
     let synthesis = builder.build()?;
     term.notices(synthesis.notices());
@@ -511,6 +513,12 @@ fn synth_one(
         "statistic distance to the exemplar: noise {:.3} -> result {:.4}",
         outcome.start_distance, outcome.final_distance
     ));
+    if let Some(record) = record.filter(|_| outcome.stop == StopReason::Interrupted) {
+        term.say(&format!(
+            "continue it with: neurotex synth --resume {}",
+            record.display()
+        ));
+    }
     if to_stdout {
         write_stdout(&outcome, &encoding)?;
     } else if let Some(out) = output.filter(|_| !json) {
