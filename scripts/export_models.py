@@ -16,9 +16,11 @@ keeps large outputs from growing a frame) it writes a variant, a pair of graphs 
                                        to <layer>: no statistic is computed for the layers
                                        left out
 
-with <variant> = <statistic>[.vgg19][.regions][.tile|.reflect] (VGG-16, no regions and zero
-padding are the defaults; a `.regions` variant's statistics are taken over K weighted regions of
-the image, given as per-pixel weight maps: fill, expand and guided synthesis),
+with <variant> = <statistic>[.vgg19][.regions|.content][.tile|.reflect] (VGG-16, no regions and
+zero padding are the defaults; a `.regions` variant's statistics are taken over K weighted regions
+of the image, given as per-pixel weight maps: fill, expand and guided synthesis; a `.content`
+variant's grad models add a content term, the features' squared distance to a content image's at
+any layers, for style transfer, and its stats model also outputs the features),
 plus models/manifest.json, which is all the Rust side knows about a variant. Each backbone's
 weights are written once, to models/<backbone>.weights.bin, and referenced as ONNX external data.
 
@@ -720,6 +722,9 @@ class Sliced(Sorted):
 STATISTICS = [Gram(), Sorted(), Sliced()]
 # Exported for VGG-16 only: fill, expand and guided synthesis use the default network.
 REGION_STATISTICS = [RegionGram()]
+# With a content term (style transfer), VGG-16 only: the paper's Gram statistics, and the sorted
+# features, whose 1-D Wasserstein style loss is a known alternative (Kolkin et al. 2019).
+CONTENT_STATISTICS = [Gram(), Sorted()]
 PADDINGS = ["zero", "circular", "reflect"]
 # File-name tag of each padding (zero, the default, has none).
 PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
@@ -730,12 +735,45 @@ PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
 SPARSE_PRESETS = {"blocks": lambda block, conv: conv == 1, "deep": lambda block, conv: block >= 4}
 
 
-def variant_key(statistic: str, backbone: str, padding: str, regions: bool = False) -> str:
-    """gram, gram.tile, gram.reflect, gram.vgg19, gram.vgg19.tile, gram.regions.reflect, ...:
-    VGG-16, zero padding and no regions are the defaults. Only file names use it; the Rust side
-    finds a variant by its fields."""
+def variant_key(statistic: str, backbone: str, padding: str, regions: bool = False,
+                content: bool = False) -> str:
+    """gram, gram.tile, gram.reflect, gram.vgg19, gram.vgg19.tile, gram.regions.reflect,
+    gram.content, ...: VGG-16, zero padding, no regions and no content term are the defaults.
+    Only file names use it; the Rust side finds a variant by its fields."""
     return (statistic + ("" if backbone == "vgg16" else f".{backbone}")
-            + (".regions" if regions else "") + PADDING_TAGS[padding])
+            + (".regions" if regions else "") + (".content" if content else "")
+            + PADDING_TAGS[padding])
+
+
+# The content term of a `.content` variant (Gatys et al. 2016's style transfer): at every layer
+# the forward pass computes, loss_c = c_l / (2 N M) Σ (F − P)², P the content image's features,
+# c_l the graph input `content_weights` (zero: no term at that layer; its target may then be a
+# single zero, broadcast). Dividing by N M (the paper's ½ Σ has none) keeps a weight's meaning
+# from one image size and layer to another.
+CONTENT_WEIGHTS_INPUT = "content_weights"
+
+
+def content_input(layer: str) -> str:
+    return f"content_{layer}"
+
+
+def feature_output(layer: str) -> str:
+    return f"features_{layer}"
+
+
+def content_loss_and_grad(g: Graph, feat: str, layer: str, channels: int, target: str,
+                          weight: str) -> tuple[str, str]:
+    """(loss [B], d loss / d feat [B,N,H,W]) of the content term at one layer."""
+    diff = g.op("Sub", [feat, target], f"cdiff_{layer}")
+    _, m = flatten(g, feat, channels)
+    # c / (N M): the gradient's scale; the loss's is half of it.
+    scale = g.op("Div", [weight, g.op("Mul", [m, g.const(float(channels))], f"cnm_{layer}")],
+                 f"cscale_{layer}")
+    sq = g.op("ReduceSum", [g.op("Mul", [diff, diff], f"csq_{layer}"),
+                            g.const([1, 2, 3], np.int64)], f"csse_{layer}", keepdims=0)
+    loss = g.op("Mul", [sq, g.op("Mul", [scale, g.const(0.5)], f"chalf_{layer}")],
+                f"closs_{layer}")
+    return loss, g.op("Mul", [diff, scale], f"cgrad_{layer}")
 
 
 # The region maps' input of a variant with regions: [K,1,H,W], one weight map per region.
@@ -766,7 +804,8 @@ def add_step_inputs(g: Graph, variant, layers: list) -> list[str]:
     return names
 
 
-def export_stats(backbone: Backbone, variant, padding: str, path: str) -> dict:
+def export_stats(backbone: Backbone, variant, padding: str, path: str,
+                 content: bool = False) -> dict:
     g = Graph(backbone)
     image = g.add_input("image", ["batch", 3, "height", "width"])
     step_inputs = add_step_inputs(g, variant, backbone.layers)
@@ -779,13 +818,24 @@ def export_stats(backbone: Backbone, variant, padding: str, path: str) -> dict:
         g.add_output(variant.statistic(g, feat, name, channels, maps.get(name)), out,
                      ["batch", *shape[1:]])
         outputs[name] = out
+    features = {}
+    if content:
+        for (name, _, _, channels), feat in zip(backbone.layers, feats):
+            features[name] = feature_output(name)
+            g.add_output(g.op("Identity", [feat], f"feat_{name}"), features[name],
+                         ["batch", channels, f"{name}_h", f"{name}_w"])
     g.save(path, f"neurotex {variant.name} statistics of {backbone.name} "
-                 f"{backbone.layer_names[0]}..{backbone.layer_names[-1]}")
-    return {"file": os.path.basename(path), "input": "image", "step_inputs": step_inputs,
-            "outputs": outputs}
+                 f"{backbone.layer_names[0]}..{backbone.layer_names[-1]}"
+                 + (", and the features" if content else ""))
+    entry = {"file": os.path.basename(path), "input": "image", "step_inputs": step_inputs,
+             "outputs": outputs}
+    if content:
+        entry["feature_outputs"] = features
+    return entry
 
 
-def export_grad(backbone: Backbone, variant, padding: str, names: list[str], path: str) -> dict:
+def export_grad(backbone: Backbone, variant, padding: str, names: list[str], path: str,
+                content: bool = False) -> dict:
     """The loss of the layers `names` (network order) and its input gradient. The forward pass
     runs up to the deepest of them; a layer in between that is not named gets no statistic, no
     loss and no gradient term (for Gram at 256², about 1 GFLOP of products per layer: the
@@ -802,6 +852,12 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
         targets[name] = g.add_input(f"target_{name}", variant.stat_shape(name, channels))
     step_inputs = add_step_inputs(g, variant, layers)
     maps = region_maps(g, variant, backbone.layers[:depth])
+    content_targets = {}
+    if content:
+        content_weights = g.add_input(CONTENT_WEIGHTS_INPUT, [depth])
+        for name, _, _, _ in backbone.layers[:depth]:
+            content_targets[name] = g.add_input(
+                content_input(name), [f"{name}_b", f"{name}_n", f"{name}_h", f"{name}_w"])
     feats = forward(g, image, depth, padding)
     losses, dfeats = [], [None] * depth
     for i, (name, _, _, channels) in enumerate(layers):
@@ -812,6 +868,18 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
         losses.append(g.op("Unsqueeze", [loss, g.const([1], np.int64)], f"loss_{name}"))
     layer_losses = g.op("Concat", losses, "layer_losses_c", axis=1)
     total = g.op("ReduceSum", [layer_losses, g.const([1], np.int64)], "loss_c", keepdims=0)
+    if content:
+        content_losses = []
+        for k, (name, _, _, channels) in enumerate(backbone.layers[:depth]):
+            w = g.op("Gather", [content_weights, g.const(k, np.int64)], f"cw_{name}", axis=0)
+            loss, dfeat = content_loss_and_grad(g, feats[k], name, channels,
+                                                content_targets[name], w)
+            content_losses.append(loss)
+            dfeats[k] = dfeat if dfeats[k] is None else g.op("Add", [dfeats[k], dfeat],
+                                                              f"dsum_{name}")
+        content_loss = g.op("Sum", content_losses, "content_loss_c")
+        total = g.op("Add", [total, content_loss], "loss_sc")
+        g.add_output(content_loss, "content_loss", ["batch"])
     grad = backward(g, feats, dfeats, padding)
     g.add_output(total, "loss", ["batch"])
     g.add_output(layer_losses, "layer_losses", ["batch", len(layers)])
@@ -820,8 +888,9 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
     # keep for --resume) stay as they were before the per-block models.
     which = (f" up to {names[-1]}" if names == backbone.layer_names[:depth]
              else f": {', '.join(names)}")
-    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name}{which}")
-    return {
+    g.save(path, f"neurotex {variant.name} loss and input gradient, {backbone.name}{which}"
+                 + (", with a content term" if content else ""))
+    entry = {
         "file": os.path.basename(path),
         "layers": names,
         "image_input": "image",
@@ -830,17 +899,24 @@ def export_grad(backbone: Backbone, variant, padding: str, names: list[str], pat
         "step_inputs": step_inputs,
         "outputs": {"loss": "loss", "layer_losses": "layer_losses", "grad": "grad"},
     }
+    if content:
+        # Every layer the forward pass computes, in network order (`content_weights`' order).
+        entry["content_inputs"] = content_targets
+        entry["outputs"]["content_loss"] = "content_loss"
+    return entry
 
 
-def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> tuple[str, dict]:
-    key = variant_key(variant.name, backbone.name, padding, variant.regions)
-    stats = export_stats(backbone, variant, padding, os.path.join(out_dir, f"{key}.stats.onnx"))
+def export_variant(backbone: Backbone, variant, padding: str, out_dir: str,
+                   content: bool = False) -> tuple[str, dict]:
+    key = variant_key(variant.name, backbone.name, padding, variant.regions, content)
+    stats = export_stats(backbone, variant, padding, os.path.join(out_dir, f"{key}.stats.onnx"),
+                         content)
     grads = []
     every = backbone.layer_names
     for depth in range(1, len(every) + 1):
         suffix = "" if depth == len(every) else f".upto_{every[depth - 1]}"
         grads.append(export_grad(backbone, variant, padding, every[:depth],
-                                 os.path.join(out_dir, f"{key}.grad{suffix}.onnx")))
+                                 os.path.join(out_dir, f"{key}.grad{suffix}.onnx"), content))
     # The presets that leave layers out, each cut after every block (the passes' prefixes): the
     # Rust side picks the model with the fewest layers that covers a run's (grad_model_for).
     for tag, keep in SPARSE_PRESETS.items():
@@ -850,7 +926,7 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
             names = chosen[:chosen.index(end) + 1]
             if names != every[:len(names)]:
                 grads.append(export_grad(backbone, variant, padding, names, os.path.join(
-                    out_dir, f"{key}.grad.{tag}_upto_{end}.onnx")))
+                    out_dir, f"{key}.grad.{tag}_upto_{end}.onnx"), content))
     for entry in [stats, *grads]:
         entry["sha256"] = sha256_file(os.path.join(out_dir, entry["file"]))
     return key, {
@@ -870,6 +946,10 @@ def export_variant(backbone: Backbone, variant, padding: str, out_dir: str) -> t
         "options": variant.options,
         # Both models of a variant with regions take the region maps as this input.
         "regions": ({"input": REGIONS_INPUT, "max": MAX_REGIONS} if variant.regions else None),
+        # Its grad models also take a content image's features (`content_inputs`) and a weight
+        # per forward layer, and output the content term's loss.
+        "content": ({"weights_input": CONTENT_WEIGHTS_INPUT, "loss_output": "content_loss"}
+                    if content else None),
     }
 
 
@@ -937,6 +1017,8 @@ def main() -> None:
                     for backbone in backbones for statistic in STATISTICS for padding in PADDINGS)
     variants.update(export_variant(backbones[0], statistic, padding, args.out)
                     for statistic in REGION_STATISTICS for padding in PADDINGS)
+    variants.update(export_variant(backbones[0], statistic, padding, args.out, content=True)
+                    for statistic in CONTENT_STATISTICS for padding in PADDINGS)
     manifest = {
         "format": 3,
         "backbones": {b.name: {"network": b.network, "layers": b.layer_names,

@@ -37,6 +37,8 @@ pub enum Init {
     Noise,
     /// Random-phase noise with the exemplar's amplitude spectrum.
     Spectrum,
+    /// The content image (style transfer, where `auto` means it).
+    Content,
 }
 
 impl Init {
@@ -45,6 +47,7 @@ impl Init {
             Init::Auto => "auto",
             Init::Noise => "noise",
             Init::Spectrum => "spectrum",
+            Init::Content => "content",
         }
     }
 
@@ -58,7 +61,8 @@ impl Init {
     }
 
     /// The starting image of `width` x `height` for `exemplar` (the exemplar at the scale the
-    /// synthesis starts at), reproducible from the seed; `scales` resolves `Auto`.
+    /// synthesis starts at), reproducible from the seed; `scales` resolves `Auto`. (`Content`
+    /// is the style transfer's: `Synthesis::start_at`.)
     pub fn image(
         &self,
         scales: usize,

@@ -47,6 +47,7 @@ pub use outputs::Written;
 pub use regions::Guides;
 pub use runtime::{Precision, Provider};
 pub use settings::{EdgePadding, Quality, RuntimeSettings, Settings, Size, SolverKind};
+pub use style::StyleTransfer;
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
 pub use upsample::Upsampling;
 
@@ -54,6 +55,7 @@ pub mod canvas;
 pub mod error;
 pub mod regions;
 pub mod settings;
+pub mod style;
 pub mod synthesis;
 
 // The other commands.

@@ -124,6 +124,20 @@ pub struct Variant {
     /// guided synthesis): both models then take the region maps.
     #[serde(default)]
     pub regions: Option<RegionsSpec>,
+    /// Present where the grad models add a content term (style transfer): the features' squared
+    /// distance to a content image's, at any layer the forward pass computes.
+    #[serde(default)]
+    pub content: Option<ContentSpec>,
+}
+
+/// The content term's inputs and output in a variant's grad models.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContentSpec {
+    /// One weight per layer the grad model's forward pass computes, in network order (zero: no
+    /// term there).
+    pub weights_input: String,
+    /// The content term's share of the loss, [B].
+    pub loss_output: String,
 }
 
 /// The region maps a variant's models take: [K,1,H,W], one per-pixel weight map per region.
@@ -161,6 +175,9 @@ pub struct StatsModel {
     pub step_inputs: Vec<String>,
     /// Layer name -> output name.
     pub outputs: BTreeMap<String, String>,
+    /// Layer name -> output of its features [B,N,h,w] (variants with a content term).
+    #[serde(default)]
+    pub feature_outputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +192,10 @@ pub struct GradModel {
     #[serde(default)]
     pub step_inputs: Vec<String>,
     pub outputs: GradOutputs,
+    /// Layer name -> input of the content image's features there, for every layer the forward
+    /// pass computes (variants with a content term; a layer without one takes a single zero).
+    #[serde(default)]
+    pub content_inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -322,7 +343,18 @@ impl ModelSet {
 
     /// The variant of `statistic` on `backbone` with `padding` (over the whole image).
     pub fn find(&self, statistic: &str, backbone: &str, padding: Padding) -> Result<&Variant> {
-        self.find_where(statistic, backbone, padding, false)
+        self.find_where(statistic, backbone, padding, VariantKind::Plain)
+    }
+
+    /// The variant of `statistic` on `backbone` with `padding` whose grad models add a content
+    /// term (style transfer).
+    pub fn find_with_content(
+        &self,
+        statistic: &str,
+        backbone: &str,
+        padding: Padding,
+    ) -> Result<&Variant> {
+        self.find_where(statistic, backbone, padding, VariantKind::Content)
     }
 
     /// The variant of `statistic` on `backbone` with `padding` whose statistics are taken over
@@ -333,22 +365,22 @@ impl ModelSet {
         backbone: &str,
         padding: Padding,
     ) -> Result<&Variant> {
-        self.find_where(statistic, backbone, padding, true)
+        self.find_where(statistic, backbone, padding, VariantKind::Regions)
     }
 
-    fn find_where(
+    pub fn find_where(
         &self,
         statistic: &str,
         backbone: &str,
         padding: Padding,
-        regions: bool,
+        kind: VariantKind,
     ) -> Result<&Variant> {
         let variants = &self.manifest.variants;
         if let Some(v) = variants.values().find(|v| {
             v.statistic == statistic
                 && v.backbone == backbone
                 && v.padding == padding
-                && v.regions.is_some() == regions
+                && v.kind() == kind
         }) {
             return Ok(v);
         }
@@ -374,7 +406,7 @@ impl ModelSet {
                 reason: format!(
                     "no {statistic} models{} for {backbone} with {} padding; export them \
                      again with `make setup`",
-                    if regions { " over regions (masks)" } else { "" },
+                    kind.describe(),
                     padding.name()
                 ),
             }
@@ -393,7 +425,37 @@ impl ModelSet {
     }
 }
 
+/// What a variant's models take besides the image: the variants of one statistic, backbone and
+/// padding differ by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantKind {
+    /// Statistics over the whole image: texture synthesis.
+    Plain,
+    /// Statistics over weighted regions: fill, expand, guided synthesis.
+    Regions,
+    /// Plus a content term: style transfer.
+    Content,
+}
+
+impl VariantKind {
+    fn describe(self) -> &'static str {
+        match self {
+            VariantKind::Plain => "",
+            VariantKind::Regions => " over regions (masks)",
+            VariantKind::Content => " with a content term (style transfer)",
+        }
+    }
+}
+
 impl Variant {
+    pub fn kind(&self) -> VariantKind {
+        match (&self.regions, &self.content) {
+            (Some(_), _) => VariantKind::Regions,
+            (None, Some(_)) => VariantKind::Content,
+            (None, None) => VariantKind::Plain,
+        }
+    }
+
     /// Multiply-adds of the forward 3x3 convolutions from the image up to `layer` (inclusive),
     /// per pixel of the image, as the exporter wrote them: the one measure of cost (passes,
     /// ETA, benchmark GFLOP/s). 0 for a layer the manifest does not list.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use ndarray::ArrayD;
 use ort::memory::Allocator;
-use ort::session::{IoBinding, Session, SessionInputValue};
+use ort::session::{IoBinding, OutputSelector, RunOptions, Session, SessionInputValue};
 use ort::value::{Tensor, TensorRef};
 
 use crate::error::{Error, Result};
@@ -47,6 +47,8 @@ pub struct Statistics {
     step_inputs: Vec<String>,
     /// (layer, output name), in network order.
     outputs: Vec<(String, String)>,
+    /// Layer -> output of its features (variants with a content term).
+    feature_outputs: std::collections::BTreeMap<String, String>,
 }
 
 /// The step values a model takes, as ONNX Runtime tensors, in the model's order.
@@ -121,6 +123,7 @@ impl Statistics {
             regions_input,
             step_inputs: variant.stats.step_inputs.clone(),
             outputs,
+            feature_outputs: variant.stats.feature_outputs.clone(),
         })
     }
 
@@ -144,27 +147,10 @@ impl Statistics {
         layers: Option<&[String]>,
         step: &StepValues,
     ) -> Result<LayerStatistics> {
-        let (_, h, w) = image.dim();
         let data = image.as_standard_layout();
-        let input = TensorRef::from_array_view((
-            [1usize, 3, h, w],
-            data.as_slice().expect("standard layout"),
-        ))?;
         let step = step_tensors(&self.step_inputs, step)?;
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
-            vec![(Cow::Borrowed(self.input.as_str()), input.into())];
-        inputs.extend(
-            step.iter()
-                .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.into())),
-        );
-        if let Some(name) = &self.regions_input {
-            let maps = region_tensor(regions, w, h)?;
-            inputs.push((Cow::Borrowed(name.as_str()), maps.into()));
-        } else if regions.is_some() {
-            return Err(Error::Optimiser(
-                "region maps given to a statistic taken over the whole image".into(),
-            ));
-        }
+        let names = (self.input.as_str(), self.regions_input.as_deref());
+        let inputs = stats_inputs(names, &data, regions, &step)?;
         let outputs = self.session.run(inputs)?;
         self.outputs
             .iter()
@@ -175,6 +161,60 @@ impl Statistics {
             })
             .collect()
     }
+
+    /// The features of one image at `layers` (variants with a content term): the content
+    /// term's targets. Only those outputs are computed.
+    pub fn features(&mut self, image: &Planar, layers: &[String]) -> Result<LayerStatistics> {
+        let names = (layers.iter())
+            .map(|l| {
+                self.feature_outputs.get(l).cloned().ok_or_else(|| {
+                    Error::Optimiser(format!("the stats model gives no features for {l}"))
+                })
+            })
+            .collect::<Result<Vec<String>>>()?;
+        let selector = (names.iter()).fold(OutputSelector::no_default(), |s, n| s.with(n));
+        let options = RunOptions::new()?.with_outputs(selector);
+        let data = image.as_standard_layout();
+        let model = (self.input.as_str(), self.regions_input.as_deref());
+        let inputs = stats_inputs(model, &data, None, &[])?;
+        let outputs = self.session.run_with_options(inputs, &options)?;
+        (layers.iter().zip(&names))
+            .map(|(layer, name)| {
+                let value = outputs[name.as_str()].try_extract_array::<f32>()?;
+                Ok((layer.clone(), value.to_owned()))
+            })
+            .collect()
+    }
+}
+
+/// A stats model's inputs by name: the image (standard layout), its regions (where the model
+/// takes some), the step values.
+fn stats_inputs<'a>(
+    (image_input, regions_input): (&'a str, Option<&'a str>),
+    image: &'a ndarray::CowArray<'a, f32, ndarray::Ix3>,
+    regions: Option<&RegionMaps>,
+    step: &'a [(String, Tensor<f32>)],
+) -> Result<Vec<(Cow<'a, str>, SessionInputValue<'a>)>> {
+    let (_, h, w) = image.dim();
+    let input = TensorRef::from_array_view((
+        [1usize, 3, h, w],
+        image.as_slice().expect("standard layout"),
+    ))?;
+    let mut inputs: Vec<(Cow<str>, SessionInputValue)> =
+        vec![(Cow::Borrowed(image_input), input.into())];
+    inputs.extend(
+        step.iter()
+            .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.into())),
+    );
+    if let Some(name) = regions_input {
+        let maps = region_tensor(regions, w, h)?;
+        inputs.push((Cow::Borrowed(name), maps.into()));
+    } else if regions.is_some() {
+        return Err(Error::Optimiser(
+            "region maps given to a statistic taken over the whole image".into(),
+        ));
+    }
+    Ok(inputs)
 }
 
 /// The Gram distance the study and `neurotex measure` report, one scale for results of any
@@ -289,6 +329,17 @@ pub struct Objective {
     /// bound yet, or of another size; `evaluate` then binds one region of all ones).
     regions_input: Option<String>,
     regions_bound: Option<(usize, usize)>,
+    /// For variants with a content term: the weights' input, and (layer, input) of the content
+    /// features for every layer the model's forward pass computes, in network order.
+    content: Option<(String, Vec<(String, String)>)>,
+}
+
+/// A content image's features at the layers of the content term, and the term's weight at each
+/// (style transfer): the objective then also pulls the image's features towards them.
+#[derive(Debug, Clone, Default)]
+pub struct ContentTarget {
+    pub features: LayerStatistics,
+    pub weights: Vec<(String, f32)>,
 }
 
 /// What an objective is opened with, by name.
@@ -344,6 +395,8 @@ impl Objective {
             .chain(&model.step_inputs)
             .chain(settings.iter().map(|(name, _)| name))
             .chain(variant.regions.iter().map(|r| &r.input))
+            .chain(variant.content.iter().map(|c| &c.weights_input))
+            .chain(model.content_inputs.values())
             .map(String::as_str)
             .collect();
         let o = &model.outputs;
@@ -367,9 +420,19 @@ impl Objective {
             width,
             regions_input: variant.regions.as_ref().map(|r| r.input.clone()),
             regions_bound: None,
+            content: variant.content.as_ref().map(|c| {
+                let layers = (variant.layers.iter())
+                    .filter_map(|l| model.content_inputs.get(l).map(|i| (l.clone(), i.clone())))
+                    .collect();
+                (c.weights_input.clone(), layers)
+            }),
         };
         objective.set_targets(targets)?;
         objective.set_step_inputs(step)?;
+        if objective.content.is_some() {
+            // No content term until one is set: the plain statistic's loss.
+            objective.set_content(&ContentTarget::default())?;
+        }
         Ok(objective)
     }
 
@@ -406,6 +469,42 @@ impl Objective {
         let tensor = region_tensor(Some(maps), self.width, self.height)?;
         self.binding.bind_input(name, &tensor)?;
         self.regions_bound = Some((self.width, self.height));
+        Ok(())
+    }
+
+    /// The content term's targets and weights (variants with a content term). Layers beyond
+    /// this model's forward pass (a shallow pass's model) are left out.
+    pub fn set_content(&mut self, target: &ContentTarget) -> Result<()> {
+        let Some((weights_input, layers)) = &self.content else {
+            return Err(Error::Optimiser(
+                "a content image given to a statistic without a content term".into(),
+            ));
+        };
+        let mut weights = Vec::with_capacity(layers.len());
+        for (layer, input) in layers {
+            let weight = (target.weights.iter())
+                .find(|(l, _)| l == layer)
+                .map_or(0.0, |&(_, w)| w);
+            let value = if weight == 0.0 {
+                // Broadcast by the graph: no term, and no feature map to copy.
+                Tensor::from_array(([1usize, 1, 1, 1], vec![0.0f32]))?
+            } else {
+                let (_, features) = (target.features.iter())
+                    .find(|(l, _)| l == layer)
+                    .ok_or_else(|| {
+                        Error::Optimiser(format!(
+                            "no content features for {layer}, which has a content weight"
+                        ))
+                    })?;
+                Tensor::from_array(features.clone())?
+            };
+            self.binding.bind_input(input, &value)?;
+            weights.push(weight);
+        }
+        self.binding.bind_input(
+            weights_input,
+            &Tensor::from_array(([weights.len()], weights))?,
+        )?;
         Ok(())
     }
 

@@ -45,6 +45,19 @@ pub struct RegionsRecord {
     pub exemplar_is_photo: bool,
 }
 
+/// A style transfer's content image and the weights of its two terms.
+#[derive(Debug, Clone, Serialize)]
+pub struct StyleRecord {
+    /// Absolute path (None: an image given in memory).
+    pub content: Option<PathBuf>,
+    pub content_sha256: String,
+    pub content_weight: f32,
+    /// As given (`--content-layers`), and as resolved.
+    pub content_layers_spec: String,
+    pub content_layers: Vec<String>,
+    pub style_weight: f32,
+}
+
 /// Version of the record's layout (docs/schema/run-record.schema.json): raised when a field
 /// changes meaning or goes; new fields may come without it.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -71,6 +84,8 @@ pub struct RunRecord {
     pub size: Size,
     /// A fill's, an expansion's or a guided synthesis's own inputs (None: a texture).
     pub regions: Option<RegionsRecord>,
+    /// A style transfer's content; null for a texture.
+    pub style: Option<StyleRecord>,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
     /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).

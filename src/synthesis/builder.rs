@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, Padding};
+use crate::manifest::{default_models_dir, ModelSet, Padding, VariantKind};
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -25,6 +25,7 @@ use crate::regions::Guides;
 use crate::runtime::{self, Precision, Provider, SessionOptions};
 use crate::settings::{EdgePadding, Quality, Settings, Size};
 use crate::step_inputs;
+use crate::style::StyleTransfer;
 use crate::upsample::Upsampling;
 
 /// How messages name an exemplar given in memory.
@@ -62,6 +63,9 @@ pub struct SynthesisBuilder {
     /// Guided synthesis: each region of the output guide gets the statistics of the same
     /// colour's region of the exemplar (src/regions.rs).
     pub(crate) guides: Option<Guides>,
+    /// Style transfer: a content image's features kept next to the exemplar's (the style's)
+    /// statistics (src/style.rs).
+    pub(crate) style: Option<StyleTransfer>,
 }
 
 /// What a resumed run must match and carry on.
@@ -92,6 +96,7 @@ impl Default for SynthesisBuilder {
             cancel: Arc::new(AtomicBool::new(false)),
             canvas: None,
             guides: None,
+            style: None,
         }
     }
 }
@@ -197,6 +202,14 @@ impl SynthesisBuilder {
     /// Guided synthesis (`Guides::load`): the output has the output guide's size.
     pub fn guides(mut self, guides: Guides) -> Self {
         self.guides = Some(guides);
+        self
+    }
+
+    /// Style transfer (`StyleTransfer::load`): the output keeps the content image's features
+    /// and takes the exemplar's statistics (its style); it has the content's size by default,
+    /// and starts from the content (`--init auto`).
+    pub fn style(mut self, style: StyleTransfer) -> Self {
+        self.style = Some(style);
         self
     }
 
@@ -407,10 +420,17 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let find = |padding| match self.canvas.is_some() || self.guides.is_some() {
-            true => models.find_with_regions(statistic, backbone, padding),
-            false => models.find(statistic, backbone, padding),
+        let kind = match (&self.style, self.canvas.is_some() || self.guides.is_some()) {
+            (Some(_), true) => {
+                return Err(Error::InvalidSetting(
+                    "style transfer with a mask or guides is not built yet: run them apart".into(),
+                ))
+            }
+            (Some(_), false) => VariantKind::Content,
+            (None, true) => VariantKind::Regions,
+            (None, false) => VariantKind::Plain,
         };
+        let find = |padding| models.find_where(statistic, backbone, padding, kind);
         let padding = if padding == Padding::Reflect
             && self.settings.padding == EdgePadding::Auto
             && find(padding).is_err()
@@ -459,6 +479,9 @@ impl SynthesisBuilder {
             .resolve(&written_layers, &variant)?;
         let (chosen_layers, weights) =
             layers::in_network_order(written_layers, weights, &variant.layers);
+        let style_weight = self.style.as_ref().map_or(1.0, |s| s.style_weight);
+        let weights: Vec<f32> = weights.iter().map(|w| w * style_weight).collect();
+        let content_layers = self.content_layers(&variant, &chosen_layers)?;
         let (options, settings) = variant.resolve_options(&self.settings.statistic_options())?;
         let session = SessionOptions {
             precision: self.settings.runtime.precision,
@@ -473,7 +496,7 @@ impl SynthesisBuilder {
         models.verify_weights(&variant)?;
         let step = step_inputs::draw_all(&variant.step_inputs, self.settings.seed, 0)?;
         self.stop_if_interrupted()?;
-        let stages = Stage::plan(
+        let mut stages = Stage::plan(
             &run_plan.scales,
             &exemplar,
             self.canvas.as_ref(),
@@ -485,7 +508,7 @@ impl SynthesisBuilder {
             // The final scale's targets: the run starts with them when it is single-scale, and
             // reports its distances with them.
             let targets = last.targets(&mut statistics, &step)?;
-            let mut objective = Objective::new(&ObjectiveSpec {
+            let objective = Objective::new(&ObjectiveSpec {
                 models: &models,
                 variant: &variant,
                 layers: &chosen_layers,
@@ -496,13 +519,20 @@ impl SynthesisBuilder {
                 size: (size.width as usize, size.height as usize),
                 session,
             })?;
-            if let Some(regions) = last.output_regions() {
-                objective.set_regions(regions)?;
-            }
             Ok((statistics, targets, objective))
         };
-        let (statistics, targets, objective) =
+        let (mut statistics, targets, mut objective) =
             opened().map_err(|e| memory::explain(e, size, &needs))?;
+        if let Some(style) = &self.style {
+            for stage in &mut stages {
+                let at = (stage.size.width as usize, stage.size.height as usize);
+                stage.content = Some(style.target_at(&mut statistics, &content_layers, at)?);
+            }
+        }
+        stages
+            .last()
+            .expect("at least one scale")
+            .bind(&mut objective)?;
         self.stop_if_interrupted()?;
         Ok(Synthesis {
             option_inputs: settings,
@@ -513,6 +543,7 @@ impl SynthesisBuilder {
             size,
             layers: chosen_layers,
             weights,
+            content_layers,
             targets,
             step,
             statistics,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::image_io::{self, Encoding, Planar};
+use crate::init::Init;
 use crate::manifest::{ModelSet, OptionInputs, Variant};
 use crate::memory;
 use crate::objective::{LayerStatistics, Objective, Statistics};
@@ -57,6 +58,8 @@ pub struct Synthesis {
     pub(crate) size: Size,
     pub(crate) layers: Vec<String>,
     pub(crate) weights: Vec<f32>,
+    /// Style transfer: the content term's layers.
+    pub(crate) content_layers: Vec<String>,
     pub(crate) targets: LayerStatistics,
     /// Current per-step inputs (empty for statistics without any).
     pub(crate) step: StepValues,
@@ -150,14 +153,11 @@ impl Synthesis {
     }
 
     /// The image a single-scale run starts from (white or random-phase noise, reproducible
-    /// from the seed). Distances of the result are reported against this start.
+    /// from the seed, or a style transfer's content). Distances of the result are reported
+    /// against this start.
     pub fn start_image(&self) -> Planar {
         let (w, h) = (self.size.width as usize, self.size.height as usize);
-        let scales = self.plan.scales.len();
-        let settings = &self.builder.settings;
-        let start = settings
-            .init
-            .image(scales, &self.exemplar, (w, h), settings.seed);
+        let start = self.start_at(&self.exemplar, (w, h));
         match self.stages.last().and_then(|s| s.canvas.as_ref()) {
             // A canvas starts with its photo's pixels.
             Some(canvas) => {
@@ -166,6 +166,22 @@ impl Synthesis {
                     .expect("image size")
             }
             None => start,
+        }
+    }
+
+    /// How the run starts (`--init`, `auto` resolved).
+    pub(crate) fn init(&self) -> Init {
+        match (self.builder.settings.init, &self.builder.style) {
+            (Init::Auto, Some(_)) => Init::Content,
+            (init, _) => init.resolve(self.plan.scales.len()),
+        }
+    }
+
+    /// The start at `size` (the first scale's) for `exemplar` (at that scale).
+    pub(crate) fn start_at(&self, exemplar: &Planar, size: (usize, usize)) -> Planar {
+        match (self.init(), &self.builder.style) {
+            (Init::Content, Some(style)) => style.content_at(size.0, size.1),
+            (init, _) => init.image(1, exemplar, size, self.builder.settings.seed),
         }
     }
 
@@ -248,9 +264,17 @@ impl Synthesis {
             previous_output_sha256: None,
             size: synthesis.size(),
             regions: synthesis.regions_record(),
+            style: b.style.as_ref().map(|t| crate::record::StyleRecord {
+                content: t.content_path.as_deref().map(normalized),
+                content_sha256: t.content_sha256.clone(),
+                content_weight: t.content_weight,
+                content_layers_spec: t.content_layers.clone(),
+                content_layers: synthesis.content_layers.clone(),
+                style_weight: t.style_weight,
+            }),
             scales,
             padding: synthesis.variant.padding,
-            init: s.init.resolve(synthesis.plan.scales.len()),
+            init: synthesis.init(),
             coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
             shallow_first: has_passes.then(|| plan::shallow_budget(s)),
             skip_deepest: has_passes.then(|| plan::skip_deepest_budget(s)),

@@ -99,11 +99,7 @@ impl Synthesis {
             None => {
                 let at = stages[0].size;
                 let (w, h) = (at.width as usize, at.height as usize);
-                let settings = &self.builder.settings;
-                let start =
-                    settings
-                        .init
-                        .image(stages.len(), &stages[0].exemplar, (w, h), settings.seed);
+                let start = self.start_at(&stages[0].exemplar, (w, h));
                 let noise = start.into_raw_vec_and_offset().0;
                 match &stages[0].canvas {
                     Some(canvas) => canvas.start(&noise),
@@ -138,9 +134,7 @@ impl Synthesis {
                 );
             }
             self.objective.set_size(sw, sh);
-            if let Some(regions) = stage.output_regions() {
-                self.objective.set_regions(regions)?;
-            }
+            stage.bind(&mut self.objective)?;
             let budget = self.plan.scales[scale].budget;
             // Later scales' iterations cost 4x per doubling of the side; the last scale's
             // passes less.
@@ -305,12 +299,9 @@ impl Synthesis {
             // Carried up from a coarse scale: the photo's pixels are put back.
             x = canvas.full_image(&canvas.gather(&x));
         }
-        let full_regions = stages[last_scale].output_regions().cloned();
-        if let Some(regions) = &full_regions {
-            self.objective
-                .set_size(self.size.width as usize, self.size.height as usize);
-            self.objective.set_regions(regions)?;
-        }
+        self.objective
+            .set_size(self.size.width as usize, self.size.height as usize);
+        stages[last_scale].bind(&mut self.objective)?;
         self.stages = stages;
         if self.stages.len() > 1 {
             // Distances are reported at full size, against the full exemplar.
@@ -359,7 +350,13 @@ impl Synthesis {
         }
         let mut image = Array3::from_shape_vec((3, h, w), x).expect("image size");
         if self.builder.settings.match_colors && full_canvas.is_none() {
-            image = metrics::match_colors(&image, &self.exemplar);
+            // A style transfer keeps the content's colours (Gatys et al. 2017); a texture
+            // takes the exemplar's.
+            let colours = match &self.builder.style {
+                Some(style) => style.content_at(w, h),
+                None => self.exemplar.clone(),
+            };
+            image = metrics::match_colors(&image, &colours);
         }
         let canvas_image = image.clone();
         if let Some(canvas) = &self.builder.canvas {
@@ -389,7 +386,8 @@ impl Synthesis {
             .filter(|(l, _)| self.layers.contains(l))
             .cloned()
             .collect();
-        let regions = full_regions.as_ref();
+        let last = self.stages.last().expect("at least one scale");
+        let regions = last.output_regions();
         let mut distance = |img: &crate::image_io::Planar| -> Result<f64> {
             let stats = self
                 .statistics
@@ -454,9 +452,7 @@ impl Synthesis {
             size: (size.width as usize, size.height as usize),
             session: self.session,
         })?;
-        if let Some(regions) = stage.output_regions() {
-            objective.set_regions(regions)?;
-        }
+        stage.bind(&mut objective)?;
         Ok(objective)
     }
 

@@ -5,7 +5,8 @@ use super::SynthesisBuilder;
 use crate::canvas::{Canvas, StageCanvas};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
-use crate::objective::{LayerStatistics, RegionMaps, Statistics};
+use crate::manifest::Variant;
+use crate::objective::{ContentTarget, LayerStatistics, Objective, RegionMaps, Statistics};
 use crate::plan::{self, ScalePlan};
 use crate::regions::{Guides, StageRegions};
 use crate::settings::Size;
@@ -19,6 +20,9 @@ pub struct Stage {
     pub canvas: Option<StageCanvas>,
     /// The regions of the output and the exemplar (variants over regions).
     pub regions: Option<StageRegions>,
+    /// Style transfer: the content image's features at this scale (set once the stats model
+    /// is open).
+    pub content: Option<ContentTarget>,
 }
 
 impl Stage {
@@ -54,6 +58,7 @@ impl Stage {
                     exemplar,
                     canvas,
                     regions,
+                    content: None,
                 }
             })
             .collect()
@@ -72,6 +77,18 @@ impl Stage {
     /// The output's regions at this scale.
     pub(crate) fn output_regions(&self) -> Option<&RegionMaps> {
         self.regions.as_ref().map(|r| &r.output)
+    }
+
+    /// Give `objective` (set to this scale's size) what this scale has besides the targets:
+    /// the output's regions, the content term's targets.
+    pub(crate) fn bind(&self, objective: &mut Objective) -> Result<()> {
+        if let Some(regions) = self.output_regions() {
+            objective.set_regions(regions)?;
+        }
+        if let Some(content) = &self.content {
+            objective.set_content(content)?;
+        }
+        Ok(())
     }
 }
 
@@ -93,6 +110,11 @@ impl SynthesisBuilder {
             });
         }
         let mut settings = self.settings.clone();
+        if let (Some(style), None) = (&self.style, settings.size) {
+            // Style transfer: the content's size by default.
+            let (width, height) = style.content_size();
+            settings.size = Some(Size { width, height });
+        }
         if let Some(guides) = &self.guides {
             let (width, height) = guides.output_size();
             let guide = Size { width, height };
@@ -105,5 +127,36 @@ impl SynthesisBuilder {
             settings.size = Some(guide);
         }
         plan::output_size(&settings, exemplar, multiple, notices)
+    }
+
+    /// The content term's layers (style transfer; none otherwise), which the main grad model
+    /// must reach: its forward pass ends at the deepest style layer.
+    pub(super) fn content_layers(
+        &self,
+        variant: &Variant,
+        style: &[String],
+    ) -> Result<Vec<String>> {
+        let Some(transfer) = &self.style else {
+            if self.settings.init == crate::init::Init::Content {
+                return Err(Error::InvalidSetting(
+                    "--init content starts from a content image: it is for `neurotex style`".into(),
+                ));
+            }
+            return Ok(Vec::new());
+        };
+        transfer.validate()?;
+        let chosen = crate::layers::parse_layers(&transfer.content_layers, &variant.layers)?;
+        let model = variant
+            .grad_model_for(style)
+            .expect("checked with the layers");
+        let reached = model.content_inputs.keys().collect::<Vec<_>>();
+        if let Some(deep) = chosen.iter().find(|l| !reached.contains(l)) {
+            return Err(Error::InvalidSetting(format!(
+                "the content layer {deep} is deeper than the style layers reach ({}): add a \
+                 deeper style layer to --layers, or choose a shallower --content-layers",
+                style.last().expect("at least one layer")
+            )));
+        }
+        Ok(chosen)
     }
 }

@@ -8,7 +8,7 @@ use neurotex::canvas::load_mask;
 use neurotex::image_io;
 use neurotex::interrupt::Interrupts;
 use neurotex::settings::Settings;
-use neurotex::{Anchor, Batch, Canvas, Error, Synthesis};
+use neurotex::{Anchor, Batch, Canvas, Error, Synthesis, SynthesisBuilder};
 
 use super::summary::Summary;
 use super::terminal::Terminal;
@@ -32,7 +32,8 @@ Examples:
 The photo's pixels are kept exactly; the new border is synthesised from the photo. A run with
 --record that was interrupted continues with `neurotex synth --resume RECORD.json`.";
 
-/// What both commands take besides their own options.
+/// What fill, expand and style take besides their own options: where the result goes, and
+/// the settings.
 #[derive(Args)]
 pub struct CanvasCommon {
     /// Output image (.png, .jpg, .webp, .tif); its folder is created.
@@ -41,7 +42,8 @@ pub struct CanvasCommon {
     /// Write a JSON run record (settings, checksums, loss per evaluation, timings).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
-    /// Replace existing files the run writes. The photo and the mask are never written.
+    /// Replace existing files the run writes. Its inputs (photo, mask, content, style) are
+    /// never written.
     #[arg(long)]
     overwrite: bool,
     /// Print one JSON object on stdout at the end (docs/json.md).
@@ -189,15 +191,33 @@ fn run(
     let mut settings = common.settings.clone();
     // The canvas decides the size (the photo's, or expand's, up to a multiple of 16).
     settings.size = None;
-    let mut builder = Synthesis::builder()
+    let builder = Synthesis::builder()
         .settings(settings)
         .exemplar(exemplar)
-        .canvas(canvas)
-        .output(&common.output)
-        .overwrite(common.overwrite)
-        .cancel_flag(interrupts.cancel.clone());
-    if let Some(record) = &common.record {
-        builder = builder.record(record);
+        .canvas(canvas);
+    common.run(builder, interrupts, term, summary)
+}
+
+impl CanvasCommon {
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
-    super::run_batch(Batch::new(builder, 1)?, false, common.json, term, summary)
+
+    /// Run `builder` (inputs and settings given), writing where these options say.
+    pub fn run(
+        &self,
+        builder: SynthesisBuilder,
+        interrupts: &Interrupts,
+        term: &Terminal,
+        summary: &mut Summary,
+    ) -> neurotex::Result<()> {
+        let mut builder = builder
+            .output(&self.output)
+            .overwrite(self.overwrite)
+            .cancel_flag(interrupts.cancel.clone());
+        if let Some(record) = &self.record {
+            builder = builder.record(record);
+        }
+        super::run_batch(Batch::new(builder, 1)?, false, self.json, term, summary)
+    }
 }

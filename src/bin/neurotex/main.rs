@@ -5,6 +5,7 @@
 mod canvas;
 mod listing;
 mod measure;
+mod style;
 mod summary;
 mod terminal;
 
@@ -104,6 +105,10 @@ enum Command {
     /// Extend a photo past its edges with texture synthesised from it; the photo is kept.
     #[command(after_help = canvas::EXPAND_EXAMPLES, allow_negative_numbers = true)]
     Expand(Box<canvas::ExpandArgs>),
+    /// Redraw a content image in the style of another (Gatys et al. 2016): the content's
+    /// features, the style's statistics.
+    #[command(after_help = style::STYLE_EXAMPLES, allow_negative_numbers = true)]
+    Style(Box<style::StyleArgs>),
     /// Show which execution providers the loaded ONNX Runtime offers, and where it came from.
     #[command(after_help = "Examples:\n  neurotex providers\n  neurotex providers --json")]
     Providers {
@@ -273,6 +278,11 @@ fn main() -> ExitCode {
             summary = Summary::new("expand");
             json = args.common().prepare(&matches, "expand");
             canvas::expand(*args, &interrupts, &term, &mut summary)
+        }
+        Command::Style(mut args) => {
+            summary = Summary::new("style");
+            json = args.common().prepare(&matches, "style");
+            style::style(*args, &interrupts, &term, &mut summary)
         }
         Command::Providers { json } => listing::providers(json),
         Command::Models { models, json } => listing::models(models, json),
