@@ -16,6 +16,7 @@ use crate::record::RECORD_SCHEMA_VERSION;
 use crate::regions::{Guides, MAX_GUIDE_COLOURS};
 use crate::runtime::{Precision, Provider};
 use crate::settings::{Settings, Size};
+use crate::style::StyleTransfer;
 use crate::synthesis::{Continuation, Synthesis, SynthesisBuilder};
 
 /// What may change when a run is resumed; everything else is the record's.
@@ -61,6 +62,9 @@ struct Saved {
     /// A fill's, an expansion's or a guided synthesis's own inputs.
     #[serde(default)]
     regions: Option<SavedRegions>,
+    /// A style transfer's content and weights.
+    #[serde(default)]
+    style: Option<SavedStyle>,
     models: Vec<SavedModel>,
     scales: Vec<Size>,
     resumed_after_iterations: usize,
@@ -76,6 +80,38 @@ struct SavedRegions {
     output_size: [usize; 2],
     photo_at: Option<[usize; 2]>,
     exemplar_is_photo: bool,
+}
+
+#[derive(Deserialize)]
+struct SavedStyle {
+    content: Option<PathBuf>,
+    content_sha256: String,
+    content_weight: f32,
+    content_layers_spec: String,
+    style_weight: f32,
+}
+
+impl SavedStyle {
+    /// The style transfer again, from its content file (refused if it changed since).
+    fn rebuild(
+        &self,
+        resolve: impl Fn(&Path) -> PathBuf,
+    ) -> std::result::Result<StyleTransfer, String> {
+        let path = resolve(self.content.as_deref().ok_or(
+            "its content was an image in memory, not a file: start a new run from its image",
+        )?);
+        check_unchanged(
+            std::slice::from_ref(&path),
+            std::slice::from_ref(&self.content_sha256),
+        )?;
+        let loaded = StyleTransfer::load(&path).map_err(|e| e.to_string())?;
+        Ok(StyleTransfer {
+            content_weight: self.content_weight,
+            content_layers: self.content_layers_spec.clone(),
+            style_weight: self.style_weight,
+            ..loaded
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -216,6 +252,9 @@ pub fn resume(
     runtime.threads = changes.threads.unwrap_or(runtime.threads);
     runtime.models = Some(models_dir.to_path_buf());
     let mut builder = Synthesis::builder().settings(settings);
+    if let Some(style) = &saved.style {
+        builder = builder.style(style.rebuild(resolve).map_err(bad)?);
+    }
     if let Some(regions) = &saved.regions {
         let inputs: Vec<PathBuf> = regions.inputs.iter().map(|p| resolve(p)).collect();
         check_unchanged(&inputs, &regions.inputs_sha256).map_err(bad)?;

@@ -163,6 +163,46 @@ fn match_colors_keeps_the_contents_colours() {
 }
 
 #[test]
+fn a_style_transfer_resumes_with_its_content_and_weights() {
+    let dir = scratch("style-resume");
+    let content = dir.join("content.png");
+    std::fs::copy(example("astronaut.png"), &content).unwrap();
+    let (out, record) = (dir.join("o.png"), dir.join("o.json"));
+    let leaves = example("maple_leaves.png");
+    let args = [
+        &["style", s(&content), "--style", s(&leaves)][..],
+        &[
+            "-o",
+            s(&out),
+            "--record",
+            s(&record),
+            "--content-weight",
+            "3e4",
+        ],
+        &["--size", "64", "--scales", "1", "--iters", "6"],
+    ];
+    succeeds(&dir, &args.concat());
+    succeeds(&dir, &["synth", "--resume", s(&record), "--iters", "12"]);
+    let r = read_json(&record);
+    assert_eq!(r["resumed_after_iterations"], 6);
+    assert_eq!(r["style"]["content_weight"], 3e4);
+    // The content term is still there: the loss goes on from where it was.
+    let segment = &r["segments"][0];
+    let before = segment["best_loss"].as_f64().unwrap();
+    let start = r["initial_loss"].as_f64().unwrap();
+    assert!(
+        (start - before).abs() < 0.05 * before,
+        "resumed at {start} after {before}"
+    );
+    // Another content image under the same name: refused.
+    std::fs::copy(example("pebbles.png"), &content).unwrap();
+    fails_with(
+        &["synth", "--resume", s(&record), "--iters", "18"],
+        &["content.png changed since the run started"],
+    );
+}
+
+#[test]
 fn bad_style_settings_are_refused_before_any_work() {
     let (astronaut, leaves) = (example("astronaut.png"), example("maple_leaves.png"));
     let style = |extra: &[&str], expect: &[&str]| {

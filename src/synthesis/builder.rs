@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, Padding, VariantKind};
+use crate::manifest::{default_models_dir, ModelSet, Padding};
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -384,24 +384,9 @@ impl SynthesisBuilder {
         // Checked with the files (after what they are: a folder named as the output is refused
         // as a folder, not for its missing extension).
         let encoding = self.encoding()?;
-        let passes_asked = [
-            ("--shallow-first", self.settings.shallow_first),
-            ("--skip-deepest", self.settings.skip_deepest),
-        ];
         let has_passes = plan::last_scale_has_passes(&self.settings, scales.len(), from_image);
-        for (flag, n) in passes_asked {
-            if let Some(n) = n.filter(|&n| n > 0 && !has_passes) {
-                notices.push(format!(
-                    "{flag} {n} has no effect: it shortens the start of the last scale of \
-                     coarse-to-fine or of a start from the exemplar's spectrum, and this run is \
-                     single-scale from {}",
-                    if self.start.is_some() {
-                        "a given image"
-                    } else {
-                        "white noise"
-                    }
-                ));
-            }
+        if !has_passes {
+            notices.extend(self.passes_without_effect());
         }
         if let Some(start) = &self.start {
             let (_, h, w) = start.dim();
@@ -420,16 +405,7 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let kind = match (&self.style, self.canvas.is_some() || self.guides.is_some()) {
-            (Some(_), true) => {
-                return Err(Error::InvalidSetting(
-                    "style transfer with a mask or guides is not built yet: run them apart".into(),
-                ))
-            }
-            (Some(_), false) => VariantKind::Content,
-            (None, true) => VariantKind::Regions,
-            (None, false) => VariantKind::Plain,
-        };
+        let kind = self.variant_kind()?;
         let find = |padding| models.find_where(statistic, backbone, padding, kind);
         let padding = if padding == Padding::Reflect
             && self.settings.padding == EdgePadding::Auto
@@ -591,20 +567,6 @@ impl SynthesisBuilder {
 
     pub fn record_path(&self) -> Option<&Path> {
         self.record.as_deref()
-    }
-
-    /// The sha256s of a canvas's or the guides' files, for the record (`--resume` checks them).
-    fn region_inputs_sha256(&self) -> Result<Vec<String>> {
-        let canvas = self.canvas.as_ref().map(|c| &c.inputs);
-        let inputs = canvas.or(self.guides.as_ref().map(|g| &g.inputs));
-        (inputs.into_iter().flatten())
-            .map(|path| {
-                crate::outputs::file_sha256(path).map_err(|e| Error::ImageRead {
-                    path: path.clone(),
-                    reason: format!("cannot read it again: {e}"),
-                })
-            })
-            .collect()
     }
 
     /// L-BFGS's correction pairs (0 for the other solvers), for the memory estimate.

@@ -5,7 +5,7 @@ use super::SynthesisBuilder;
 use crate::canvas::{Canvas, StageCanvas};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
-use crate::manifest::Variant;
+use crate::manifest::{Variant, VariantKind};
 use crate::objective::{ContentTarget, LayerStatistics, Objective, RegionMaps, Statistics};
 use crate::plan::{self, ScalePlan};
 use crate::regions::{Guides, StageRegions};
@@ -158,5 +158,60 @@ impl SynthesisBuilder {
             )));
         }
         Ok(chosen)
+    }
+
+    /// Which variant of the statistic the run needs: over regions for a canvas or guides, with
+    /// a content term for a style transfer.
+    pub(super) fn variant_kind(&self) -> Result<VariantKind> {
+        Ok(
+            match (&self.style, self.canvas.is_some() || self.guides.is_some()) {
+                (Some(_), true) => {
+                    return Err(Error::InvalidSetting(
+                        "style transfer with a mask or guides is not built yet: run them apart"
+                            .into(),
+                    ))
+                }
+                (Some(_), false) => VariantKind::Content,
+                (None, true) => VariantKind::Regions,
+                (None, false) => VariantKind::Plain,
+            },
+        )
+    }
+
+    /// The sha256s of a canvas's or the guides' files, for the record (`--resume` checks them).
+    pub(super) fn region_inputs_sha256(&self) -> Result<Vec<String>> {
+        let canvas = self.canvas.as_ref().map(|c| &c.inputs);
+        let inputs = canvas.or(self.guides.as_ref().map(|g| &g.inputs));
+        (inputs.into_iter().flatten())
+            .map(|path| {
+                crate::outputs::file_sha256(path).map_err(|e| Error::ImageRead {
+                    path: path.clone(),
+                    reason: format!("cannot read it again: {e}"),
+                })
+            })
+            .collect()
+    }
+
+    /// Notices for `--shallow-first` and `--skip-deepest` given to a run without passes.
+    pub(super) fn passes_without_effect(&self) -> Vec<String> {
+        let start = match (&self.start, &self.style) {
+            (Some(_), _) => "a given image",
+            (None, Some(_)) => "its content image",
+            (None, None) => "white noise",
+        };
+        [
+            ("--shallow-first", self.settings.shallow_first),
+            ("--skip-deepest", self.settings.skip_deepest),
+        ]
+        .into_iter()
+        .filter_map(|(flag, n)| n.filter(|&n| n > 0).map(|n| (flag, n)))
+        .map(|(flag, n)| {
+            format!(
+                "{flag} {n} has no effect: it shortens the start of the last scale of \
+                 coarse-to-fine or of a start from the exemplar's spectrum, and this run is \
+                 single-scale from {start}"
+            )
+        })
+        .collect()
     }
 }

@@ -5,6 +5,7 @@
 mod canvas;
 mod listing;
 mod measure;
+mod resume;
 mod style;
 mod summary;
 mod terminal;
@@ -19,10 +20,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurotex::bench::{self, BenchSettings};
 use neurotex::image_io::{self, Encoding};
 use neurotex::interrupt::Interrupts;
-use neurotex::manifest::default_models_dir;
 use neurotex::optimizer::StopReason;
 use neurotex::regions::MAX_GUIDE_COLOURS;
-use neurotex::resume::{ResumeChanges, RESUME_OPTIONS};
 use neurotex::runtime::Provider;
 use neurotex::settings::{parse_provider, parse_size, Settings};
 use neurotex::{Batch, Guides, Outcome, Size, Synthesis, SynthesisBuilder};
@@ -380,7 +379,7 @@ fn synth(
     summary: &mut Summary,
 ) -> neurotex::Result<()> {
     if let Some(record) = &args.resume {
-        return resume(record, &args, given, interrupts, term, summary);
+        return resume::resume(record, &args, given, interrupts, term, summary);
     }
     // clap requires both unless --resume is given.
     let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
@@ -440,44 +439,6 @@ fn run_batch(
     summary.files(batch.outputs());
     summary::report_files(batch.outputs(), term);
     result.map(|_| ())
-}
-
-/// `synth --resume RUN.json`: the options it takes applied, any other refused with a list.
-fn resume(
-    record: &Path,
-    args: &SynthArgs,
-    given: &[(String, String)],
-    interrupts: &Interrupts,
-    term: &Terminal,
-    summary: &mut Summary,
-) -> neurotex::Result<()> {
-    let was_given = |id: &str| given.iter().any(|(g, _)| g == id);
-    let refused: Vec<&str> = given
-        .iter()
-        .filter(|(id, _)| id != "resume" && id != "json" && !RESUME_OPTIONS.contains(&id.as_str()))
-        .map(|(_, flag)| flag.as_str())
-        .collect();
-    if !refused.is_empty() {
-        return Err(neurotex::Error::InvalidSetting(format!(
-            "--resume continues the recorded run with its own settings: {} cannot change there \
-             (--resume takes --iters, --record, --threads, --provider, --precision, \
-             --overwrite, --models, --json); start a new run from its image to change them",
-            refused.join(", ")
-        )));
-    }
-    let runtime = &args.settings.runtime;
-    let changes = ResumeChanges {
-        iterations: was_given("iterations").then_some(args.settings.iterations),
-        record: args.record.clone(),
-        threads: was_given("threads").then_some(runtime.threads),
-        provider: was_given("provider").then_some(runtime.provider),
-        precision: was_given("precision").then_some(runtime.precision),
-        overwrite: args.overwrite,
-    };
-    let models = runtime.models.clone().unwrap_or_else(default_models_dir);
-    let run =
-        neurotex::resume::resume(record, &models, &changes)?.cancel_flag(interrupts.cancel.clone());
-    run_batch(Batch::new(run, 1)?, false, args.json, term, summary)
 }
 
 /// Build and run one synthesis with a progress display; with `to_stdout`, write its image there.
