@@ -38,6 +38,7 @@
 //! ```
 
 // What a user of the library needs.
+pub use blend::Blend;
 pub use canvas::{Anchor, Canvas};
 pub use error::{Error, Result};
 pub use init::Init;
@@ -51,6 +52,7 @@ pub use style::StyleTransfer;
 pub use synthesis::{Batch, Event, Outcome, Synthesis, SynthesisBuilder};
 pub use upsample::Upsampling;
 
+pub mod blend;
 pub mod canvas;
 pub mod error;
 pub mod regions;

@@ -275,7 +275,7 @@ pub fn statistics_distance(stats: &LayerStatistics, target: &LayerStatistics) ->
 
 /// Linear interpolation of each row (last axis) from K to `m` values, at positions
 /// (k + 0.5) K / m − 0.5: the same quantile resampling as the exported sorted/sliced graphs.
-fn resample_last_axis(t: &ArrayD<f32>, m: usize) -> ArrayD<f32> {
+pub(crate) fn resample_last_axis(t: &ArrayD<f32>, m: usize) -> ArrayD<f32> {
     let k = *t.shape().last().unwrap_or(&1);
     if k == m || k == 0 {
         return t.clone();

@@ -58,6 +58,22 @@ pub struct StyleRecord {
     pub style_weight: f32,
 }
 
+/// The exemplars blended with the first, and the weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlendRecord {
+    /// The first exemplar's weight (`exemplar`); the weights sum to 1.
+    pub first_weight: f32,
+    pub others: Vec<BlendedExemplar>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlendedExemplar {
+    /// Absolute path.
+    pub path: PathBuf,
+    pub sha256: String,
+    pub weight: f32,
+}
+
 /// Version of the record's layout (docs/schema/run-record.schema.json): raised when a field
 /// changes meaning or goes; new fields may come without it.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -86,6 +102,8 @@ pub struct RunRecord {
     pub regions: Option<RegionsRecord>,
     /// A style transfer's content; null for a texture.
     pub style: Option<StyleRecord>,
+    /// More exemplars blended with the first; null for one.
+    pub blend: Option<BlendRecord>,
     /// Output size of each coarse-to-fine scale, coarsest first (one entry: single-scale).
     pub scales: Vec<Size>,
     /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).

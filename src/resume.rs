@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::blend::Blend;
 use crate::canvas::{load_mask, Canvas};
 use crate::error::{Error, Result};
 use crate::image_io;
@@ -65,6 +66,9 @@ struct Saved {
     /// A style transfer's content and weights.
     #[serde(default)]
     style: Option<SavedStyle>,
+    /// More exemplars blended with the first.
+    #[serde(default)]
+    blend: Option<SavedBlend>,
     models: Vec<SavedModel>,
     scales: Vec<Size>,
     resumed_after_iterations: usize,
@@ -111,6 +115,32 @@ impl SavedStyle {
             style_weight: self.style_weight,
             ..loaded
         })
+    }
+}
+
+#[derive(Deserialize)]
+struct SavedBlend {
+    first_weight: f32,
+    others: Vec<SavedBlended>,
+}
+
+#[derive(Deserialize)]
+struct SavedBlended {
+    path: PathBuf,
+    sha256: String,
+    weight: f32,
+}
+
+impl SavedBlend {
+    /// The blend again, from its files (refused if any changed since).
+    fn rebuild(&self, resolve: impl Fn(&Path) -> PathBuf) -> std::result::Result<Blend, String> {
+        let paths: Vec<PathBuf> = self.others.iter().map(|o| resolve(&o.path)).collect();
+        let sums: Vec<String> = self.others.iter().map(|o| o.sha256.clone()).collect();
+        check_unchanged(&paths, &sums)?;
+        let weights: Vec<f32> = std::iter::once(self.first_weight)
+            .chain(self.others.iter().map(|o| o.weight))
+            .collect();
+        Blend::load(&paths, &weights).map_err(|e| e.to_string())
     }
 }
 
@@ -254,6 +284,9 @@ pub fn resume(
     let mut builder = Synthesis::builder().settings(settings);
     if let Some(style) = &saved.style {
         builder = builder.style(style.rebuild(resolve).map_err(bad)?);
+    }
+    if let Some(blend) = &saved.blend {
+        builder = builder.blend(blend.rebuild(resolve).map_err(bad)?);
     }
     if let Some(regions) = &saved.regions {
         let inputs: Vec<PathBuf> = regions.inputs.iter().map(|p| resolve(p)).collect();

@@ -180,9 +180,17 @@ impl SynthesisBuilder {
     /// Check `files` (never the exemplar; the run's own replaceable without --overwrite) and
     /// claim them.
     fn check_and_claim(&self, files: Vec<PlannedFile>) -> Result<Outputs> {
-        let canvas_inputs = (self.canvas.iter().flat_map(|c| &c.inputs))
-            .chain(self.guides.iter().flat_map(|g| &g.inputs));
-        let inputs: Vec<&Path> = (self.exemplar.iter().chain(canvas_inputs))
+        // Every file the run reads: the exemplars, a canvas's photo and mask, the guides, a
+        // style transfer's content.
+        let inputs: Vec<&Path> = (self.exemplar.iter())
+            .chain(self.canvas.iter().flat_map(|c| &c.inputs))
+            .chain(self.guides.iter().flat_map(|g| &g.inputs))
+            .chain(
+                self.blend
+                    .iter()
+                    .flat_map(|b| b.others.iter().map(|o| &o.path)),
+            )
+            .chain(self.style.iter().flat_map(|s| &s.content_path))
             .map(PathBuf::as_path)
             .collect();
         let owned = self

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Stage, Synthesis};
+use crate::blend::Blend;
 use crate::canvas::Canvas;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
@@ -66,6 +67,8 @@ pub struct SynthesisBuilder {
     /// Style transfer: a content image's features kept next to the exemplar's (the style's)
     /// statistics (src/style.rs).
     pub(crate) style: Option<StyleTransfer>,
+    /// More exemplars whose statistics are blended with the exemplar's (src/blend.rs).
+    pub(crate) blend: Option<Blend>,
 }
 
 /// What a resumed run must match and carry on.
@@ -97,6 +100,7 @@ impl Default for SynthesisBuilder {
             canvas: None,
             guides: None,
             style: None,
+            blend: None,
         }
     }
 }
@@ -210,6 +214,13 @@ impl SynthesisBuilder {
     /// and starts from the content (`--init auto`).
     pub fn style(mut self, style: StyleTransfer) -> Self {
         self.style = Some(style);
+        self
+    }
+
+    /// Blend the exemplar's statistics with those of more exemplars (`Blend::load`): a texture
+    /// between them, or several styles.
+    pub fn blend(mut self, blend: Blend) -> Self {
+        self.blend = Some(blend);
         self
     }
 
@@ -477,6 +488,9 @@ impl SynthesisBuilder {
             &exemplar,
             self.canvas.as_ref(),
             self.guides.as_ref(),
+            self.blend
+                .as_ref()
+                .map(|b| (b, self.settings.exemplar_scale as f64)),
         );
         let last = stages.last().expect("at least one scale");
         let opened = || -> Result<_> {

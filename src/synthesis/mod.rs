@@ -272,6 +272,16 @@ impl Synthesis {
                 content_layers: synthesis.content_layers.clone(),
                 style_weight: t.style_weight,
             }),
+            blend: b.blend.as_ref().map(|blend| crate::record::BlendRecord {
+                first_weight: blend.first_weight,
+                others: (blend.others.iter())
+                    .map(|o| crate::record::BlendedExemplar {
+                        path: normalized(&o.path),
+                        sha256: o.sha256.clone(),
+                        weight: o.weight,
+                    })
+                    .collect(),
+            }),
             scales,
             padding: synthesis.variant.padding,
             init: synthesis.init(),

@@ -2,6 +2,7 @@
 //! expansion or guided synthesis, its canvas and the regions its statistics are taken over.
 
 use super::SynthesisBuilder;
+use crate::blend::{self, Blend};
 use crate::canvas::{Canvas, StageCanvas};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
@@ -23,16 +24,20 @@ pub struct Stage {
     /// Style transfer: the content image's features at this scale (set once the stats model
     /// is open).
     pub content: Option<ContentTarget>,
+    /// Several exemplars: the first's weight, and the others at this scale with theirs.
+    pub blend: Option<(f32, Vec<(Planar, f32)>)>,
 }
 
 impl Stage {
     /// Each scale's stage: the exemplar resized once here (a fill's exemplar is the photo on
     /// its canvas), the canvas and the regions at that scale.
+    /// `blend` comes with the factor the exemplars are taken at (`--exemplar-scale`).
     pub(crate) fn plan(
         scales: &[ScalePlan],
         exemplar: &Planar,
         canvas: Option<&Canvas>,
         guides: Option<&Guides>,
+        blend: Option<(&Blend, f64)>,
     ) -> Vec<Stage> {
         let (_, eh, ew) = exemplar.dim();
         scales
@@ -53,12 +58,15 @@ impl Stage {
                     None if (sw, sh) == (ew, eh) => exemplar.clone(),
                     None => image_io::resize(exemplar, s.exemplar.0, s.exemplar.1),
                 };
+                let blend = blend
+                    .map(|(b, scale)| (b.first_weight, b.scaled(scale * sw as f64 / ew as f64)));
                 Stage {
                     size: s.size,
                     exemplar,
                     canvas,
                     regions,
                     content: None,
+                    blend,
                 }
             })
             .collect()
@@ -71,7 +79,15 @@ impl Stage {
         step: &StepValues,
     ) -> Result<LayerStatistics> {
         let regions = self.regions.as_ref().and_then(|r| r.exemplar.as_ref());
-        statistics.compute_over(&self.exemplar, regions, None, step)
+        let first = statistics.compute_over(&self.exemplar, regions, None, step)?;
+        let Some((weight, others)) = &self.blend else {
+            return Ok(first);
+        };
+        let mut mixed = blend::scaled(first, *weight);
+        for (image, weight) in others {
+            blend::add_weighted(&mut mixed, &statistics.compute(image, None, step)?, *weight);
+        }
+        Ok(mixed)
     }
 
     /// The output's regions at this scale.
@@ -168,6 +184,12 @@ impl SynthesisBuilder {
                 (Some(_), true) => {
                     return Err(Error::InvalidSetting(
                         "style transfer with a mask or guides is not built yet: run them apart"
+                            .into(),
+                    ))
+                }
+                (None, true) if self.blend.is_some() => {
+                    return Err(Error::InvalidSetting(
+                        "several exemplars with a mask or guides are not built yet: give one"
                             .into(),
                     ))
                 }

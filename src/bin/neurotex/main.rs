@@ -24,7 +24,7 @@ use neurotex::optimizer::StopReason;
 use neurotex::regions::MAX_GUIDE_COLOURS;
 use neurotex::runtime::Provider;
 use neurotex::settings::{parse_provider, parse_size, Settings};
-use neurotex::{Batch, Guides, Outcome, Size, Synthesis, SynthesisBuilder};
+use neurotex::{Batch, Blend, Guides, Outcome, Size, Synthesis, SynthesisBuilder};
 use summary::Summary;
 use terminal::{Terminal, Verbosity};
 
@@ -50,6 +50,7 @@ Examples:
   neurotex synth examples/guided/two_textures.png -o out/guided.png \
     --guide-exemplar examples/guided/two_textures.guide.png \
     --guide-output examples/guided/wave.guide.png      (each colour's texture where it is painted)
+  neurotex synth pebbles.png grass_meadow.png --mix 0.7,0.3 -o out/between.png   (a blend)
 
 Exit status: 0 done, 1 error, 2 usage, 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by
 SIGHUP (after writing the best image so far and the record).";
@@ -155,9 +156,14 @@ enum Command {
 #[derive(Args)]
 struct SynthArgs {
     /// The exemplar photo: PNG, JPEG, WebP, TIFF, TGA or BMP, 8 or 16 bits (grayscale and
-    /// alpha are converted); - reads it from stdin.
-    #[arg(required_unless_present = "resume")]
-    exemplar: Option<PathBuf>,
+    /// alpha are converted); - reads it from stdin. Several (up to 8): their statistics are
+    /// blended, a texture between them (--mix).
+    #[arg(required_unless_present = "resume", num_args = 1..)]
+    exemplars: Vec<PathBuf>,
+    /// With several exemplars: their weights, in order, e.g. 0.3,0.7 (divided by their sum)
+    /// [default: equal]
+    #[arg(long, value_delimiter = ',', value_name = "W,W,..")]
+    mix: Vec<f32>,
     /// Output image: .png, .jpg/.jpeg, .webp (lossless) or .tif/.tiff; its folder is created,
     /// any other extension is refused before any work. - writes it to stdout (PNG, or
     /// --format), everything else going to stderr.
@@ -169,7 +175,7 @@ struct SynthArgs {
     /// photo, mask and guides too), for the iterations it had left; works from any
     /// folder. Only --iters (more: extend the run), --record (write the new record elsewhere),
     /// --threads, --provider, --precision, --overwrite and --models may be given with it.
-    #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplar", "output"])]
+    #[arg(long, value_name = "RUN.json", conflicts_with_all = ["exemplars", "output"])]
     resume: Option<PathBuf>,
     /// Make N textures (1 to 1000), from seeds SEED..SEED+N-1: OUTPUT-stem.seedK.png each, and
     /// OUTPUT-stem.sheet.png with all of them side by side.
@@ -382,7 +388,8 @@ fn synth(
         return resume::resume(record, &args, given, interrupts, term, summary);
     }
     // clap requires both unless --resume is given.
-    let (Some(exemplar), Some(output)) = (&args.exemplar, &args.output) else {
+    let (Some((exemplar, others)), Some(output)) = (args.exemplars.split_first(), &args.output)
+    else {
         unreachable!("clap checks the exemplar and output");
     };
     let mut builder = Synthesis::builder()
@@ -401,6 +408,9 @@ fn synth(
     }
     if let Some(record) = &args.record {
         builder = builder.record(record);
+    }
+    if !others.is_empty() || !args.mix.is_empty() {
+        builder = builder.blend(Blend::load(others, &args.mix)?);
     }
     if let (Some(ge), Some(go)) = (&args.guide_exemplar, &args.guide_output) {
         let size = image_io::dimensions(exemplar)?;

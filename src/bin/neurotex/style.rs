@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use neurotex::interrupt::Interrupts;
 use neurotex::style::{DEFAULT_CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT};
-use neurotex::{StyleTransfer, Synthesis};
+use neurotex::{Blend, StyleTransfer, Synthesis};
 
 use super::canvas::CanvasCommon;
 use super::summary::Summary;
@@ -18,6 +18,7 @@ Examples:
   neurotex style photo.png --style painting.png --content-weight 100 -o out/more_style.png
   neurotex style photo.png --style painting.png --match-colors -o out/photo_colours.png
   neurotex style photo.png --style painting.png --init noise --size 512 -o out/from_noise.png
+  neurotex style photo.png --style a.png --style b.png --mix 0.5,0.5 -o out/two_styles.png
 
 The output has the content's size (or --size) and starts from the content. A larger
 --content-weight keeps more of its shapes; a smaller one gives the style more room.
@@ -27,9 +28,14 @@ The output has the content's size (or --size) and starts from the content. A lar
 pub struct StyleArgs {
     /// The content image: its shapes are kept (the features at --content-layers).
     content: PathBuf,
-    /// The style image: its statistics (--loss, --layers) are matched.
-    #[arg(long, value_name = "STYLE.png")]
-    style: PathBuf,
+    /// The style image: its statistics (--loss, --layers) are matched. Repeat it to blend
+    /// several styles (--mix).
+    #[arg(long, value_name = "STYLE.png", required = true)]
+    style: Vec<PathBuf>,
+    /// With several styles: their weights, in order, e.g. 0.3,0.7 (divided by their sum)
+    /// [default: equal]
+    #[arg(long, value_delimiter = ',', value_name = "W,W,..")]
+    mix: Vec<f32>,
     /// Weight of the content term at each content layer (0 to 1e9), against style layer
     /// weights of 1.
     #[arg(long, default_value_t = DEFAULT_CONTENT_WEIGHT, value_name = "W")]
@@ -62,9 +68,13 @@ pub fn style(
         content_layers: args.content_layers.clone(),
         ..StyleTransfer::load(&args.content)?
     };
-    let builder = Synthesis::builder()
+    let (first, others) = args.style.split_first().expect("clap requires --style");
+    let mut builder = Synthesis::builder()
         .settings(args.common.settings().clone())
-        .exemplar(&args.style)
+        .exemplar(first)
         .style(transfer);
+    if !others.is_empty() || !args.mix.is_empty() {
+        builder = builder.blend(Blend::load(others, &args.mix)?);
+    }
     args.common.run(builder, interrupts, term, summary)
 }
