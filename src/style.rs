@@ -16,6 +16,12 @@ pub const DEFAULT_CONTENT_LAYERS: &str = "relu4_2";
 /// shapes stay recognisable in the style's texture (1e3 loses a face at 256², docs/style.md).
 pub const DEFAULT_CONTENT_WEIGHT: f32 = 1e4;
 
+/// A run that starts from the content starts from it with its values squeezed into
+/// [MARGIN, 1 − MARGIN]: the solver works on logits (x = sigmoid(u)), and a pixel at 0 or 1
+/// (a black helmet, a white sky) would start where the sigmoid is flat, its gradient 1000x
+/// smaller, and keep its colour whatever the style asks (docs/style.md).
+pub const START_MARGIN: f32 = 0.05;
+
 /// Largest content or style weight accepted.
 pub const MAX_WEIGHT: f32 = 1e9;
 
@@ -84,6 +90,12 @@ impl StyleTransfer {
         } else {
             image_io::resize(&self.content, width as u32, height as u32)
         }
+    }
+
+    /// Where a run from the content starts, at `width` x `height` (`START_MARGIN`).
+    pub fn start_at(&self, width: usize, height: usize) -> Planar {
+        self.content_at(width, height)
+            .mapv(|v| START_MARGIN + (1.0 - 2.0 * START_MARGIN) * v)
     }
 
     /// The content term's targets at a scale of `width` x `height`: the content image's

@@ -180,7 +180,7 @@ impl Synthesis {
     /// The start at `size` (the first scale's) for `exemplar` (at that scale).
     pub(crate) fn start_at(&self, exemplar: &Planar, size: (usize, usize)) -> Planar {
         match (self.init(), &self.builder.style) {
-            (Init::Content, Some(style)) => style.content_at(size.0, size.1),
+            (Init::Content, Some(style)) => style.start_at(size.0, size.1),
             (init, _) => init.image(1, exemplar, size, self.builder.settings.seed),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use neurotex::manifest::{default_models_dir, ModelSet, Padding};
+use neurotex::manifest::{default_models_dir, ModelSet, Padding, VariantKind};
 use neurotex::runtime::{self, Provider};
 use serde_json::json;
 
@@ -52,8 +52,13 @@ pub fn models(dir: Option<PathBuf>, as_json: bool) -> neurotex::Result<()> {
         println!("  backbone {name}: {} ({})", b.network, b.weights.source);
     }
     for (name, v) in &set.manifest.variants {
+        let used_by = match v.kind() {
+            VariantKind::Plain => "synth",
+            VariantKind::Regions => "fill, expand, synth --guide-*",
+            VariantKind::Content => "style",
+        };
         println!(
-            "\n{name}: --loss {} --backbone {}{}: {}",
+            "\n{name} ({used_by}): --loss {} --backbone {}{}: {}",
             v.statistic,
             v.backbone,
             match v.padding {
@@ -63,6 +68,9 @@ pub fn models(dir: Option<PathBuf>, as_json: bool) -> neurotex::Result<()> {
             },
             v.description
         );
+        if v.content.is_some() {
+            println!("  plus a content term c / (2 N M) sum (F - F_content)^2 at any layer");
+        }
         println!("  layers: {}", v.layers.join(", "));
         println!(
             "  grad models: {} (truncated after each layer)",
