@@ -278,7 +278,10 @@ fn providers_and_models_commands_report() {
     let out = neurotex(&["models"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && text.contains("gram:") && text.contains("relu5_3"),
+        out.status.success()
+            && text.contains("gram (synth):")
+            && text.contains("gram.content (style):")
+            && text.contains("relu5_3"),
         "{text}"
     );
 }
