@@ -1,5 +1,7 @@
 //! The scales of a run, coarsest first: each one's output size, exemplar, and, for a fill, an
-//! expansion or guided synthesis, its canvas and the regions its statistics are taken over.
+//! expansion or guided synthesis, its canvas and the regions its statistics are taken over; a
+//! style transfer's content features, a blend's other exemplars. And what the builder decides
+//! from the kind of run (its size, its variant, its content layers).
 
 use super::SynthesisBuilder;
 use crate::blend::{self, Blend};
