@@ -73,6 +73,15 @@ fn a_blend_weighted_one_and_zero_is_the_first_exemplar_alone() {
     assert_eq!(r["blend"]["first_weight"], 1.0);
     assert_eq!(r["blend"]["others"][0]["weight"], 0.0);
     common::schema::assert_conforms("run-record.schema.json", &r);
+    // Resumed, it blends the same exemplars with the same weights.
+    succeeds(&dir, &["synth", "--resume", s(&mixed_rec), "--iters", "14"]);
+    let r = read_json(&mixed_rec);
+    assert_eq!(r["resumed_after_iterations"], 10);
+    assert_eq!(r["blend"]["others"][0]["weight"], 0.0);
+    assert!(r["blend"]["others"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("grass_meadow.png"));
 
     // An even blend: between the two in colour, and apart from both.
     let (even, _) = run("even", &[s(&leaves), s(&grass)], &["--iters", "40"]);
