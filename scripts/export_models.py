@@ -722,9 +722,10 @@ class Sliced(Sorted):
 STATISTICS = [Gram(), Sorted(), Sliced()]
 # Exported for VGG-16 only: fill, expand and guided synthesis use the default network.
 REGION_STATISTICS = [RegionGram()]
-# With a content term (style transfer), VGG-16 only: the paper's Gram statistics, and the sorted
-# features, whose 1-D Wasserstein style loss is a known alternative (Kolkin et al. 2019).
-CONTENT_STATISTICS = [Gram(), Sorted()]
+# With a content term (style transfer), VGG-16 only: the paper's Gram statistics, the sorted
+# features (per-channel 1-D Wasserstein) and the sliced Wasserstein loss, which Heitz et al.
+# (2021) also use for style transfer.
+CONTENT_STATISTICS = [Gram(), Sorted(), Sliced()]
 PADDINGS = ["zero", "circular", "reflect"]
 # File-name tag of each padding (zero, the default, has none).
 PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}

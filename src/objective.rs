@@ -163,8 +163,14 @@ impl Statistics {
     }
 
     /// The features of one image at `layers` (variants with a content term): the content
-    /// term's targets. Only those outputs are computed.
-    pub fn features(&mut self, image: &Planar, layers: &[String]) -> Result<LayerStatistics> {
+    /// term's targets. Only those outputs are fetched.
+    /// `step` holds the variant's per-step inputs, which the model takes whatever it outputs.
+    pub fn features(
+        &mut self,
+        image: &Planar,
+        layers: &[String],
+        step: &StepValues,
+    ) -> Result<LayerStatistics> {
         let names = (layers.iter())
             .map(|l| {
                 self.feature_outputs.get(l).cloned().ok_or_else(|| {
@@ -175,8 +181,9 @@ impl Statistics {
         let selector = (names.iter()).fold(OutputSelector::no_default(), |s, n| s.with(n));
         let options = RunOptions::new()?.with_outputs(selector);
         let data = image.as_standard_layout();
+        let step = step_tensors(&self.step_inputs, step)?;
         let model = (self.input.as_str(), self.regions_input.as_deref());
-        let inputs = stats_inputs(model, &data, None, &[])?;
+        let inputs = stats_inputs(model, &data, None, &step)?;
         let outputs = self.session.run_with_options(inputs, &options)?;
         (layers.iter().zip(&names))
             .map(|(layer, name)| {

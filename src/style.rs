@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::objective::{ContentTarget, Statistics};
+use crate::step_inputs::StepValues;
 
 /// The content term's layer by default: the paper's (conv4_2, after its ReLU).
 pub const DEFAULT_CONTENT_LAYERS: &str = "relu4_2";
@@ -105,10 +106,11 @@ impl StyleTransfer {
         statistics: &mut Statistics,
         layers: &[String],
         (width, height): (usize, usize),
+        step: &StepValues,
     ) -> Result<ContentTarget> {
         let image = self.content_at(width, height);
         Ok(ContentTarget {
-            features: statistics.features(&image, layers)?,
+            features: statistics.features(&image, layers, step)?,
             weights: (layers.iter())
                 .map(|l| (l.clone(), self.content_weight))
                 .collect(),

@@ -203,6 +203,34 @@ fn a_style_transfer_resumes_with_its_content_and_weights() {
 }
 
 #[test]
+fn every_statistic_transfers_a_style() {
+    let dir = scratch("style-statistics");
+    let (astronaut, leaves) = (example("astronaut.png"), example("maple_leaves.png"));
+    for statistic in ["gram", "sorted", "sliced"] {
+        let (out, record) = (dir.join(format!("{statistic}.png")), dir.join("r.json"));
+        let args = [
+            &[
+                "style",
+                s(&astronaut),
+                "--style",
+                s(&leaves),
+                "--loss",
+                statistic,
+            ][..],
+            &["-o", s(&out), "--record", s(&record), "--overwrite"],
+            &QUICK,
+        ];
+        succeeds(&dir, &args.concat());
+        let r = read_json(&record);
+        let (start, best) = (
+            r["initial_loss"].as_f64().unwrap(),
+            r["best_loss"].as_f64().unwrap(),
+        );
+        assert!(best < 0.5 * start, "{statistic}: loss {start} -> {best}");
+    }
+}
+
+#[test]
 fn bad_style_settings_are_refused_before_any_work() {
     let (astronaut, leaves) = (example("astronaut.png"), example("maple_leaves.png"));
     let style = |extra: &[&str], expect: &[&str]| {
@@ -234,8 +262,8 @@ fn bad_style_settings_are_refused_before_any_work() {
     );
     style(&["--content-layers", "relu9_9"], &["relu9_9"]);
     style(
-        &["--loss", "sliced"],
-        &["no sliced models with a content term"],
+        &["--backbone", "vgg19"],
+        &["no gram models with a content term"],
     );
     let missing = Path::new("/nonexistent/content.png");
     fails_with(

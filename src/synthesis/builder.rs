@@ -334,8 +334,14 @@ impl SynthesisBuilder {
 
     /// Validate every setting, load the exemplar, the models and the provider, and compute the
     /// exemplar's statistics. Every error a user can cause is reported here, before the run.
-    pub fn build(self) -> Result<Synthesis> {
+    pub fn build(mut self) -> Result<Synthesis> {
         let setup_start = Instant::now();
+        if self.style.is_some() {
+            // The passes' graphs stop before the content layer (relu3_1, relu4_3): a style
+            // transfer's would pull the content apart. None unless asked for.
+            self.settings.shallow_first.get_or_insert(0);
+            self.settings.skip_deepest.get_or_insert(0);
+        }
         self.settings.validate()?;
         let mut notices = Vec::new();
         let exemplar_path = self.exemplar.clone();
@@ -516,7 +522,8 @@ impl SynthesisBuilder {
         if let Some(style) = &self.style {
             for stage in &mut stages {
                 let at = (stage.size.width as usize, stage.size.height as usize);
-                stage.content = Some(style.target_at(&mut statistics, &content_layers, at)?);
+                stage.content =
+                    Some(style.target_at(&mut statistics, &content_layers, at, &step)?);
             }
         }
         stages
