@@ -19,15 +19,6 @@ const QUICK: [&str; 8] = [
     "noise",
 ];
 
-fn losses(record: &Path) -> Vec<f64> {
-    read_json(record)["iterations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["loss"].as_f64().unwrap())
-        .collect()
-}
-
 /// Mean green minus red of an image: high on grass, low on maple leaves.
 fn greenness(path: &Path) -> f64 {
     let image = image::open(path).unwrap().to_rgb8();
@@ -64,7 +55,7 @@ fn a_blend_weighted_one_and_zero_is_the_first_exemplar_alone() {
         &[s(&leaves), s(&grass)],
         &["--mix", "1,0", "--iters", "10"],
     );
-    assert_eq!(losses(&alone_rec), losses(&mixed_rec));
+    assert_eq!(iteration_losses(&alone_rec), iteration_losses(&mixed_rec));
     assert_eq!(
         std::fs::read(&alone).unwrap(),
         std::fs::read(&mixed).unwrap()

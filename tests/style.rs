@@ -21,16 +21,6 @@ const QUICK: [&str; 8] = [
     "0",
 ];
 
-/// Losses after each iteration, from a run record.
-fn losses(record: &Path) -> Vec<f64> {
-    read_json(record)["iterations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["loss"].as_f64().unwrap())
-        .collect()
-}
-
 #[test]
 fn with_no_content_term_style_transfer_is_texture_synthesis() {
     let dir = scratch("style-zero");
@@ -63,7 +53,7 @@ fn with_no_content_term_style_transfer_is_texture_synthesis() {
     ];
     succeeds(&dir, &style.concat());
     // The same start, the same loss at every iteration (other graphs: float rounding).
-    let (a, b) = (losses(&t_rec), losses(&s_rec));
+    let (a, b) = (iteration_losses(&t_rec), iteration_losses(&s_rec));
     assert_eq!(a.len(), b.len());
     for (k, (x, y)) in a.iter().zip(&b).enumerate() {
         assert!((x - y).abs() <= 1e-3 * x.abs(), "iteration {k}: {x} vs {y}");

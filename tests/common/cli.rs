@@ -131,6 +131,16 @@ pub fn tiny<'a>(exemplar: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a s
     [&["synth", exemplar, "-o", out][..], &TINY, extra].concat()
 }
 
+/// The loss after each iteration, from a run record.
+pub fn iteration_losses(record: &Path) -> Vec<f64> {
+    read_json(record)["iterations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["loss"].as_f64().unwrap())
+        .collect()
+}
+
 pub fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }

@@ -54,6 +54,29 @@ def edge_pixels(h, w, rng, interior=2):
     return pixels
 
 
+def assert_gradient_matches(label, grad, loss_of, x0, rng, interior=2):
+    """The graph's gradient `grad` [3,H,W] against central differences of `loss_of` (a float64
+    image -> its loss) at `x0`, on corner, edge and `interior` inner pixels of random channels:
+    |graph − fd| ≤ 1e-4 (rms gradient + |fd|) each."""
+    _, h, w = x0.shape
+    scale = np.sqrt(np.mean(grad ** 2))
+    rows = []
+    for y, x in edge_pixels(h, w, rng, interior):
+        c = int(rng.integers(0, 3))
+        fd = []
+        for sign in (1.0, -1.0):
+            xp = x0.copy()
+            xp[c, y, x] += sign * EPS
+            fd.append(loss_of(xp))
+        rows.append((c, y, x, grad[c, y, x], (fd[0] - fd[1]) / (2 * EPS)))
+    report = "\n".join(f"  c{c} ({y:2d},{x:2d}): graph {g:+.6e}  fd {d:+.6e}  "
+                       f"error/rms {abs(g - d) / scale:.1e}" for c, y, x, g, d in rows)
+    print(f"{label}: rms gradient {scale:.3e}\n{report}")
+    for c, y, x, g, d in rows:
+        assert abs(g - d) <= 1e-4 * (scale + abs(d)), \
+            f"{label} c{c} ({y},{x}): graph {g:.6e} vs finite difference {d:.6e}\n{report}"
+
+
 def check_gradient(backbone, padding, size, deep_only, seed):
     rng = np.random.default_rng(seed)
     h, w = size
@@ -80,22 +103,9 @@ def check_gradient(backbone, padding, size, deep_only, seed):
     x0 = image[0].astype(np.float64)
     loss0 = reference_loss(x0, targets64, weights, backbone, padding)
     np.testing.assert_allclose(float(out["loss"][0]), loss0, rtol=1e-3)
-    scale = np.sqrt(np.mean(grad ** 2))
-    rows = []
-    for y, x in edge_pixels(h, w, rng):
-        c = int(rng.integers(0, 3))
-        fd = []
-        for sign in (1.0, -1.0):
-            xp = x0.copy()
-            xp[c, y, x] += sign * EPS
-            fd.append(reference_loss(xp, targets64, weights, backbone, padding))
-        rows.append((c, y, x, grad[c, y, x], (fd[0] - fd[1]) / (2 * EPS)))
-    report = "\n".join(f"  c{c} ({y:2d},{x:2d}): graph {g:+.6e}  fd {d:+.6e}  "
-                       f"error/rms {abs(g - d) / scale:.1e}" for c, y, x, g, d in rows)
-    print(f"{key} {h}x{w}{' deep only' if deep_only else ''}: rms gradient {scale:.3e}\n{report}")
-    for c, y, x, g, d in rows:
-        assert abs(g - d) <= 1e-4 * (scale + abs(d)), \
-            f"{key} c{c} ({y},{x}): graph {g:.6e} vs finite difference {d:.6e}\n{report}"
+    label = f"{key} {h}x{w}{' deep only' if deep_only else ''}"
+    assert_gradient_matches(
+        label, grad, lambda xp: reference_loss(xp, targets64, weights, backbone, padding), x0, rng)
 
 
 @pytest.mark.parametrize("padding", ["zero", "circular", "reflect"])

@@ -7,7 +7,7 @@ plain Gram models."""
 import numpy as np
 import pytest
 
-from test_gradient_fd import EPS, edge_pixels, session
+from test_gradient_fd import assert_gradient_matches, session
 from test_models import MODELS, reference_features
 
 PADDING_TAGS = {"zero": "", "circular": ".tile", "reflect": ".reflect"}
@@ -123,17 +123,6 @@ def test_region_gradient_matches_finite_differences(padding):
     x0 = image[0].astype(np.float64)
     loss0 = reference_loss(x0, maps, targets64, weights, padding)
     np.testing.assert_allclose(float(out["loss"][0]), loss0, rtol=1e-3)
-    scale = np.sqrt(np.mean(grad ** 2))
-    rows = []
-    for y, x in edge_pixels(h, w, rng, interior=4):
-        c = int(rng.integers(0, 3))
-        fd = [reference_loss(np.where(np.arange(3)[:, None, None] == c,
-                                      x0 + sign * EPS * ((np.arange(h)[:, None] == y)
-                                                         & (np.arange(w)[None] == x)), x0),
-                             maps, targets64, weights, padding) for sign in (1.0, -1.0)]
-        rows.append((c, y, x, grad[c, y, x], (fd[0] - fd[1]) / (2 * EPS)))
-    report = "\n".join(f"  c{c} ({y:2d},{x:2d}): graph {g:+.6e}  fd {d:+.6e}"
-                       for c, y, x, g, d in rows)
-    print(f"{key}: rms gradient {scale:.3e}\n{report}")
-    for c, y, x, g, d in rows:
-        assert abs(g - d) <= 1e-4 * (scale + abs(d)), f"{key} c{c} ({y},{x})\n{report}"
+    assert_gradient_matches(
+        key, grad, lambda xp: reference_loss(xp, maps, targets64, weights, padding), x0, rng,
+        interior=4)
