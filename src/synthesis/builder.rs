@@ -195,35 +195,6 @@ impl SynthesisBuilder {
         self
     }
 
-    /// Fill or expand a photo (`Canvas::fill`, `Canvas::expand`) instead of making a texture:
-    /// the output has the canvas's size, and its kept pixels are the photo's, exactly. The
-    /// exemplar is the photo for a fill from its own pixels; set it too.
-    pub fn canvas(mut self, canvas: Canvas) -> Self {
-        self.canvas = Some(canvas);
-        self
-    }
-
-    /// Guided synthesis (`Guides::load`): the output has the output guide's size.
-    pub fn guides(mut self, guides: Guides) -> Self {
-        self.guides = Some(guides);
-        self
-    }
-
-    /// Style transfer (`StyleTransfer::load`): the output keeps the content image's features
-    /// and takes the exemplar's statistics (its style); it has the content's size by default,
-    /// and starts from the content (`--init auto`).
-    pub fn style(mut self, style: StyleTransfer) -> Self {
-        self.style = Some(style);
-        self
-    }
-
-    /// Blend the exemplar's statistics with those of more exemplars (`Blend::load`): a texture
-    /// between them, or several styles.
-    pub fn blend(mut self, blend: Blend) -> Self {
-        self.blend = Some(blend);
-        self
-    }
-
     /// Every setting at once (e.g. from the command line, or a record's).
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;

@@ -14,6 +14,7 @@ use crate::plan::{self, ScalePlan};
 use crate::regions::{Guides, StageRegions};
 use crate::settings::Size;
 use crate::step_inputs::StepValues;
+use crate::style::StyleTransfer;
 
 /// One scale of a coarse-to-fine run.
 pub struct Stage {
@@ -111,6 +112,38 @@ impl Stage {
 }
 
 impl SynthesisBuilder {
+    // The kind of run: a texture by default; these make it a fill or expansion, a guided
+    // synthesis, a style transfer, a blend.
+
+    /// Fill or expand a photo (`Canvas::fill`, `Canvas::expand`) instead of making a texture:
+    /// the output has the canvas's size, and its kept pixels are the photo's, exactly. The
+    /// exemplar is the photo for a fill from its own pixels; set it too.
+    pub fn canvas(mut self, canvas: Canvas) -> Self {
+        self.canvas = Some(canvas);
+        self
+    }
+
+    /// Guided synthesis (`Guides::load`): the output has the output guide's size.
+    pub fn guides(mut self, guides: Guides) -> Self {
+        self.guides = Some(guides);
+        self
+    }
+
+    /// Style transfer (`StyleTransfer::load`): the output keeps the content image's features
+    /// and takes the exemplar's statistics (its style); it has the content's size by default,
+    /// and starts from the content (`--init auto`).
+    pub fn style(mut self, style: StyleTransfer) -> Self {
+        self.style = Some(style);
+        self
+    }
+
+    /// Blend the exemplar's statistics with those of more exemplars (`Blend::load`): a texture
+    /// between them, or several styles.
+    pub fn blend(mut self, blend: Blend) -> Self {
+        self.blend = Some(blend);
+        self
+    }
+
     /// The output's size: a canvas's (whole tiles, cropped at the end), an output guide's (as
     /// `--size` would be, rounded to a multiple of 16), or the settings' (the exemplar's by
     /// default).

@@ -7,16 +7,23 @@
 //! away from the holes (or over another exemplar, whole).
 //!
 //! A canvas has the sizes the graphs take (multiples of 16): a photo of another size is padded
-//! on the right and at the bottom with free pixels, and the output cropped back.
+//! on the right and at the bottom, the padding mirroring the output, and the output cropped
+//! back. `free.rs`: the canvas at one scale as the solver sees it; `fill.rs`: the image
+//! operations (smooth fill, dilation).
 
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3};
 
+mod fill;
+mod free;
+
+pub use fill::{dilate, smooth_fill};
+use free::mirror;
+pub use free::{FreePixels, StageCanvas};
+
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
-use crate::objective::Evaluation;
-use crate::optimizer::ImageLoss;
 use crate::regions::{area_resize, StageRegions};
 
 /// Canvas sides are multiples of this (the network's four poolings).
@@ -91,26 +98,6 @@ pub struct Canvas {
     pub inputs: Vec<PathBuf>,
     /// `fill` or `expand`, for the record.
     pub kind: &'static str,
-}
-
-/// A canvas at one scale of a coarse-to-fine run.
-#[derive(Debug, Clone)]
-pub struct StageCanvas {
-    /// [3, h, w]: the kept pixels at this scale.
-    pub known: Planar,
-    /// Flat indices into [3, h, w] of the free values, in order: the solver's vector.
-    pub free: Vec<usize>,
-    /// The padding beyond the output: (pixel, the output's pixel it mirrors), flat indices.
-    pub mirrored: Vec<(usize, usize)>,
-}
-
-/// Index `i` reflected into 0..n (without repeating the edge), as reflect padding does.
-fn mirror(i: usize, n: usize) -> usize {
-    if i < n {
-        i
-    } else {
-        (2 * n).saturating_sub(i + 2).min(n - 1)
-    }
 }
 
 fn round_up(n: usize) -> usize {
@@ -399,126 +386,6 @@ impl Canvas {
     }
 }
 
-impl StageCanvas {
-    /// The free values of a full image.
-    pub fn gather(&self, image: &[f32]) -> Vec<f32> {
-        self.free.iter().map(|&i| image[i]).collect()
-    }
-
-    /// Where a run starts: the free pixels smoothly filled from around them, with a little of `noise`
-    /// (a full image) to break the symmetry. From noise alone a small hole keeps its speckle:
-    /// its few positions at the deep layers leave the finest scales almost unconstrained.
-    pub fn start(&self, noise: &[f32]) -> Vec<f32> {
-        let known = self.known.as_slice().expect("standard layout");
-        let values: Vec<f32> = (self.free.iter())
-            .map(|&i| known[i] + START_NOISE * (noise[i] - 0.5))
-            .collect();
-        self.full_image(&values)
-    }
-
-    /// The full image: the kept pixels, with `values` at the free ones.
-    pub fn full_image(&self, values: &[f32]) -> Vec<f32> {
-        let mut image = self
-            .known
-            .as_standard_layout()
-            .into_owned()
-            .into_raw_vec_and_offset()
-            .0;
-        self.paste(values, &mut image);
-        image
-    }
-
-    /// `values` put at the free pixels of `image`, and the padding mirrored from the output.
-    fn paste(&self, values: &[f32], image: &mut [f32]) {
-        for (&i, &v) in self.free.iter().zip(values) {
-            image[i] = v;
-        }
-        for &(to, from) in &self.mirrored {
-            image[to] = image[from];
-        }
-    }
-}
-
-/// The loss of a canvas's free pixels: what the optimiser sees when only they are optimised.
-pub struct FreePixels<'a> {
-    pub inner: &'a mut dyn ImageLoss,
-    pub canvas: &'a StageCanvas,
-    image: Vec<f32>,
-}
-
-impl<'a> FreePixels<'a> {
-    pub fn new(inner: &'a mut dyn ImageLoss, canvas: &'a StageCanvas) -> Self {
-        let image = canvas.full_image(&[]);
-        FreePixels {
-            inner,
-            canvas,
-            image,
-        }
-    }
-}
-
-impl ImageLoss for FreePixels<'_> {
-    fn evaluate_image(&mut self, values: &[f32]) -> Result<Evaluation> {
-        self.canvas.paste(values, &mut self.image);
-        let mut evaluation = self.inner.evaluate_image(&self.image)?;
-        // A padding pixel's gradient is its mirrored source's too (the chain rule).
-        for &(to, from) in &self.canvas.mirrored {
-            evaluation.grad[from] += evaluation.grad[to];
-        }
-        evaluation.grad = self.canvas.gather(&evaluation.grad);
-        Ok(evaluation)
-    }
-}
-
-/// `image` with its holes (where `weight`, in [0, 1], is 0) filled smoothly from what surrounds
-/// them, by push-pull: the kept pixels averaged down a pyramid until every pixel has some, the
-/// averages brought back up bilinearly into the holes. What the exemplar's network sees in a
-/// hole, and where a hole starts: a flat colour there made an edge the fill had to reproduce.
-pub fn smooth_fill(image: &Planar, weight: &Array2<f32>) -> Planar {
-    let (_, h, w) = image.dim();
-    if weight.iter().all(|&k| k > 0.0) {
-        return image.clone();
-    }
-    if (w, h) == (1, 1) {
-        return Array3::from_elem((3, 1, 1), 0.5);
-    }
-    let (sw, sh) = (w.div_ceil(2), h.div_ceil(2));
-    let weights = weight.clone().insert_axis(ndarray::Axis(0));
-    let small_weight = area_resize(&weights, sw, sh);
-    let sums = area_resize(&(image * &weights), sw, sh);
-    let small = Array3::from_shape_fn((3, sh, sw), |(c, y, x)| {
-        sums[[c, y, x]] / small_weight[[0, y, x]].max(1e-6)
-    });
-    let filled = smooth_fill(
-        &small,
-        &small_weight.index_axis(ndarray::Axis(0), 0).to_owned(),
-    );
-    let up = image_io::upsample(&filled, w as u32, h as u32, false);
-    Array3::from_shape_fn((3, h, w), |(c, y, x)| {
-        let k = weight[[y, x]].min(1.0);
-        k * image[[c, y, x]] + (1.0 - k) * up[[c, y, x]]
-    })
-}
-
-/// `mask` grown by `radius` pixels (a square neighbourhood), by two passes of a running count.
-pub fn dilate(mask: &Array2<bool>, radius: usize) -> Array2<bool> {
-    let grow = |m: &Array2<bool>, axis: usize| {
-        let (h, w) = m.dim();
-        let n = if axis == 0 { h } else { w };
-        Array2::from_shape_fn((h, w), |(y, x)| {
-            let k = if axis == 0 { y } else { x };
-            (k.saturating_sub(radius)..(k + radius + 1).min(n)).any(|j| {
-                if axis == 0 {
-                    m[[j, x]]
-                } else {
-                    m[[y, j]]
-                }
-            })
-        })
-    };
-    grow(&grow(mask, 0), 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,63 +477,5 @@ mod tests {
         assert_eq!(corner.unwrap().output, (80, 64));
         assert!(Canvas::expand(photo(40, 30), (40, 30), Anchor::Center, false, vec![]).is_err());
         assert!(Canvas::expand(photo(40, 30), (30, 60), Anchor::Center, false, vec![]).is_err());
-    }
-
-    /// A loss with a known gradient: sum of (i mod 7 + 1) * image[i]^2.
-    struct Weighted;
-
-    impl ImageLoss for Weighted {
-        fn evaluate_image(&mut self, image: &[f32]) -> Result<Evaluation> {
-            let w = |i: usize| (i % 7 + 1) as f32;
-            Ok(Evaluation {
-                loss: vec![image.iter().enumerate().map(|(i, v)| w(i) * v * v).sum()],
-                layer_losses: vec![],
-                grad: image
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| 2.0 * w(i) * v)
-                    .collect(),
-            })
-        }
-    }
-
-    #[test]
-    fn the_padding_mirrors_the_output_and_passes_its_gradient_on() {
-        // A 50x40 photo (canvas 64x48) with a hole at its right edge: the padding mirrors
-        // free pixels there.
-        let mut mask = Array2::from_elem((40, 50), false);
-        mask.slice_mut(ndarray::s![5..15, 44..50]).fill(true);
-        let c = Canvas::fill(photo(50, 40), mask, false, vec![]).unwrap();
-        let (stage, _) = c.at(64, 48);
-        assert_eq!(stage.free.len(), 3 * 10 * 6);
-        let values: Vec<f32> = (0..stage.free.len()).map(|i| i as f32 / 200.0).collect();
-        let image = stage.full_image(&values);
-        let at = |c: usize, y: usize, x: usize| image[(c * 48 + y) * 64 + x];
-        // Column 50 mirrors 48, row 40 row 38, and the corner both.
-        assert_eq!(at(1, 7, 50), at(1, 7, 48));
-        assert_eq!(at(2, 40, 10), at(2, 38, 10));
-        assert_eq!(at(0, 41, 52), at(0, 37, 46));
-        // What a resumed run starts from: the cropped image, padded again the same way.
-        let full = Array3::from_shape_vec((3, 48, 64), image.clone()).unwrap();
-        assert_eq!(c.uncrop(&c.crop(&full)).unwrap(), full);
-        // The free values' gradient against central differences (a quadratic: exact).
-        let mut weighted = Weighted;
-        let mut loss = FreePixels::new(&mut weighted, &stage);
-        let grad = loss.evaluate_image(&values).unwrap().grad;
-        // Values 3 and 4 (columns 47 and 48) are mirrored into the padding.
-        for k in [0, 3, 4, 64, 179] {
-            let h = 0.5; // central differences are exact on a quadratic at any step
-            let mut plus = values.clone();
-            plus[k] += h;
-            let mut minus = values.clone();
-            minus[k] -= h;
-            let f = |v: &[f32], l: &mut FreePixels| l.evaluate_image(v).unwrap().loss[0];
-            let fd = (f(&plus, &mut loss) - f(&minus, &mut loss)) / (2.0 * h);
-            assert!(
-                (fd - grad[k]).abs() < 1e-2 * grad[k].abs().max(1.0),
-                "{k}: {fd} {}",
-                grad[k]
-            );
-        }
     }
 }
