@@ -40,6 +40,7 @@
 // What a user of the library needs.
 pub use blend::Blend;
 pub use canvas::{Anchor, Canvas};
+pub use edge_fade::EdgeFade;
 pub use error::{Error, Result};
 pub use init::Init;
 pub use layers::LayerWeights;
@@ -54,6 +55,7 @@ pub use upsample::Upsampling;
 
 pub mod blend;
 pub mod canvas;
+pub mod edge_fade;
 pub mod error;
 pub mod regions;
 pub mod settings;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
 
+use crate::edge_fade::EdgeFade;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::LayerWeights;
@@ -172,6 +173,14 @@ pub struct Settings {
     #[arg(long, value_enum, default_value_t = EdgePadding::Auto)]
     #[serde(default = "EdgePadding::before_the_choice")]
     pub padding: EdgePadding,
+    /// Gram statistics of a texture: feature positions near the edges count less, their weight
+    /// rising linearly over OUTPUT pixels from the output's edges and EXEMPLAR pixels from the
+    /// exemplar's, so that the output neither copies the exemplar's edges nor crowds its own
+    /// (docs/quality.md). auto: 16,32 with reflect padding, else off; off: every position
+    /// counts the same (the paper's).
+    #[arg(long, default_value = "auto", value_parser = parse_edge_fade, value_name = "auto|off|OUTPUT,EXEMPLAR")]
+    #[serde(default = "EdgeFade::before_the_choice")]
+    pub edge_fade: EdgeFade,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
     /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
     #[arg(long, value_name = "N")]
@@ -401,6 +410,10 @@ impl Settings {
 
 pub fn parse_size(s: &str) -> std::result::Result<Size, String> {
     Size::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_edge_fade(s: &str) -> std::result::Result<EdgeFade, String> {
+    s.parse()
 }
 
 fn parse_weights(s: &str) -> std::result::Result<LayerWeights, String> {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Stage, Synthesis};
 use crate::blend::Blend;
 use crate::canvas::Canvas;
+use crate::edge_fade::EdgeFade;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
@@ -139,6 +140,9 @@ impl SynthesisBuilder {
         tile: bool => settings.tile);
     setter!(/// The convolutions' padding at the edges without `tile` (default: reflect where it fits).
         padding: EdgePadding => settings.padding);
+    setter!(/// Gram statistics of a texture: how far in from the edges positions' weights rise
+        /// (default: auto, 16 px for the output and 32 for the exemplar with reflect padding).
+        edge_fade: EdgeFade => settings.edge_fade);
     setter!(/// Execution provider.
         provider: Provider => settings.runtime.provider);
     setter!(/// fp16 (TensorRT only) or fp32.
@@ -393,7 +397,8 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let kind = self.variant_kind()?;
+        let edge_fade = self.edge_fade_ramps(padding, &models)?;
+        let kind = self.variant_kind(edge_fade.is_some())?;
         let find = |padding| models.find_where(statistic, backbone, padding, kind);
         let padding = if padding == Padding::Reflect
             && self.settings.padding == EdgePadding::Auto
@@ -468,6 +473,7 @@ impl SynthesisBuilder {
             self.blend
                 .as_ref()
                 .map(|b| (b, self.settings.exemplar_scale as f64)),
+            edge_fade,
         );
         let last = stages.last().expect("at least one scale");
         let opened = || -> Result<_> {

@@ -284,6 +284,7 @@ impl Synthesis {
             }),
             scales,
             padding: synthesis.variant.padding,
+            edge_fade: synthesis.stages[0].edge_fade.map(|(o, e)| [o, e]),
             init: synthesis.init(),
             coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
             shallow_first: has_passes.then(|| plan::shallow_budget(s)),

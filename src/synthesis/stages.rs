@@ -6,9 +6,10 @@
 use super::SynthesisBuilder;
 use crate::blend::{self, Blend};
 use crate::canvas::{Canvas, StageCanvas};
+use crate::edge_fade::{self, EdgeFade};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
-use crate::manifest::{Variant, VariantKind};
+use crate::manifest::{ModelSet, Padding, Variant, VariantKind};
 use crate::objective::{ContentTarget, LayerStatistics, Objective, RegionMaps, Statistics};
 use crate::plan::{self, ScalePlan};
 use crate::regions::{Guides, StageRegions};
@@ -29,6 +30,8 @@ pub struct Stage {
     pub content: Option<ContentTarget>,
     /// Several exemplars: the first's weight, and the others at this scale with theirs.
     pub blend: Option<(f32, Vec<(Planar, f32)>)>,
+    /// The edge fade's (output, exemplar) ramps, pixels (src/edge_fade.rs); None: off.
+    pub edge_fade: Option<(u32, u32)>,
 }
 
 impl Stage {
@@ -41,6 +44,7 @@ impl Stage {
         canvas: Option<&Canvas>,
         guides: Option<&Guides>,
         blend: Option<(&Blend, f64)>,
+        edge_fade: Option<(u32, u32)>,
     ) -> Vec<Stage> {
         let (_, eh, ew) = exemplar.dim();
         scales
@@ -53,6 +57,8 @@ impl Stage {
                 };
                 let (sw, sh) = (s.exemplar.0 as usize, s.exemplar.1 as usize);
                 let regions = regions.or_else(|| guides.map(|g| g.at((w, h), (sw, sh))));
+                let regions = regions
+                    .or_else(|| edge_fade.map(|r| edge_fade::stage_regions(r, (w, h), (sw, sh))));
                 let photo = canvas
                     .as_ref()
                     .filter(|_| regions.as_ref().is_some_and(|r| r.exemplar.is_some()));
@@ -70,6 +76,7 @@ impl Stage {
                     regions,
                     content: None,
                     blend,
+                    edge_fade,
                 }
             })
             .collect()
@@ -88,7 +95,13 @@ impl Stage {
         };
         let mut mixed = blend::scaled(first, *weight);
         for (image, weight) in others {
-            blend::add_weighted(&mut mixed, &statistics.compute(image, None, step)?, *weight);
+            // Each exemplar's edges fade as the first's do.
+            let (_, h, w) = image.dim();
+            let faded = self
+                .edge_fade
+                .map(|(_, ramp)| edge_fade::edge_weights(w, h, ramp));
+            let stats = statistics.compute_over(image, faded.as_ref(), None, step)?;
+            blend::add_weighted(&mut mixed, &stats, *weight);
         }
         Ok(mixed)
     }
@@ -211,28 +224,69 @@ impl SynthesisBuilder {
         Ok(chosen)
     }
 
-    /// Which variant of the statistic the run needs: over regions for a canvas or guides, with
-    /// a content term for a style transfer.
-    pub(super) fn variant_kind(&self) -> Result<VariantKind> {
-        Ok(
-            match (&self.style, self.canvas.is_some() || self.guides.is_some()) {
-                (Some(_), true) => {
-                    return Err(Error::InvalidSetting(
-                        "style transfer with a mask or guides is not built yet: run them apart"
-                            .into(),
-                    ))
-                }
-                (None, true) if self.blend.is_some() => {
-                    return Err(Error::InvalidSetting(
-                        "several exemplars with a mask or guides are not built yet: give one"
-                            .into(),
-                    ))
-                }
-                (Some(_), false) => VariantKind::Content,
-                (None, true) => VariantKind::Regions,
-                (None, false) => VariantKind::Plain,
-            },
-        )
+    /// The edge fade's (output, exemplar) ramps for this run (`--edge-fade auto` resolved:
+    /// a texture with edges, reflect padding and a statistic with models over regions), None:
+    /// off. Ramps asked for where they cannot apply are refused.
+    pub(super) fn edge_fade_ramps(
+        &self,
+        padding: Padding,
+        models: &ModelSet,
+    ) -> Result<Option<(u32, u32)>> {
+        let fade = self.settings.edge_fade;
+        let refuse = |why: &str| {
+            Err(Error::InvalidSetting(format!(
+                "--edge-fade {fade}: {why}; leave --edge-fade out (auto) or give off"
+            )))
+        };
+        let kind_of_run = if self.canvas.is_some() {
+            Some("a fill or an expansion keeps the photo's edges")
+        } else if self.guides.is_some() {
+            Some("guided synthesis is not built with it")
+        } else if self.style.is_some() {
+            Some("style transfer is not built with it")
+        } else if padding == Padding::Circular {
+            Some("a tileable texture (--tile) has no edges")
+        } else {
+            None
+        };
+        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        let has_models = models
+            .find_where(statistic, backbone, padding, VariantKind::Regions)
+            .is_ok();
+        match (fade, kind_of_run) {
+            (EdgeFade::Off, _) => Ok(None),
+            (EdgeFade::Auto, Some(_)) => Ok(None),
+            (EdgeFade::Ramps { .. }, Some(why)) => refuse(why),
+            (EdgeFade::Auto, None) => Ok(fade
+                .ramps()
+                .filter(|_| padding == Padding::Reflect && has_models)),
+            (EdgeFade::Ramps { .. }, None) if !has_models => refuse(&format!(
+                "the models folder has no {statistic} models over regions for {backbone} with                  {padding:?} padding (`neurotex models` lists them; gram has them)"
+            )),
+            (EdgeFade::Ramps { .. }, None) => Ok(fade.ramps()),
+        }
+    }
+
+    /// Which variant of the statistic the run needs: over regions for a canvas, guides or an
+    /// edge fade, with a content term for a style transfer.
+    pub(super) fn variant_kind(&self, edge_fade: bool) -> Result<VariantKind> {
+        let masked = self.canvas.is_some() || self.guides.is_some();
+        let not_yet = |what: &str| {
+            Err(Error::InvalidSetting(format!(
+                "{what} with a mask or guides is not built yet: run them apart"
+            )))
+        };
+        if masked && self.style.is_some() {
+            return not_yet("style transfer");
+        }
+        if masked && self.blend.is_some() {
+            return not_yet("several exemplars");
+        }
+        Ok(match (&self.style, masked || edge_fade) {
+            (Some(_), _) => VariantKind::Content,
+            (None, true) => VariantKind::Regions,
+            (None, false) => VariantKind::Plain,
+        })
     }
 
     /// The sha256s of a canvas's or the guides' files, for the record (`--resume` checks them).
