@@ -1,15 +1,16 @@
-//! Edge fade: the Gram statistics of a texture weigh the feature positions near the image's
-//! edges less, rising linearly from the edge to full weight some pixels in (the `gram.regions`
-//! models with one region: G = F D Fᵀ / Σ D, D pooled to each layer as the network pools).
+//! Edge fade (`--edge-fade OUTPUT,EXEMPLAR`, off by default): a texture's Gram statistics weigh
+//! the feature positions near the image's edges less, the weight rising linearly from the edge
+//! to 1 over OUTPUT pixels in the output and EXEMPLAR pixels in the exemplar (the
+//! `gram.regions` models with one region: G = F D Fᵀ / Σ D, D pooled to each layer as the
+//! network pools). The "weighted valid-region Gram" of issue 24.
 //!
-//! Why (docs/quality.md, "The frame"): with reflect padding a feature next to an edge sees the
-//! image mirrored there, something no interior position sees. In the exemplar those positions
-//! describe its edges, not the texture (bark's photo has an orange strip along its left edge,
-//! and its outputs grew the same strip along theirs); in the output they are where the optimiser
-//! can buy the exemplar's statistics cheapest, and the edges came out busier than the inside
-//! (bark 512x256, band detail 1.18-1.21 on three seeds). Fading the output's statistics over
-//! 16 pixels and the exemplar's over 32 brought bark to 1.00 / 1.11, the detail within 2% on
-//! every texture, without changing what the interior matches.
+//! Why it exists, and why it is not the default (docs/quality.md, "Edge fade"): next to an
+//! edge a padded network sees something no interior position sees, and the exemplar's
+//! statistics describe its own edges too; a result copies them onto its edges (bark's photo has
+//! an orange strip along its left side and a busy right side, and so had its results). Fading
+//! the exemplar's positions takes the strip out (bark 512x256, band saturation 1.30 -> 1.08
+//! over 48 pixels); fading the output's removes edge detail on every texture alike (bark 1.18
+//! -> 1.00, but pebbles 0.98 -> 0.82), so it cannot be a default.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,37 +21,28 @@ use serde::{Deserialize, Serialize};
 use crate::objective::RegionMaps;
 use crate::regions::StageRegions;
 
-/// How far in from the edges the statistics' weights rise, in pixels of each scale.
-/// Written as the command line writes it (`auto`, `off`, `16,32`), in records too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Pixels, in each scale's own, over which the weights rise from the edges of the output and of
+/// the exemplar (0: flat). Written as the command line writes it (`off`, `16,32`), in records
+/// too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum EdgeFade {
-    /// The measured default (`DEFAULT_RAMPS`) where the run can have it: a texture with the
-    /// Gram statistic and edges (not `--tile`); off otherwise.
-    Auto,
     /// Every position counts the same (the paper's statistics).
+    #[default]
     Off,
-    /// The output's weights rise over `output` pixels, the exemplar's over `exemplar` (0: flat).
-    Ramps { output: u32, exemplar: u32 },
+    Ramps {
+        output: u32,
+        exemplar: u32,
+    },
 }
-
-/// `auto`'s ramps, (output, exemplar) pixels: measured on the seven example textures
-/// (docs/quality.md).
-pub const DEFAULT_RAMPS: (u32, u32) = (16, 32);
 
 /// Longest ramp accepted: the network's reach at relu5_1 is 58 pixels on each side.
 pub const MAX_RAMP: u32 = 128;
 
 impl EdgeFade {
-    /// What records from before the edge fade existed used.
-    pub fn before_the_choice() -> EdgeFade {
-        EdgeFade::Off
-    }
-
-    /// (output, exemplar) ramps, pixels; None: off. `auto` is resolved by the builder first.
+    /// (output, exemplar) ramps, pixels; None: off.
     pub fn ramps(self) -> Option<(u32, u32)> {
         match self {
-            EdgeFade::Auto => Some(DEFAULT_RAMPS),
             EdgeFade::Off => None,
             EdgeFade::Ramps { output, exemplar } => Some((output, exemplar)),
         }
@@ -60,7 +52,6 @@ impl EdgeFade {
 impl fmt::Display for EdgeFade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EdgeFade::Auto => write!(f, "auto"),
             EdgeFade::Off => write!(f, "off"),
             EdgeFade::Ramps { output, exemplar } => write!(f, "{output},{exemplar}"),
         }
@@ -85,39 +76,29 @@ impl FromStr for EdgeFade {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => return Ok(EdgeFade::Auto),
-            "off" => return Ok(EdgeFade::Off),
-            _ => {}
+        if s == "off" {
+            return Ok(EdgeFade::Off);
         }
         let px = |v: &str| -> Result<u32, String> {
             match v.trim().parse::<u32>() {
                 Ok(n) if n <= MAX_RAMP => Ok(n),
                 _ => Err(format!(
-                    "`{v}` is not a number of pixels from 0 to {MAX_RAMP}: write auto, off, or \
-                     OUTPUT,EXEMPLAR pixels (e.g. 16,32)"
+                    "`{v}` is not a number of pixels from 0 to {MAX_RAMP}: write off, or \
+                     OUTPUT,EXEMPLAR pixels (e.g. 0,48)"
                 )),
             }
         };
-        match s.split_once(',') {
-            Some((output, exemplar)) => Ok(EdgeFade::Ramps {
-                output: px(output)?,
-                exemplar: px(exemplar)?,
-            }),
-            None => {
-                let n = px(s)?;
-                Ok(EdgeFade::Ramps {
-                    output: n,
-                    exemplar: n,
-                })
-            }
-        }
+        let (output, exemplar) = s.split_once(',').unwrap_or((s, s));
+        Ok(EdgeFade::Ramps {
+            output: px(output)?,
+            exemplar: px(exemplar)?,
+        })
     }
 }
 
 /// One region's weights over a `width` x `height` image: 1 inside, falling linearly to the
-/// edges over `ramp` pixels, in every scale's own pixels (the network's reach is in pixels).
-/// Ramp 0: all ones.
+/// edges over `ramp` pixels (the network's reach is in pixels, at every scale). Ramp 0: all
+/// ones.
 pub fn edge_weights(width: usize, height: usize, ramp: u32) -> RegionMaps {
     let fall = |d: usize| {
         if ramp == 0 {
@@ -167,7 +148,7 @@ mod tests {
 
     #[test]
     fn settings_parse_and_print_back() {
-        for text in ["auto", "off", "16,32", "0,48"] {
+        for text in ["off", "16,32", "0,48"] {
             let fade: EdgeFade = text.parse().unwrap();
             assert_eq!(fade.to_string(), text);
         }
@@ -178,9 +159,9 @@ mod tests {
                 exemplar: 12
             })
         );
-        for bad in ["", "-1", "16,", "x,3", "500", "16,32,8"] {
+        for bad in ["", "auto", "-1", "16,", "x,3", "500", "16,32,8"] {
             let err = bad.parse::<EdgeFade>().unwrap_err();
-            assert!(err.contains("auto, off"), "{bad}: {err}");
+            assert!(err.contains("write off, or"), "{bad}: {err}");
         }
     }
 }

@@ -109,7 +109,7 @@ pub struct RunRecord {
     /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).
     pub padding: crate::manifest::Padding,
     /// How far in from the output's and the exemplar's edges the Gram's position weights rise,
-    /// pixels (`--edge-fade auto` resolved); None: every position counts the same.
+    /// pixels (`--edge-fade`); None: every position counts the same.
     pub edge_fade: Option<[u32; 2]>,
     /// What the first scale started from (`--init auto` resolved).
     pub init: crate::init::Init,

@@ -12,8 +12,8 @@ use neurotex::optimizer::{EvaluationRecord, Solver, StopReason};
 use neurotex::record::RunRecord;
 use neurotex::synthesis::Outcome;
 use neurotex::upsample::Upsampling;
+use neurotex::EdgePadding;
 use neurotex::{image_io::Planar, Event, Synthesis, SynthesisBuilder};
-use neurotex::{EdgeFade, EdgePadding};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -549,12 +549,11 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
     let record = &outcome.record;
     assert_eq!(record.skip_deepest, Some(10));
     assert_eq!(pass_plan(record), [("relu3_1", 8), ("relu4_1", 10)]);
-    // The record names every model the run loaded, the passes' truncated ones included (over
-    // regions: the edge fade's).
+    // The record names every model the run loaded, the passes' truncated ones included.
     let files: Vec<&str> = record.models.iter().map(|m| m.file.as_str()).collect();
     for file in [
-        "gram.regions.reflect.grad.blocks_upto_relu3_1.onnx",
-        "gram.regions.reflect.grad.blocks_upto_relu4_1.onnx",
+        "gram.reflect.grad.blocks_upto_relu3_1.onnx",
+        "gram.reflect.grad.blocks_upto_relu4_1.onnx",
     ] {
         assert!(files.contains(&file), "{file} not in {files:?}");
     }
@@ -642,12 +641,8 @@ fn the_pass_without_the_deepest_block_runs_between_the_shallow_pass_and_all_laye
 fn example_upsampling_starts_the_next_scale_closer_than_bilinear() {
     // Coarse-to-fine, 2 scales at 128², no shallow pass: the same coarse result carried up
     // either way (the coarse scale does not depend on it), then 20 iterations at full size.
-    // The paper's statistics, every position alike: with the edge fade's at this small size
-    // the two starts are within 1% (3.65e8 and 3.62e8) and example still ends lower (2.49e6
-    // against 2.64e6 after 20 iterations).
     let run = |upsampling: Upsampling| {
         pebbles_two_scales(20)
-            .edge_fade(EdgeFade::Off)
             .shallow_first(0)
             .skip_deepest(0)
             .upsampling(upsampling)

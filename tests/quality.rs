@@ -105,3 +105,97 @@ fn the_default_grows_no_frame_where_zero_padding_does() {
         );
     }
 }
+
+#[test]
+fn the_edge_fade_weighs_the_edges_and_flat_weights_change_nothing() {
+    let dir = scratch("quality-fade");
+    let pebbles = example("pebbles.png");
+    let run = |name: &str, fade: &str| {
+        let (out, record) = (
+            dir.join(format!("{name}.png")),
+            dir.join(format!("{name}.json")),
+        );
+        let args = [
+            "synth",
+            s(&pebbles),
+            "-o",
+            s(&out),
+            "--record",
+            s(&record),
+            "--size",
+            "64",
+            "--scales",
+            "1",
+            "--init",
+            "noise",
+            "--iters",
+            "8",
+            "--tolerance",
+            "0",
+            "--edge-fade",
+            fade,
+        ];
+        succeeds(&dir, &args);
+        let r = read_json(&record);
+        (iteration_losses(&record), r)
+    };
+    let (p, plain) = run("plain", "off");
+    let (f, flat) = run("flat", "0,0");
+    let (faded_losses, faded) = run("faded", "16,32");
+    assert_eq!(plain["edge_fade"], Value::Null);
+    assert_eq!(flat["edge_fade"], serde_json::json!([0, 0]));
+    assert_eq!(faded["edge_fade"], serde_json::json!([16, 32]));
+    assert_eq!(faded["settings"]["edge_fade"], "16,32");
+    common::schema::assert_conforms("run-record.schema.json", &faded);
+    // The fade runs the models over regions; weights of one everywhere are the plain Gram.
+    let models = |r: &Value| r["models"].to_string();
+    assert!(models(&faded).contains("gram.regions.reflect.grad"));
+    assert!(!models(&plain).contains("regions"));
+    assert_eq!(p.len(), f.len());
+    for (k, (a, b)) in p.iter().zip(&f).enumerate() {
+        assert!((a - b).abs() <= 1e-3 * a, "iteration {k}: {a} vs {b}");
+    }
+    // Faded weights are a different loss (from noise, whose statistics are the same
+    // everywhere, it starts close: 0.2% apart), and it falls.
+    let faded = faded_losses;
+    let apart = (faded.iter().zip(&p))
+        .map(|(a, b)| (a - b).abs() / b)
+        .fold(0.0, f64::max);
+    assert!(apart > 1e-2, "at most {apart} apart: {faded:?} vs {p:?}");
+    assert!(faded.last().unwrap() < &(0.5 * faded[0]), "{faded:?}");
+}
+
+#[test]
+fn an_edge_fade_where_it_cannot_apply_is_refused_before_any_work() {
+    let dir = scratch("quality-fade-bad");
+    let out = dir.join("o.png");
+    let pebbles = example("pebbles.png");
+    let (p, o) = (s(&pebbles), s(&out));
+    fails_with(
+        &tiny(p, o, &["--edge-fade", "16,x"]),
+        &["write off, or OUTPUT,EXEMPLAR"],
+    );
+    fails_with(&tiny(p, o, &["--edge-fade", "500"]), &["from 0 to 128"]);
+    fails_with(
+        &tiny(p, o, &["--edge-fade", "16", "--tile"]),
+        &["--edge-fade 16,16", "no edges"],
+    );
+    fails_with(
+        &tiny(p, o, &["--edge-fade", "0,48", "--loss", "sorted"]),
+        &["no sorted models over regions"],
+    );
+    fails_with(
+        &[
+            "style",
+            s(&example("astronaut.png")),
+            "--style",
+            s(&pebbles),
+            "-o",
+            s(&out),
+            "--edge-fade",
+            "8",
+        ],
+        &["--edge-fade 8,8", "style transfer"],
+    );
+    assert!(!out.exists());
+}

@@ -175,11 +175,11 @@ pub struct Settings {
     pub padding: EdgePadding,
     /// Gram statistics of a texture: feature positions near the edges count less, their weight
     /// rising linearly over OUTPUT pixels from the output's edges and EXEMPLAR pixels from the
-    /// exemplar's, so that the output neither copies the exemplar's edges nor crowds its own
-    /// (docs/quality.md). auto: 16,32 with reflect padding, else off; off: every position
-    /// counts the same (the paper's).
-    #[arg(long, default_value = "auto", value_parser = parse_edge_fade, value_name = "auto|off|OUTPUT,EXEMPLAR")]
-    #[serde(default = "EdgeFade::before_the_choice")]
+    /// exemplar's (one number: both); off: every position counts the same (the paper's). An
+    /// experiment, not a default: 0,48 keeps a result from copying the exemplar's edges, an
+    /// output ramp removes edge detail (docs/quality.md).
+    #[arg(long, default_value = "off", value_parser = parse_edge_fade, value_name = "off|OUTPUT,EXEMPLAR")]
+    #[serde(default)]
     pub edge_fade: EdgeFade,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
     /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]

@@ -140,8 +140,8 @@ impl SynthesisBuilder {
         tile: bool => settings.tile);
     setter!(/// The convolutions' padding at the edges without `tile` (default: reflect where it fits).
         padding: EdgePadding => settings.padding);
-    setter!(/// Gram statistics of a texture: how far in from the edges positions' weights rise
-        /// (default: auto, 16 px for the output and 32 for the exemplar with reflect padding).
+    setter!(/// Gram statistics of a texture: how far in from the output's and the exemplar's
+        /// edges the positions' weights rise (default off; src/edge_fade.rs).
         edge_fade: EdgeFade => settings.edge_fade);
     setter!(/// Execution provider.
         provider: Provider => settings.runtime.provider);

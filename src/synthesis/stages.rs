@@ -6,7 +6,7 @@
 use super::SynthesisBuilder;
 use crate::blend::{self, Blend};
 use crate::canvas::{Canvas, StageCanvas};
-use crate::edge_fade::{self, EdgeFade};
+use crate::edge_fade;
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::manifest::{ModelSet, Padding, Variant, VariantKind};
@@ -224,18 +224,20 @@ impl SynthesisBuilder {
         Ok(chosen)
     }
 
-    /// The edge fade's (output, exemplar) ramps for this run (`--edge-fade auto` resolved:
-    /// a texture with edges, reflect padding and a statistic with models over regions), None:
-    /// off. Ramps asked for where they cannot apply are refused.
+    /// The edge fade's (output, exemplar) ramps for this run, None: off. Refused where it
+    /// cannot apply, before any work.
     pub(super) fn edge_fade_ramps(
         &self,
         padding: Padding,
         models: &ModelSet,
     ) -> Result<Option<(u32, u32)>> {
         let fade = self.settings.edge_fade;
-        let refuse = |why: &str| {
+        let Some(ramps) = fade.ramps() else {
+            return Ok(None);
+        };
+        let refuse = |why: String| {
             Err(Error::InvalidSetting(format!(
-                "--edge-fade {fade}: {why}; leave --edge-fade out (auto) or give off"
+                "--edge-fade {fade}: {why}; leave it out, or give off"
             )))
         };
         let kind_of_run = if self.canvas.is_some() {
@@ -249,22 +251,20 @@ impl SynthesisBuilder {
         } else {
             None
         };
-        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let has_models = models
-            .find_where(statistic, backbone, padding, VariantKind::Regions)
-            .is_ok();
-        match (fade, kind_of_run) {
-            (EdgeFade::Off, _) => Ok(None),
-            (EdgeFade::Auto, Some(_)) => Ok(None),
-            (EdgeFade::Ramps { .. }, Some(why)) => refuse(why),
-            (EdgeFade::Auto, None) => Ok(fade
-                .ramps()
-                .filter(|_| padding == Padding::Reflect && has_models)),
-            (EdgeFade::Ramps { .. }, None) if !has_models => refuse(&format!(
-                "the models folder has no {statistic} models over regions for {backbone} with                  {padding:?} padding (`neurotex models` lists them; gram has them)"
-            )),
-            (EdgeFade::Ramps { .. }, None) => Ok(fade.ramps()),
+        if let Some(why) = kind_of_run {
+            return refuse(why.into());
         }
+        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        if models
+            .find_where(statistic, backbone, padding, VariantKind::Regions)
+            .is_err()
+        {
+            return refuse(format!(
+                "the models folder has no {statistic} models over regions for {backbone} with \
+                 {padding:?} padding (gram has them on vgg16: `neurotex models`)"
+            ));
+        }
+        Ok(Some(ramps))
     }
 
     /// Which variant of the statistic the run needs: over regions for a canvas, guides or an
