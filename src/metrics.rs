@@ -124,14 +124,28 @@ pub fn spectrum_distance(a: &Planar, b: &Planar) -> f64 {
 /// pixel), where zero padding frames a result.
 pub const BORDER_BAND: usize = 32;
 
-/// How an image's outermost band differs from its interior (1: not at all). A frame shows as
-/// more detail or more saturated colour along the edges than inside.
+/// How a band of an image differs from its interior (1: not at all).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct BorderRatios {
+pub struct BandRatios {
     /// Mean |Laplacian| of the luminance in the band over the interior's.
     pub detail: f64,
     /// Mean saturation (max − min over R, G, B) in the band over the interior's.
     pub saturation: f64,
+}
+
+/// How an image's outermost band differs from its interior (1: not at all). A frame shows as
+/// more detail or more saturated colour along the edges than inside.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BorderRatios {
+    /// The whole band, all four sides.
+    pub detail: f64,
+    pub saturation: f64,
+    /// Each side's band alone (a corner counts in both of its sides): which edge a frame is on,
+    /// or which of the exemplar's own edges a result repeats (docs/quality.md, "Edge fade").
+    pub left: BandRatios,
+    pub right: BandRatios,
+    pub top: BandRatios,
+    pub bottom: BandRatios,
 }
 
 /// The band (1/32 of the width on the left and right, of the height at the top and bottom)
@@ -148,11 +162,12 @@ pub fn border_ratios(img: &Planar) -> BorderRatios {
             + 0.114 * img[[2, y, x]] as f64
     };
     let (bw, bh) = ((w / BORDER_BAND).max(1), (h / BORDER_BAND).max(1));
-    // [band, interior] sums of detail and saturation, and pixel counts.
-    let (mut detail, mut saturation, mut count) = ([0.0; 2], [0.0; 2], [0usize; 2]);
+    // Sums of detail and saturation, and pixel counts, over: the interior, the whole band, and
+    // the left, right, top and bottom bands.
+    const INTERIOR: usize = 0;
+    let (mut detail, mut saturation, mut count) = ([0.0; 6], [0.0; 6], [0usize; 6]);
     for y in 0..h {
         for x in 0..w {
-            let inside = (x >= bw && x + bw < w && y >= bh && y + bh < h) as usize;
             let at = |dy: isize, dx: isize| {
                 let yy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
                 let xx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
@@ -162,22 +177,37 @@ pub fn border_ratios(img: &Planar) -> BorderRatios {
             let rgb = [img[[0, y, x]], img[[1, y, x]], img[[2, y, x]]];
             let spread = rgb.iter().cloned().fold(f32::MIN, f32::max)
                 - rgb.iter().cloned().fold(f32::MAX, f32::min);
-            detail[inside] += laplacian.abs();
-            saturation[inside] += spread as f64;
-            count[inside] += 1;
+            let sides = [x < bw, x + bw >= w, y < bh, y + bh >= h];
+            let band = sides.iter().any(|&s| s);
+            let regions = std::iter::once(if band { 1 } else { INTERIOR })
+                .chain((0..4).filter(|&k| sides[k]).map(|k| k + 2));
+            for r in regions {
+                detail[r] += laplacian.abs();
+                saturation[r] += spread as f64;
+                count[r] += 1;
+            }
         }
     }
-    let ratio = |sums: [f64; 2], floor: f64| {
+    let ratio = |sums: &[f64; 6], r: usize, floor: f64| {
         let mean = |k: usize| sums[k] / count[k].max(1) as f64;
-        if mean(0).max(mean(1)) < floor {
+        if mean(r).max(mean(INTERIOR)) < floor {
             1.0
         } else {
-            mean(0) / mean(1).max(floor)
+            mean(r) / mean(INTERIOR).max(floor)
         }
     };
+    let band = |r: usize| BandRatios {
+        detail: ratio(&detail, r, f64::MIN_POSITIVE),
+        saturation: ratio(&saturation, r, GREY),
+    };
+    let whole = band(1);
     BorderRatios {
-        detail: ratio(detail, f64::MIN_POSITIVE),
-        saturation: ratio(saturation, GREY),
+        detail: whole.detail,
+        saturation: whole.saturation,
+        left: band(2),
+        right: band(3),
+        top: band(4),
+        bottom: band(5),
     }
 }
 
@@ -302,6 +332,16 @@ mod tests {
         });
         let r = border_ratios(&framed);
         assert!(r.detail > 10.0 && r.saturation > 10.0, "{r:?}");
+        // A frame on the left side alone shows there, and not on the right.
+        let left = Array3::from_shape_fn((3, 64, 64), |(c, y, x)| match (x < 2, c) {
+            (true, 0) => ((x + y) % 2) as f32,
+            (true, _) => 0.0,
+            (false, _) => 0.5,
+        });
+        let r = border_ratios(&left);
+        assert!(r.left.detail > 10.0 && r.left.saturation > 10.0, "{r:?}");
+        assert!(r.right.detail < 1.0 && r.right.saturation == 1.0, "{r:?}");
+        assert!(r.detail > 1.0 && r.detail < r.left.detail, "{r:?}");
         // Pixel noise carries far more of its power in the top octave than a smooth image.
         let noise = Array3::from_shape_fn((3, 64, 64), |(_, y, x)| {
             ((x * 7919 + y * 104729) % 97) as f32 / 97.0

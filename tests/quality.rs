@@ -55,6 +55,35 @@ fn the_measure_sees_the_frame_of_zero_padding_and_none_on_the_exemplar() {
     );
 }
 
+#[test]
+fn the_measure_tells_which_side_a_result_repeats_of_its_exemplar() {
+    // Bark's default 512x256 result (stored with the quality measurements) repeats its photo's
+    // own edges: an orange, calm left strip and a busy right side (docs/quality.md).
+    let bark = example("bark_tree.png");
+    let result = repo().join("benches/results/quality/bark_tree_512x256_reflect.png");
+    let rows = measured(&["-e", s(&bark), s(&result)]);
+    let side = |row: usize, side: &str, key: &str| {
+        rows[row]["measures"]["border"][side][key].as_f64().unwrap()
+    };
+    for row in [0, 1] {
+        assert!(side(row, "left", "saturation") > 1.4, "{}", rows[row]);
+        assert!(side(row, "left", "detail") < 0.8, "{}", rows[row]);
+        assert!(side(row, "right", "detail") > 1.6, "{}", rows[row]);
+        assert!(
+            (side(row, "top", "saturation") - 1.0).abs() < 0.2,
+            "{}",
+            rows[row]
+        );
+    }
+    // The whole band lies between its sides.
+    let whole = rows[1]["measures"]["border"]["detail"].as_f64().unwrap();
+    assert!(side(1, "left", "detail") < whole && whole < side(1, "right", "detail"));
+    let out = neurotex(&["measure", "--sides", "-e", s(&bark), s(&result)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("| detail L / R / T / B |"), "{text}");
+    assert!(text.contains("| 0.71 / 1.87 / 1.05 / 1.11 |"), "{text}");
+}
+
 /// The pebbles photo shrunk to 64² (2x2 box filter twice): an exemplar a quarter of the size of
 /// the output below, where a frame shows at once.
 fn small_pebbles(dir: &std::path::Path) -> std::path::PathBuf {

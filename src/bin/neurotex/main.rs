@@ -134,7 +134,7 @@ enum Command {
     /// the finest octave's power against the exemplar's (speckle, blur), colour and spectrum
     /// distances.
     #[command(
-        after_help = "Examples:\n  neurotex measure -e examples/textures/pebbles.png out/pebbles.png\n  neurotex measure -e pebbles.png out/*.png --json"
+        after_help = "Examples:\n  neurotex measure -e examples/textures/pebbles.png out/pebbles.png\n  neurotex measure -e pebbles.png out/*.png --json\n  neurotex measure -e bark.png out/bark_wide.png --sides"
     )]
     Measure(measure::MeasureArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.

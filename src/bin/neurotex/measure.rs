@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use neurotex::image_io;
 use neurotex::manifest::{default_models_dir, ModelSet, Padding};
-use neurotex::metrics::{self, Measures};
+use neurotex::metrics::{self, BandRatios, Measures};
 use neurotex::objective::GramMeter;
 use neurotex::runtime::{Provider, SessionOptions};
 use serde_json::json;
@@ -21,9 +21,13 @@ pub struct MeasureArgs {
     /// The images to measure.
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Print one JSON object: per image its size and measures.
+    /// Print one JSON object: per image its size and measures (each side's band included).
     #[arg(long)]
     json: bool,
+    /// Also print each side's band against the interior (left, right, top, bottom): which edge
+    /// a frame is on, or which of the exemplar's own edges a result repeats.
+    #[arg(long)]
+    sides: bool,
     /// The Gram meter's padding: zero (the network as trained) or reflect. On the whole image
     /// each tends to favour results made with its own padding (docs/quality.md).
     #[arg(long, value_enum, default_value_t = MeterPadding::Zero)]
@@ -85,6 +89,25 @@ pub fn run(args: MeasureArgs) -> neurotex::Result<()> {
             path.display(),
             cells(m)
         );
+    }
+    if args.sides {
+        println!();
+        println!("| image | detail L / R / T / B | saturation L / R / T / B |");
+        println!("|---|---|---|");
+        for (path, _, m, _) in &rows {
+            let b = &m.border;
+            let sides = [b.left, b.right, b.top, b.bottom];
+            let join = |f: fn(&BandRatios) -> f64| {
+                let values: Vec<String> = sides.iter().map(|s| format!("{:.2}", f(s))).collect();
+                values.join(" / ")
+            };
+            println!(
+                "| {} | {} | {} |",
+                path.display(),
+                join(|s| s.detail),
+                join(|s| s.saturation)
+            );
+        }
     }
     Ok(())
 }
