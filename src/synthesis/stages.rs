@@ -261,7 +261,8 @@ impl SynthesisBuilder {
         {
             return refuse(format!(
                 "the models folder has no {statistic} models over regions for {backbone} with \
-                 {padding:?} padding (gram has them on vgg16: `neurotex models`)"
+                 {} padding (gram has them on vgg16: `neurotex models`)",
+                padding.name()
             ));
         }
         Ok(Some(ramps))
