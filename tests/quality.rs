@@ -56,32 +56,37 @@ fn the_measure_sees_the_frame_of_zero_padding_and_none_on_the_exemplar() {
 }
 
 #[test]
-fn the_measure_tells_which_side_a_result_repeats_of_its_exemplar() {
-    // Bark's default 512x256 result (stored with the quality measurements) repeats its photo's
-    // own edges: an orange, calm left strip and a busy right side (docs/quality.md).
+fn the_measure_tells_which_side_a_band_differs_on() {
+    // Bark's photo has an orange, calm strip along its left side and a busy right side (its
+    // results repeat them: docs/quality.md); mirrored left to right, the sides swap.
+    let dir = scratch("quality-sides");
     let bark = example("bark_tree.png");
-    let result = repo().join("benches/results/quality/bark_tree_512x256_reflect.png");
-    let rows = measured(&["-e", s(&bark), s(&result)]);
+    let mirrored = dir.join("bark_mirrored.png");
+    image::imageops::flip_horizontal(&image::open(&bark).unwrap().to_rgb8())
+        .save(&mirrored)
+        .unwrap();
+    let rows = measured(&["-e", s(&bark), s(&bark), s(&mirrored)]);
     let side = |row: usize, side: &str, key: &str| {
         rows[row]["measures"]["border"][side][key].as_f64().unwrap()
     };
-    for row in [0, 1] {
-        assert!(side(row, "left", "saturation") > 1.4, "{}", rows[row]);
-        assert!(side(row, "left", "detail") < 0.8, "{}", rows[row]);
-        assert!(side(row, "right", "detail") > 1.6, "{}", rows[row]);
-        assert!(
-            (side(row, "top", "saturation") - 1.0).abs() < 0.2,
-            "{}",
-            rows[row]
-        );
+    let (photo, flipped) = (1, 2);
+    assert!(side(photo, "left", "saturation") > 1.5, "{}", rows[photo]);
+    assert!(side(photo, "left", "detail") < 0.8, "{}", rows[photo]);
+    assert!(side(photo, "right", "detail") > 1.5, "{}", rows[photo]);
+    assert!((side(photo, "top", "saturation") - 1.0).abs() < 0.1);
+    for key in ["detail", "saturation"] {
+        assert!((side(photo, "left", key) - side(flipped, "right", key)).abs() < 1e-9);
+        assert!((side(photo, "right", key) - side(flipped, "left", key)).abs() < 1e-9);
     }
     // The whole band lies between its sides.
-    let whole = rows[1]["measures"]["border"]["detail"].as_f64().unwrap();
-    assert!(side(1, "left", "detail") < whole && whole < side(1, "right", "detail"));
-    let out = neurotex(&["measure", "--sides", "-e", s(&bark), s(&result)]);
+    let whole = rows[photo]["measures"]["border"]["detail"]
+        .as_f64()
+        .unwrap();
+    assert!(side(photo, "left", "detail") < whole && whole < side(photo, "right", "detail"));
+    let out = neurotex(&["measure", "--sides", "-e", s(&bark), s(&bark)]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("| detail L / R / T / B |"), "{text}");
-    assert!(text.contains("| 0.71 / 1.87 / 1.05 / 1.11 |"), "{text}");
+    assert!(text.contains("| 0.67 / 1.75 / 1.00 / 0.87 |"), "{text}");
 }
 
 /// The pebbles photo shrunk to 64² (2x2 box filter twice): an exemplar a quarter of the size of
