@@ -149,26 +149,15 @@ fn the_edge_fade_weighs_the_edges_and_flat_weights_change_nothing() {
             dir.join(format!("{name}.png")),
             dir.join(format!("{name}.json")),
         );
-        let args = [
-            "synth",
-            s(&pebbles),
-            "-o",
-            s(&out),
+        let extra = [
             "--record",
             s(&record),
-            "--size",
-            "64",
-            "--scales",
-            "1",
             "--init",
             "noise",
-            "--iters",
-            "8",
-            "--tolerance",
-            "0",
             "--edge-fade",
             fade,
         ];
+        let args = run_64(s(&pebbles), s(&out), "8", &extra);
         succeeds(&dir, &args);
         let r = read_json(&record);
         (iteration_losses(&record), r)
