@@ -157,35 +157,65 @@ pub fn auto_scales(size: Size, exemplar: (u32, u32)) -> usize {
         .unwrap_or(1)
 }
 
-/// The padding the run's graphs use: circular with --tile, else --padding, `auto` resolved to
-/// reflect where it fits. Reflect mirrors each map at its edges, which needs maps at least 2
-/// wide: the deepest block's maps are 1/`multiple` of the image, so every scale's output and
-/// exemplar must be at least 2 × `multiple` per side; asked for explicitly below that, it is
-/// refused, and `auto` falls back to zero with a notice.
+/// The padding the run's grad graphs use (the output's): circular with --tile, else
+/// `edge_padding` over every scale's output and exemplar.
 pub fn graph_padding(
     settings: &Settings,
     scales: &[ScalePlan],
     multiple: u32,
     notices: &mut Vec<String>,
 ) -> Result<Padding> {
-    let least = 2 * multiple;
-    let smallest = scales
+    if settings.tile {
+        return Ok(Padding::Circular);
+    }
+    let sides = scales
         .iter()
-        .flat_map(|s| [s.size.width, s.size.height, s.exemplar.0, s.exemplar.1])
-        .min()
-        .unwrap_or(least);
-    Ok(match (settings.tile, settings.padding) {
-        (true, _) => Padding::Circular,
-        (false, EdgePadding::Zero) => Padding::Zero,
-        (false, EdgePadding::Reflect | EdgePadding::Auto) if smallest >= least => Padding::Reflect,
-        (false, EdgePadding::Auto) => {
+        .flat_map(|s| [s.size.width, s.size.height, s.exemplar.0, s.exemplar.1]);
+    edge_padding(settings.padding, sides, multiple, notices)
+}
+
+/// The padding the exemplar's statistics are taken with: the output's, but for a tileable
+/// output, whose exemplar is no torus: circular padding would show the network the photo's
+/// opposite edges side by side, a seam the result then repeats as straight lines
+/// (docs/beyond_the_paper.md, "Tileable textures"). Its exemplar gets `edge_padding` over every scale's
+/// exemplar.
+pub fn exemplar_padding(
+    settings: &Settings,
+    scales: &[ScalePlan],
+    multiple: u32,
+    notices: &mut Vec<String>,
+) -> Result<Padding> {
+    if !settings.tile {
+        return graph_padding(settings, scales, multiple, notices);
+    }
+    let sides = scales.iter().flat_map(|s| [s.exemplar.0, s.exemplar.1]);
+    edge_padding(settings.padding, sides, multiple, notices)
+}
+
+/// --padding resolved for images whose smallest side at any scale is the least of `sides`:
+/// `auto` is reflect where it fits. Reflect mirrors each map at its edges, which needs maps at
+/// least 2 wide: the deepest block's maps are 1/`multiple` of the image, so every side must be
+/// at least 2 × `multiple`; asked for explicitly below that, it is refused, and `auto` falls
+/// back to zero with a notice.
+fn edge_padding(
+    padding: EdgePadding,
+    sides: impl Iterator<Item = u32>,
+    multiple: u32,
+    notices: &mut Vec<String>,
+) -> Result<Padding> {
+    let least = 2 * multiple;
+    let smallest = sides.min().unwrap_or(least);
+    Ok(match padding {
+        EdgePadding::Zero => Padding::Zero,
+        EdgePadding::Reflect | EdgePadding::Auto if smallest >= least => Padding::Reflect,
+        EdgePadding::Auto => {
             notices.push(format!(
                 "zero padding: reflect padding needs at least {least} pixels per side at every \
                  scale and this run has {smallest} (its edges may grow a frame)"
             ));
             Padding::Zero
         }
-        (false, EdgePadding::Reflect) => {
+        EdgePadding::Reflect => {
             return Err(Error::InvalidSetting(format!(
                 "--padding reflect needs at least {least} pixels per side at every scale, output \
                  and exemplar (the deepest maps must be 2 wide to mirror), and this run has \
@@ -339,6 +369,44 @@ mod tests {
         );
         s.tile = true;
         assert_eq!(padding(&s, 16, &mut notices).unwrap(), Padding::Circular);
+    }
+
+    #[test]
+    fn a_tileable_outputs_exemplar_is_padded_as_a_photo_not_a_torus() {
+        let mut s = Settings {
+            tile: true,
+            ..Settings::default()
+        };
+        let padding = |s: &Settings, output: u32, exemplar: u32| {
+            let scales = plan_scales(s, square(output), (exemplar, exemplar), 16, false).unwrap();
+            let mut notices = Vec::new();
+            let padded = (
+                graph_padding(s, &scales, 16, &mut notices).unwrap(),
+                exemplar_padding(s, &scales, 16, &mut notices),
+            );
+            (padded.0, padded.1.map_err(|e| e.to_string()), notices)
+        };
+        // The output wraps around at any size; the exemplar is mirrored where it is large enough
+        // at every scale (64 pixels at the coarsest of 256), whatever the output's size.
+        for output in [256, 16] {
+            let (output, exemplar, notices) = padding(&s, output, 256);
+            assert_eq!(
+                (output, exemplar),
+                (Padding::Circular, Ok(Padding::Reflect))
+            );
+            assert!(notices.is_empty(), "{notices:?}");
+        }
+        let (_, exemplar, notices) = padding(&s, 64, 16);
+        assert_eq!(exemplar, Ok(Padding::Zero));
+        assert!(notices[0].contains("zero padding"), "{notices:?}");
+        s.padding = EdgePadding::Zero;
+        assert_eq!(padding(&s, 256, 256).1, Ok(Padding::Zero));
+        s.padding = EdgePadding::Reflect;
+        assert!(padding(&s, 256, 16).1.unwrap_err().contains("at least 32"));
+        // Without --tile both are the same.
+        s.tile = false;
+        let (output, exemplar, _) = padding(&s, 256, 256);
+        assert_eq!((output, exemplar), (Padding::Reflect, Ok(Padding::Reflect)));
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct RunRecord {
     pub scales: Vec<Size>,
     /// The padding the graphs used (`--padding auto` resolved; circular with `--tile`).
     pub padding: crate::manifest::Padding,
+    /// The padding the exemplar's statistics were taken with: `padding`, but reflect (where it
+    /// fits) for a tileable output's, whose exemplar is no torus.
+    pub exemplar_padding: crate::manifest::Padding,
     /// How far in from the output's and the exemplar's edges the Gram's position weights rise,
     /// pixels (`--edge-fade`); None: every position counts the same.
     pub edge_fade: Option<[u32; 2]>,

@@ -222,3 +222,37 @@ fn an_edge_fade_where_it_cannot_apply_is_refused_before_any_work() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_tileable_output_takes_its_exemplars_statistics_as_a_photos() {
+    // The output wraps around; its exemplar is mirrored at its edges (`--padding auto`) or
+    // zero-padded (`--padding zero`), never wrapped: a wrapped exemplar shows the network a
+    // seam between its opposite edges, which the result repeats as straight lines.
+    let dir = scratch("quality-tile-exemplar");
+    let pebbles = example("pebbles.png");
+    let run = |name: &str, padding: &str| {
+        let (out, record) = (
+            dir.join(format!("{name}.png")),
+            dir.join(format!("{name}.json")),
+        );
+        let extra = ["--tile", "--padding", padding, "--record", s(&record)];
+        succeeds(&dir, &run_64(s(&pebbles), s(&out), "4", &extra));
+        let r = read_json(&record);
+        common::schema::assert_conforms("run-record.schema.json", &r);
+        let models = r["models"].to_string();
+        (r["padding"].clone(), r["exemplar_padding"].clone(), models)
+    };
+    let (padding, exemplar, models) = run("auto", "auto");
+    assert_eq!(
+        (padding.as_str(), exemplar.as_str()),
+        (Some("circular"), Some("reflect"))
+    );
+    assert!(models.contains("gram.reflect.stats") && models.contains("gram.tile.grad"));
+    assert!(!models.contains("gram.tile.stats"), "{models}");
+    let (padding, exemplar, models) = run("zero", "zero");
+    assert_eq!(
+        (padding.as_str(), exemplar.as_str()),
+        (Some("circular"), Some("zero"))
+    );
+    assert!(models.contains("\"gram.stats.onnx\""), "{models}");
+}

@@ -363,6 +363,8 @@ impl SynthesisBuilder {
         let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
         let padding = plan::graph_padding(&self.settings, &scales, multiple, &mut notices)?;
+        let exemplar_padding =
+            plan::exemplar_padding(&self.settings, &scales, multiple, &mut notices)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
         // same output refuses, and a failure below removes what the claim made.
         let outputs = match self.claimed.clone() {
@@ -413,6 +415,22 @@ impl SynthesisBuilder {
             padding
         };
         let variant = find(padding)?.clone();
+        // The graph that takes the exemplar's statistics: the output's but for a tileable output
+        // (plan::exemplar_padding), from the same statistic and layers.
+        let exemplar_variant = match find(exemplar_padding) {
+            _ if exemplar_padding == padding => variant.clone(),
+            Ok(found) => found.clone(),
+            Err(_) if self.settings.padding == EdgePadding::Auto => {
+                notices.push(format!(
+                    "the exemplar wraps around like the output: the models folder has no \
+                     {}-padded {statistic} models for {backbone} (export them \
+                     again with `make setup`)",
+                    exemplar_padding.name()
+                ));
+                variant.clone()
+            }
+            Err(e) => return Err(e),
+        };
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =
             layers::parse_layers_as_written(&self.settings.layers, &variant.layers)?;
@@ -477,7 +495,7 @@ impl SynthesisBuilder {
         );
         let last = stages.last().expect("at least one scale");
         let opened = || -> Result<_> {
-            let mut statistics = Statistics::open(&models, &variant, session)?;
+            let mut statistics = Statistics::open(&models, &exemplar_variant, session)?;
             // The final scale's targets: the run starts with them when it is single-scale, and
             // reports its distances with them.
             let targets = last.targets(&mut statistics, &step)?;
@@ -524,6 +542,7 @@ impl SynthesisBuilder {
             objective,
             models,
             variant,
+            exemplar_variant,
             options,
             notices,
             setup_seconds: setup_start.elapsed().as_secs_f64(),

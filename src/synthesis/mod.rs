@@ -70,6 +70,9 @@ pub struct Synthesis {
     pub(crate) session: SessionOptions,
     pub(crate) models: ModelSet,
     pub(crate) variant: Variant,
+    /// The variant whose statistics graph takes the exemplar's: `variant` but for a tileable
+    /// output, whose exemplar is mirrored at its edges instead (plan::exemplar_padding).
+    pub(crate) exemplar_variant: Variant,
     /// The variant's options as chosen, e.g. gram-norm = paper.
     pub(crate) options: BTreeMap<String, String>,
     pub(crate) notices: Vec<String>,
@@ -284,6 +287,7 @@ impl Synthesis {
             }),
             scales,
             padding: synthesis.variant.padding,
+            exemplar_padding: synthesis.exemplar_variant.padding,
             edge_fade: synthesis.stages[0].edge_fade.map(|(o, e)| [o, e]),
             init: synthesis.init(),
             coarse_iterations: multi_scale.then(|| plan::coarse_budget(s)),
@@ -350,7 +354,10 @@ impl Synthesis {
         let weights = &self.models.backbone(variant).weights;
         let mut sums = vec![
             ModelChecksum::new(&weights.file, &weights.sha256),
-            ModelChecksum::new(&variant.stats.file, &variant.stats.sha256),
+            ModelChecksum::new(
+                &self.exemplar_variant.stats.file,
+                &self.exemplar_variant.stats.sha256,
+            ),
         ];
         let passes = self.passes_of_last_scale();
         let pass_layers = passes.iter().map(|pass| self.pass_layers(pass).0);
