@@ -1,17 +1,19 @@
-//! Edge fade (`--edge-fade OUTPUT,EXEMPLAR`, off by default): a texture's Gram statistics weigh
-//! the feature positions near the image's edges less, the weight rising linearly from the edge
-//! to 1 over OUTPUT pixels in the output and EXEMPLAR pixels in the exemplar (the
-//! `gram.regions` models with one region: G = F D Fᵀ / Σ D, D pooled to each layer as the
-//! network pools). The "weighted valid-region Gram" of issue 24.
+//! Edge fade (`--edge-fade auto|off|OUTPUT,EXEMPLAR`): a texture's Gram statistics weigh the
+//! feature positions near the image's edges less, the weight rising linearly from the edge to 1
+//! over OUTPUT pixels in the output and EXEMPLAR pixels in the exemplar (the `gram.regions`
+//! models with one region: G = F D Fᵀ / Σ D, D pooled to each layer as the network pools). The
+//! "weighted valid-region Gram" of issue 24.
 //!
-//! Why it exists, and why it is not the default (docs/quality.md, "Edge fade"): next to an
-//! edge a padded network sees something no interior position sees, and the exemplar's
-//! statistics describe its own edges too; a result copies them onto its edges (bark's photo has
-//! an orange strip along its left side and a busy right side, and so had its results). Fading
-//! the exemplar's positions takes the strip out (bark 512x256, band saturation 1.30 -> 1.08
-//! over 48 pixels), but leaves a 256² run's small coarse exemplars too little (grass 256²: top
-//! octave 1.24 -> 1.54); fading the output's removes edge detail on every texture alike (bark
-//! 1.18 -> 1.00, but pebbles 0.98 -> 0.82). So it is an option, not a default.
+//! Why (docs/quality.md, "Edge fade" and "Results that repeat their photo's edges"): next to
+//! an edge a padded network sees something no interior position sees, and the exemplar's
+//! statistics describe its own edges too. An output with edges copies them onto its own (bark's
+//! photo has an orange strip along its left side and is in focus only on its right, and so
+//! were its results); a tileable output (circular padding) has no edges and draws the
+//! exemplar's mirrored edges inside instead, unless they fade. So `auto`, the default, fades the
+//! exemplar's edges over AUTO_EXEMPLAR_RAMP pixels with --tile and nothing elsewhere: faded,
+//! the exemplar loses the colours and focus of its edges, which a result with edges would
+//! otherwise show where they belong. Fading an output's edges leaves them smoother on every
+//! texture (pebbles 512x256: band detail 0.98 -> 0.82), so no default does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,8 +30,11 @@ use crate::regions::StageRegions;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum EdgeFade {
-    /// Every position counts the same (the paper's statistics).
+    /// The exemplar's edges fade over AUTO_EXEMPLAR_RAMP pixels where the output has none
+    /// (--tile, circular padding); else off.
     #[default]
+    Auto,
+    /// Every position counts the same (the paper's statistics).
     Off,
     Ramps {
         output: u32,
@@ -37,22 +42,35 @@ pub enum EdgeFade {
     },
 }
 
+/// The exemplar's ramp of `auto` (--tile): against none, the interior Gram distance of
+/// tileable results fell on every texture measured (256²: bark 0.078 -> 0.039, pebbles 0.025
+/// -> 0.020; docs/beyond_the_paper.md, "Tileable textures").
+pub const AUTO_EXEMPLAR_RAMP: u32 = 32;
+
 /// Longest ramp accepted: the network's reach at relu5_1 is 58 pixels on each side.
 pub const MAX_RAMP: u32 = 128;
 
 impl EdgeFade {
-    /// (output, exemplar) ramps, pixels; None: off.
-    pub fn ramps(self) -> Option<(u32, u32)> {
+    /// (output, exemplar) ramps, pixels; None: off. `output_has_edges`: how `auto` resolves.
+    pub fn ramps(self, output_has_edges: bool) -> Option<(u32, u32)> {
         match self {
+            EdgeFade::Auto if output_has_edges => None,
+            EdgeFade::Auto => Some((0, AUTO_EXEMPLAR_RAMP)),
             EdgeFade::Off => None,
             EdgeFade::Ramps { output, exemplar } => Some((output, exemplar)),
         }
+    }
+
+    /// What records from before the choice existed used.
+    pub fn before_the_choice() -> EdgeFade {
+        EdgeFade::Off
     }
 }
 
 impl fmt::Display for EdgeFade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            EdgeFade::Auto => write!(f, "auto"),
             EdgeFade::Off => write!(f, "off"),
             EdgeFade::Ramps { output, exemplar } => write!(f, "{output},{exemplar}"),
         }
@@ -77,15 +95,17 @@ impl FromStr for EdgeFade {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "off" {
-            return Ok(EdgeFade::Off);
+        match s {
+            "auto" => return Ok(EdgeFade::Auto),
+            "off" => return Ok(EdgeFade::Off),
+            _ => {}
         }
         let px = |v: &str| -> Result<u32, String> {
             match v.trim().parse::<u32>() {
                 Ok(n) if n <= MAX_RAMP => Ok(n),
                 _ => Err(format!(
-                    "`{v}` is not a number of pixels from 0 to {MAX_RAMP}: write off, or \
-                     OUTPUT,EXEMPLAR pixels (e.g. 0,48)"
+                    "`{v}` is not a number of pixels from 0 to {MAX_RAMP}: write auto, off, \
+                     or OUTPUT,EXEMPLAR pixels (e.g. 0,48)"
                 )),
             }
         };
@@ -149,7 +169,7 @@ mod tests {
 
     #[test]
     fn settings_parse_and_print_back() {
-        for text in ["off", "16,32", "0,48"] {
+        for text in ["auto", "off", "16,32", "0,48"] {
             let fade: EdgeFade = text.parse().unwrap();
             assert_eq!(fade.to_string(), text);
         }
@@ -160,9 +180,9 @@ mod tests {
                 exemplar: 12
             })
         );
-        for bad in ["", "auto", "-1", "16,", "x,3", "500", "16,32,8"] {
+        for bad in ["", "Auto", "-1", "16,", "x,3", "500", "16,32,8"] {
             let err = bad.parse::<EdgeFade>().unwrap_err();
-            assert!(err.contains("write off, or"), "{bad}: {err}");
+            assert!(err.contains("write auto, off, or"), "{bad}: {err}");
         }
     }
 }

@@ -174,11 +174,10 @@ pub fn graph_padding(
     edge_padding(settings.padding, sides, multiple, notices)
 }
 
-/// The padding the exemplar's statistics are taken with: the output's, but for a tileable
-/// output, whose exemplar is no torus: circular padding would show the network the photo's
-/// opposite edges side by side, a seam the result then repeats as straight lines
-/// (docs/beyond_the_paper.md, "Tileable textures"). Its exemplar gets `edge_padding` over every scale's
-/// exemplar.
+/// The padding the exemplar's statistics are taken with: the output's, but a tileable output's
+/// exemplar is no torus: circular padding would show the network the photo's opposite edges
+/// side by side, a seam the result then repeats as straight lines (docs/beyond_the_paper.md,
+/// "Tileable textures"). Its exemplar gets `edge_padding` over every scale's exemplar.
 pub fn exemplar_padding(
     settings: &Settings,
     scales: &[ScalePlan],

@@ -196,7 +196,7 @@ fn an_edge_fade_where_it_cannot_apply_is_refused_before_any_work() {
     let (p, o) = (s(&pebbles), s(&out));
     fails_with(
         &tiny(p, o, &["--edge-fade", "16,x"]),
-        &["write off, or OUTPUT,EXEMPLAR"],
+        &["write auto, off, or OUTPUT,EXEMPLAR"],
     );
     fails_with(&tiny(p, o, &["--edge-fade", "500"]), &["from 0 to 128"]);
     fails_with(
@@ -227,32 +227,54 @@ fn an_edge_fade_where_it_cannot_apply_is_refused_before_any_work() {
 fn a_tileable_output_takes_its_exemplars_statistics_as_a_photos() {
     // The output wraps around; its exemplar is mirrored at its edges (`--padding auto`) or
     // zero-padded (`--padding zero`), never wrapped: a wrapped exemplar shows the network a
-    // seam between its opposite edges, which the result repeats as straight lines.
+    // seam between its opposite edges, which the result repeats as straight lines. Its edges
+    // fade (`--edge-fade auto`), which no output without edges could reproduce.
     let dir = scratch("quality-tile-exemplar");
     let pebbles = example("pebbles.png");
-    let run = |name: &str, padding: &str| {
+    let run = |name: &str, extra: &[&str]| {
         let (out, record) = (
             dir.join(format!("{name}.png")),
             dir.join(format!("{name}.json")),
         );
-        let extra = ["--tile", "--padding", padding, "--record", s(&record)];
+        let extra = [&["--record", s(&record)][..], extra].concat();
         succeeds(&dir, &run_64(s(&pebbles), s(&out), "4", &extra));
         let r = read_json(&record);
         common::schema::assert_conforms("run-record.schema.json", &r);
-        let models = r["models"].to_string();
-        (r["padding"].clone(), r["exemplar_padding"].clone(), models)
+        let text = |key: &str| r[key].as_str().unwrap_or("null").to_string();
+        let models: Vec<String> = (r["models"].as_array().unwrap().iter())
+            .map(|m| m["file"].as_str().unwrap().to_string())
+            .collect();
+        (
+            [text("padding"), text("exemplar_padding")],
+            r["edge_fade"].clone(),
+            models,
+        )
     };
-    let (padding, exemplar, models) = run("auto", "auto");
-    assert_eq!(
-        (padding.as_str(), exemplar.as_str()),
-        (Some("circular"), Some("reflect"))
+    let has = |models: &[String], file: &str| models.iter().any(|m| m == file);
+    let (paddings, fade, models) = run("auto", &["--tile"]);
+    assert_eq!(paddings, ["circular", "reflect"]);
+    assert_eq!(fade, serde_json::json!([0, 32]));
+    assert!(
+        has(&models, "gram.regions.reflect.stats.onnx"),
+        "{models:?}"
     );
-    assert!(models.contains("gram.reflect.stats") && models.contains("gram.tile.grad"));
-    assert!(!models.contains("gram.tile.stats"), "{models}");
-    let (padding, exemplar, models) = run("zero", "zero");
-    assert_eq!(
-        (padding.as_str(), exemplar.as_str()),
-        (Some("circular"), Some("zero"))
-    );
-    assert!(models.contains("\"gram.stats.onnx\""), "{models}");
+    assert!(models
+        .iter()
+        .all(|m| !m.contains(".stats.") || !m.contains("tile")));
+    assert!(models
+        .iter()
+        .any(|m| m.starts_with("gram.regions.tile.grad")));
+    let (paddings, fade, models) = run("zero", &["--tile", "--padding", "zero"]);
+    assert_eq!(paddings, ["circular", "zero"]);
+    assert_eq!(fade, serde_json::json!([0, 32]));
+    assert!(has(&models, "gram.regions.stats.onnx"), "{models:?}");
+    let (paddings, fade, models) = run("off", &["--tile", "--edge-fade", "off"]);
+    assert_eq!(paddings, ["circular", "reflect"]);
+    assert_eq!(fade, Value::Null);
+    assert!(has(&models, "gram.reflect.stats.onnx"), "{models:?}");
+    // Without --tile, `auto` fades nothing: the output's edges are the exemplar's.
+    let (paddings, fade, models) = run("plain", &[]);
+    assert_eq!(paddings, ["reflect", "reflect"]);
+    assert_eq!(fade, Value::Null);
+    assert!(has(&models, "gram.reflect.stats.onnx"), "{models:?}");
 }

@@ -164,22 +164,24 @@ pub struct Settings {
     /// Network whose features are matched: vgg16, or vgg19 (the one Gatys et al. used).
     #[arg(long, default_value = "vgg16")]
     pub backbone: String,
-    /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours).
+    /// Make the texture tile seamlessly (circular padding: opposite edges are neighbours) and
+    /// write OUT.2x2.png, the result repeated 2x2.
     #[arg(long)]
     pub tile: bool,
-    /// The convolutions' padding at the image's edges (without --tile): reflect (mirrored: no
-    /// frame), zero (the network as trained, the paper's: outputs larger than the exemplar grow
-    /// a frame), or auto: reflect where every scale has at least 32 pixels per side, else zero.
+    /// The convolutions' padding at the image's edges (with --tile: the exemplar's; the output
+    /// wraps around): reflect (mirrored: no frame), zero (the network as trained, the paper's:
+    /// outputs larger than the exemplar grow a frame), or auto: reflect where every scale has at
+    /// least 32 pixels per side, else zero.
     #[arg(long, value_enum, default_value_t = EdgePadding::Auto)]
     #[serde(default = "EdgePadding::before_the_choice")]
     pub padding: EdgePadding,
     /// Gram statistics of a texture: feature positions near the edges count less, their weight
     /// rising linearly over OUTPUT pixels from the output's edges and EXEMPLAR pixels from the
-    /// exemplar's (one number: both); off: every position counts the same (the paper's). An
-    /// experiment, not a default: 0,48 kept bark's 512x256 from copying its photo's edge but
-    /// grows speckle at 256²; an output ramp removes edge detail (docs/quality.md).
-    #[arg(long, default_value = "off", value_parser = parse_edge_fade, value_name = "off|OUTPUT,EXEMPLAR")]
-    #[serde(default)]
+    /// exemplar's (one number: both); auto: 0,32 with --tile (the output has no edges, its
+    /// exemplar has), else off; off: every position counts the same (the paper's). An output
+    /// ramp leaves the edges smoother (docs/quality.md).
+    #[arg(long, default_value = "auto", value_parser = parse_edge_fade, value_name = "auto|off|OUTPUT,EXEMPLAR")]
+    #[serde(default = "EdgeFade::before_the_choice")]
     pub edge_fade: EdgeFade,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
     /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]

@@ -399,7 +399,7 @@ impl SynthesisBuilder {
         // A models folder without reflect graphs for this statistic (exported before them, or
         // by hand): `auto` falls back to zero padding.
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let edge_fade = self.edge_fade_ramps(padding, &models)?;
+        let edge_fade = self.edge_fade_ramps((padding, exemplar_padding), &models)?;
         let kind = self.variant_kind(edge_fade.is_some())?;
         let find = |padding| models.find_where(statistic, backbone, padding, kind);
         let padding = if padding == Padding::Reflect

@@ -6,7 +6,7 @@
 use super::SynthesisBuilder;
 use crate::blend::{self, Blend};
 use crate::canvas::{Canvas, StageCanvas};
-use crate::edge_fade;
+use crate::edge_fade::{self, EdgeFade};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::manifest::{ModelSet, Padding, Variant, VariantKind};
@@ -224,15 +224,25 @@ impl SynthesisBuilder {
         Ok(chosen)
     }
 
-    /// The edge fade's (output, exemplar) ramps for this run, None: off. Refused where it
-    /// cannot apply, before any work.
+    /// The edge fade's (output, exemplar) ramps for this run, None: off (`auto`: the exemplar's
+    /// where the output's graphs pad circularly and its exemplar's do not, --tile). Refused
+    /// where it cannot apply, before any work.
     pub(super) fn edge_fade_ramps(
         &self,
-        padding: Padding,
+        (padding, exemplar_padding): (Padding, Padding),
         models: &ModelSet,
     ) -> Result<Option<(u32, u32)>> {
         let fade = self.settings.edge_fade;
-        let Some(ramps) = fade.ramps() else {
+        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        let over_regions = models
+            .find_where(statistic, backbone, padding, VariantKind::Regions)
+            .is_ok();
+        if fade == EdgeFade::Auto {
+            let wraps = padding == Padding::Circular && exemplar_padding != Padding::Circular;
+            let texture = self.canvas.is_none() && self.guides.is_none() && self.style.is_none();
+            return Ok(fade.ramps(!wraps).filter(|_| texture && over_regions));
+        }
+        let Some(ramps) = fade.ramps(true) else {
             return Ok(None);
         };
         let refuse = |why: String| {
@@ -255,11 +265,7 @@ impl SynthesisBuilder {
         if let Some(why) = kind_of_run {
             return refuse(why.into());
         }
-        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        if models
-            .find_where(statistic, backbone, padding, VariantKind::Regions)
-            .is_err()
-        {
+        if !over_regions {
             return refuse(format!(
                 "the models folder has no {statistic} models over regions for {backbone} with \
                  {} padding (gram has them on vgg16: `neurotex models`)",
