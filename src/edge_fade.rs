@@ -11,9 +11,10 @@
 //! were its results); a tileable output (circular padding) has no edges and draws the
 //! exemplar's mirrored edges inside instead, unless they fade. So `auto`, the default, fades the
 //! exemplar's edges over AUTO_EXEMPLAR_RAMP pixels with --tile and nothing elsewhere: faded,
-//! the exemplar loses the colours and focus of its edges, which a result with edges would
-//! otherwise show where they belong. Fading an output's edges leaves them smoother on every
-//! texture (pebbles 512x256: band detail 0.98 -> 0.82), so no default does.
+//! the targets lose the colours and focus of the exemplar's edges (bark's orange strip), which
+//! have no place in a result without edges but show along a result's own edges otherwise.
+//! Fading an output's edges leaves them smoother on every texture (pebbles 512x256: band detail
+//! 0.98 -> 0.82), so no default does.
 
 use std::fmt;
 use std::str::FromStr;
