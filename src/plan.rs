@@ -157,38 +157,42 @@ pub fn auto_scales(size: Size, exemplar: (u32, u32)) -> usize {
         .unwrap_or(1)
 }
 
-/// The padding the run's grad graphs use (the output's): circular with --tile, else
-/// `edge_padding` over every scale's output and exemplar.
-pub fn graph_padding(
+/// The paddings of a run: its grad graphs' (the output's) and the exemplar's statistics'. The
+/// output's is circular with --tile, else `edge_padding` over every scale's output and
+/// exemplar; the exemplar's is the same but for a tileable output's, which is no torus:
+/// circular padding would show the network the photo's opposite edges side by side, a seam
+/// the result then repeats as straight lines (docs/beyond_the_paper.md, "Tileable textures").
+/// It gets `edge_padding` over every scale's exemplar.
+pub fn paddings(
     settings: &Settings,
     scales: &[ScalePlan],
     multiple: u32,
     notices: &mut Vec<String>,
-) -> Result<Padding> {
+) -> Result<Paddings> {
     if settings.tile {
-        return Ok(Padding::Circular);
+        let sides = scales.iter().flat_map(|s| [s.exemplar.0, s.exemplar.1]);
+        return Ok(Paddings {
+            output: Padding::Circular,
+            exemplar: edge_padding(settings.padding, sides, multiple, notices)?,
+        });
     }
     let sides = scales
         .iter()
         .flat_map(|s| [s.size.width, s.size.height, s.exemplar.0, s.exemplar.1]);
-    edge_padding(settings.padding, sides, multiple, notices)
+    let both = edge_padding(settings.padding, sides, multiple, notices)?;
+    Ok(Paddings {
+        output: both,
+        exemplar: both,
+    })
 }
 
-/// The padding the exemplar's statistics are taken with: the output's, but a tileable output's
-/// exemplar is no torus: circular padding would show the network the photo's opposite edges
-/// side by side, a seam the result then repeats as straight lines (docs/beyond_the_paper.md,
-/// "Tileable textures"). Its exemplar gets `edge_padding` over every scale's exemplar.
-pub fn exemplar_padding(
-    settings: &Settings,
-    scales: &[ScalePlan],
-    multiple: u32,
-    notices: &mut Vec<String>,
-) -> Result<Padding> {
-    if !settings.tile {
-        return graph_padding(settings, scales, multiple, notices);
-    }
-    let sides = scales.iter().flat_map(|s| [s.exemplar.0, s.exemplar.1]);
-    edge_padding(settings.padding, sides, multiple, notices)
+/// What `paddings` chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paddings {
+    /// The grad graphs', the output's.
+    pub output: Padding,
+    /// The statistics graph's, the exemplar's.
+    pub exemplar: Padding,
 }
 
 /// --padding resolved for images whose smallest side at any scale is the least of `sides`:
@@ -345,7 +349,7 @@ mod tests {
         let mut s = Settings::default();
         let padding = |s: &Settings, side: u32, notices: &mut Vec<String>| {
             let scales = plan_scales(s, square(side), (side, side), 16, false).unwrap();
-            graph_padding(s, &scales, 16, notices)
+            paddings(s, &scales, 16, notices).map(|p| p.output)
         };
         let mut notices = Vec::new();
         assert_eq!(
@@ -360,13 +364,19 @@ mod tests {
             "auto, too small"
         );
         assert!(notices[0].contains("zero padding"), "{notices:?}");
+        assert_eq!(
+            notices.len(),
+            1,
+            "said once for output and exemplar: {notices:?}"
+        );
         s.padding = EdgePadding::Reflect;
         let e = padding(&s, 16, &mut notices).unwrap_err().to_string();
         assert!(
             e.contains("at least 32") && e.contains("--padding zero"),
             "{e}"
         );
-        s.tile = true;
+        // A tileable output wraps around at any size (its exemplar: the next test).
+        (s.tile, s.padding) = (true, EdgePadding::Zero);
         assert_eq!(padding(&s, 16, &mut notices).unwrap(), Padding::Circular);
     }
 
@@ -379,11 +389,9 @@ mod tests {
         let padding = |s: &Settings, output: u32, exemplar: u32| {
             let scales = plan_scales(s, square(output), (exemplar, exemplar), 16, false).unwrap();
             let mut notices = Vec::new();
-            let padded = (
-                graph_padding(s, &scales, 16, &mut notices).unwrap(),
-                exemplar_padding(s, &scales, 16, &mut notices),
-            );
-            (padded.0, padded.1.map_err(|e| e.to_string()), notices)
+            let padded = paddings(s, &scales, 16, &mut notices).map_err(|e| e.to_string());
+            let exemplar = padded.clone().map(|p| p.exemplar);
+            (padded.map(|p| p.output), exemplar, notices)
         };
         // The output wraps around at any size; the exemplar is mirrored where it is large enough
         // at every scale (64 pixels at the coarsest of 256), whatever the output's size.
@@ -391,7 +399,7 @@ mod tests {
             let (output, exemplar, notices) = padding(&s, output, 256);
             assert_eq!(
                 (output, exemplar),
-                (Padding::Circular, Ok(Padding::Reflect))
+                (Ok(Padding::Circular), Ok(Padding::Reflect))
             );
             assert!(notices.is_empty(), "{notices:?}");
         }
@@ -405,7 +413,10 @@ mod tests {
         // Without --tile both are the same.
         s.tile = false;
         let (output, exemplar, _) = padding(&s, 256, 256);
-        assert_eq!((output, exemplar), (Padding::Reflect, Ok(Padding::Reflect)));
+        assert_eq!(
+            (output, exemplar),
+            (Ok(Padding::Reflect), Ok(Padding::Reflect))
+        );
     }
 
     #[test]

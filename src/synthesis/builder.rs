@@ -362,9 +362,10 @@ impl SynthesisBuilder {
         };
         let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
-        let padding = plan::graph_padding(&self.settings, &scales, multiple, &mut notices)?;
-        let exemplar_padding =
-            plan::exemplar_padding(&self.settings, &scales, multiple, &mut notices)?;
+        let plan::Paddings {
+            output: padding,
+            exemplar: exemplar_padding,
+        } = plan::paddings(&self.settings, &scales, multiple, &mut notices)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
         // same output refuses, and a failure below removes what the claim made.
         let outputs = match self.claimed.clone() {
@@ -416,7 +417,7 @@ impl SynthesisBuilder {
         };
         let variant = find(padding)?.clone();
         // The graph that takes the exemplar's statistics: the output's but for a tileable output
-        // (plan::exemplar_padding), from the same statistic and layers.
+        // (plan::paddings), from the same statistic and layers.
         let exemplar_variant = match find(exemplar_padding) {
             _ if exemplar_padding == padding => variant.clone(),
             Ok(found) => found.clone(),

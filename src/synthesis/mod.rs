@@ -71,7 +71,7 @@ pub struct Synthesis {
     pub(crate) models: ModelSet,
     pub(crate) variant: Variant,
     /// The variant whose statistics graph takes the exemplar's: `variant` but for a tileable
-    /// output, whose exemplar is mirrored at its edges instead (plan::exemplar_padding).
+    /// output, whose exemplar is mirrored at its edges instead (plan::paddings).
     pub(crate) exemplar_variant: Variant,
     /// The variant's options as chosen, e.g. gram-norm = paper.
     pub(crate) options: BTreeMap<String, String>,

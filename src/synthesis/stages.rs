@@ -257,7 +257,7 @@ impl SynthesisBuilder {
         } else if self.style.is_some() {
             Some("style transfer is not built with it")
         } else if padding == Padding::Circular && ramps.0 > 0 {
-            // Its exemplar has (plan::exemplar_padding): 0,EXEMPLAR fades those.
+            // Its exemplar has (plan::paddings): 0,EXEMPLAR fades those.
             Some("a tileable texture (--tile) has no edges: give 0 as OUTPUT")
         } else {
             None
