@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use neurotex::manifest::Padding;
 use neurotex::{EdgePadding, Synthesis};
 
 /// `build()` must fail and its message contain every `expect`. Zero padding: the damaged
@@ -439,4 +440,44 @@ fn an_exemplar_the_user_may_not_read_says_so() {
     );
     assert!(!dir.join("out.png").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_models_folder_without_reflect_graphs_falls_back_with_a_notice() {
+    // Exported before reflect padding (or by hand): `--padding auto` runs zero-padded graphs,
+    // and a tileable output's exemplar wraps around like the output; each says why.
+    let dir = damaged_models(
+        "models-without-reflect",
+        |m| {
+            let variants = m["variants"].as_object_mut().unwrap();
+            variants.retain(|_, v| v["padding"] != "reflect");
+        },
+        &[],
+    );
+    let run = |tile: bool| {
+        let synthesis = Synthesis::builder()
+            .exemplar(example("pebbles.png"))
+            .models_dir(&dir)
+            .size(64, 64)
+            .scales(1)
+            .iterations(2)
+            .tile(tile)
+            .build()
+            .unwrap();
+        let notices = synthesis.notices().join("\n");
+        let record = synthesis.run().unwrap().record;
+        (record.padding, record.exemplar_padding, notices)
+    };
+    let (output, exemplar, notices) = run(false);
+    assert_eq!((output, exemplar), (Padding::Zero, Padding::Zero));
+    assert!(
+        notices.contains("zero padding: the models folder has no reflect-padded gram models"),
+        "{notices}"
+    );
+    let (output, exemplar, notices) = run(true);
+    assert_eq!((output, exemplar), (Padding::Circular, Padding::Circular));
+    assert!(
+        notices.contains("the exemplar wraps around like the output"),
+        "{notices}"
+    );
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
-use crate::manifest::{default_models_dir, ModelSet, Padding};
+use crate::manifest::{default_models_dir, ModelSet};
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -362,10 +362,7 @@ impl SynthesisBuilder {
         };
         let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
-        let plan::Paddings {
-            output: padding,
-            exemplar: exemplar_padding,
-        } = plan::paddings(&self.settings, &scales, multiple, &mut notices)?;
+        let paddings = plan::paddings(&self.settings, &scales, multiple, &mut notices)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
         // same output refuses, and a failure below removes what the claim made.
         let outputs = match self.claimed.clone() {
@@ -397,41 +394,9 @@ impl SynthesisBuilder {
             ));
         }
 
-        // A models folder without reflect graphs for this statistic (exported before them, or
-        // by hand): `auto` falls back to zero padding.
-        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
-        let edge_fade = self.edge_fade_ramps((padding, exemplar_padding), &models)?;
+        let edge_fade = self.edge_fade_ramps(paddings, &models)?;
         let kind = self.variant_kind(edge_fade.is_some())?;
-        let find = |padding| models.find_where(statistic, backbone, padding, kind);
-        let padding = if padding == Padding::Reflect
-            && self.settings.padding == EdgePadding::Auto
-            && find(padding).is_err()
-        {
-            notices.push(format!(
-                "zero padding: the models folder has no reflect-padded {statistic} models for \
-                 {backbone} (export them again with `make setup`)"
-            ));
-            Padding::Zero
-        } else {
-            padding
-        };
-        let variant = find(padding)?.clone();
-        // The graph that takes the exemplar's statistics: the output's but for a tileable output
-        // (plan::paddings), from the same statistic and layers.
-        let exemplar_variant = match find(exemplar_padding) {
-            _ if exemplar_padding == padding => variant.clone(),
-            Ok(found) => found.clone(),
-            Err(_) if self.settings.padding == EdgePadding::Auto => {
-                notices.push(format!(
-                    "the exemplar wraps around like the output: the models folder has no \
-                     {}-padded {statistic} models for {backbone} (export them \
-                     again with `make setup`)",
-                    exemplar_padding.name()
-                ));
-                variant.clone()
-            }
-            Err(e) => return Err(e),
-        };
+        let (variant, exemplar_variant) = self.variants(&models, paddings, kind, &mut notices)?;
         // As written: explicit weights pair with the layers in the order the user gave them.
         let written_layers =
             layers::parse_layers_as_written(&self.settings.layers, &variant.layers)?;

@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::manifest::{ModelSet, Padding, Variant, VariantKind};
 use crate::objective::{ContentTarget, LayerStatistics, Objective, RegionMaps, Statistics};
-use crate::plan::{self, ScalePlan};
+use crate::plan::{self, Paddings, ScalePlan};
 use crate::regions::{Guides, StageRegions};
-use crate::settings::Size;
+use crate::settings::{EdgePadding, Size};
 use crate::step_inputs::StepValues;
 use crate::style::StyleTransfer;
 
@@ -229,9 +229,10 @@ impl SynthesisBuilder {
     /// where it cannot apply, before any work.
     pub(super) fn edge_fade_ramps(
         &self,
-        (padding, exemplar_padding): (Padding, Padding),
+        paddings: Paddings,
         models: &ModelSet,
     ) -> Result<Option<(u32, u32)>> {
+        let (padding, exemplar_padding) = (paddings.output, paddings.exemplar);
         let fade = self.settings.edge_fade;
         let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
         let over_regions = models
@@ -273,6 +274,47 @@ impl SynthesisBuilder {
             ));
         }
         Ok(Some(ramps))
+    }
+
+    /// The variants of the run's grad graphs and of its exemplar's statistics graph, with
+    /// `paddings`. A models folder without reflect-padded ones for this statistic (exported
+    /// before them, or by hand): `--padding auto` falls back, with a notice, to zero padding for
+    /// the output, and to the output's padding for a tileable output's exemplar.
+    pub(super) fn variants(
+        &self,
+        models: &ModelSet,
+        paddings: Paddings,
+        kind: VariantKind,
+        notices: &mut Vec<String>,
+    ) -> Result<(Variant, Variant)> {
+        let (statistic, backbone) = (&self.settings.statistic, &self.settings.backbone);
+        let find = |padding| models.find_where(statistic, backbone, padding, kind);
+        let missing = |padding| {
+            self.settings.padding == EdgePadding::Auto
+                && padding == Padding::Reflect
+                && find(padding).is_err()
+        };
+        let export = format!(
+            "the models folder has no reflect-padded {statistic} models for {backbone} (export \
+             them again with `make setup`)"
+        );
+        let output = if missing(paddings.output) {
+            notices.push(format!("zero padding: {export}"));
+            Padding::Zero
+        } else {
+            paddings.output
+        };
+        let exemplar = if paddings.exemplar == paddings.output {
+            output
+        } else if missing(paddings.exemplar) {
+            notices.push(format!(
+                "the exemplar wraps around like the output: {export}"
+            ));
+            output
+        } else {
+            paddings.exemplar
+        };
+        Ok((find(output)?.clone(), find(exemplar)?.clone()))
     }
 
     /// Which variant of the statistic the run needs: over regions for a canvas, guides or an
