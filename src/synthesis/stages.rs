@@ -238,14 +238,15 @@ impl SynthesisBuilder {
         let over_regions = models
             .find_where(statistic, backbone, padding, VariantKind::Regions)
             .is_ok();
-        if fade == EdgeFade::Auto {
-            let wraps = padding == Padding::Circular && exemplar_padding != Padding::Circular;
-            let texture = self.canvas.is_none() && self.guides.is_none() && self.style.is_none();
-            return Ok(fade.ramps(!wraps).filter(|_| texture && over_regions));
-        }
-        let Some(ramps) = fade.ramps(true) else {
+        let wraps = padding == Padding::Circular && exemplar_padding != Padding::Circular;
+        let Some(ramps) = fade.ramps(!wraps) else {
             return Ok(None);
         };
+        if fade == EdgeFade::Auto {
+            // Only where it applies, never refused.
+            let texture = self.canvas.is_none() && self.guides.is_none() && self.style.is_none();
+            return Ok(Some(ramps).filter(|_| texture && over_regions));
+        }
         let refuse = |why: String| {
             Err(Error::InvalidSetting(format!(
                 "--edge-fade {fade}: {why}; leave it out, or give off"
