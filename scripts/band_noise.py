@@ -3,7 +3,9 @@
 `neurotex measure` compares the outermost band (1/32 of each side) with the interior. On a
 tileable image (`--tile`) no position is special, so the band can be put anywhere: rolling the
 image by random offsets moves other pixels into it, and the spread of the ratios over the rolls
-is what the measure reads by chance alone, for that texture at that size.
+is what the measure reads by chance alone, for that texture at that size. The last column is
+the share of rolls whose detail or saturation falls outside 0.90-1.10 (issue 24's aim): how often
+a result with no edges at all would miss it.
 
     .venv/bin/python scripts/band_noise.py RESULT.png [...]   # tileable results (--tile)
 """
@@ -37,8 +39,8 @@ def band_ratios(rgb):
 def main(paths):
     rng = np.random.default_rng(0)
     print("| image | as written | detail, rolled: mean ± sd [min, max] "
-          "| saturation, rolled: mean ± sd [min, max] |")
-    print("|---|---|---|---|")
+          "| saturation, rolled: mean ± sd [min, max] | rolls outside 0.90-1.10 |")
+    print("|---|---|---|---|---|")
     for path in paths:
         rgb = mpimg.imread(path)[..., :3].astype(np.float64)
         h, w, _ = rgb.shape
@@ -49,7 +51,9 @@ def main(paths):
         detail, saturation = band_ratios(rgb)
         cells = [f"{r.mean():.2f} ± {r.std():.2f} [{r.min():.2f}, {r.max():.2f}]"
                  for r in rolled.T]
-        print(f"| {path} | {detail:.2f} / {saturation:.2f} | {cells[0]} | {cells[1]} |")
+        outside = np.mean(np.any(np.abs(rolled - 1) > 0.10, axis=1))
+        print(f"| {path} | {detail:.2f} / {saturation:.2f} | {cells[0]} | {cells[1]} "
+              f"| {outside:.0%} |")
 
 
 if __name__ == "__main__":
