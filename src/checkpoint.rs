@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ndarray::Array3;
 
 use crate::image_io::{self, Encoding, Planar};
+use crate::margin::Window;
 use crate::optimizer::{IterationRecord, Progress};
 use crate::outputs::{sha256_hex, snapshot_path_at, FileKind, Outputs};
 use crate::record::RunRecord;
@@ -33,8 +34,9 @@ pub(crate) struct Checkpoints {
     pub iterations: Vec<IterationRecord>,
     /// The sha256 of the image the last checkpoint wrote.
     pub written_sha: Option<String>,
-    /// A canvas's output: its top-left width x height (src/canvas.rs).
-    pub crop: Option<(usize, usize)>,
+    /// The output's part of the image drawn at the full size: inside a margin
+    /// (src/margin.rs), a canvas's top-left part (src/canvas).
+    pub crop: Option<Window>,
 }
 
 impl Checkpoints {
@@ -76,7 +78,7 @@ impl Checkpoints {
         let image = Array3::from_shape_vec((3, at.height as usize, at.width as usize), x.to_vec())
             .expect("image size");
         match self.crop.filter(|_| scale + 1 == self.sizes.len()) {
-            Some((w, h)) => image.slice(ndarray::s![.., ..h, ..w]).to_owned(),
+            Some(window) => window.crop(&image),
             None => image,
         }
     }
@@ -93,8 +95,8 @@ impl Checkpoints {
         let mut image = self.planar(x, p.scale);
         if p.scale + 1 < self.sizes.len() {
             image = image_io::upsample(&image, full.width, full.height, self.tile);
-            if let Some((w, h)) = self.crop {
-                image = image.slice(ndarray::s![.., ..h, ..w]).to_owned();
+            if let Some(window) = self.crop {
+                image = window.crop(&image);
             }
         }
         let warn = |what: &str, e: crate::error::Error| {

@@ -240,11 +240,7 @@ pub fn plan_scales(
     multiple: u32,
     from_image: bool,
 ) -> Result<Vec<ScalePlan>> {
-    let n = match (from_image, settings.scales) {
-        (true, _) => 1,
-        (false, Some(n)) => n,
-        (false, None) => auto_scales(size, exemplar),
-    };
+    let n = scale_count(settings, size, exemplar, from_image);
     (0..n)
         .map(|k| {
             let factor = 1u32 << (n - 1 - k);
@@ -275,6 +271,20 @@ pub fn plan_scales(
             })
         })
         .collect()
+}
+
+/// How many coarse-to-fine scales: --scales, else `auto_scales`; one from a given image.
+pub fn scale_count(
+    settings: &Settings,
+    size: Size,
+    exemplar: (u32, u32),
+    from_image: bool,
+) -> usize {
+    match (from_image, settings.scales) {
+        (true, _) => 1,
+        (false, Some(n)) => n,
+        (false, None) => auto_scales(size, exemplar),
+    }
 }
 
 /// Iterations of scale `k` of `n`: the full size gets `--iters`, coarse ones their own budget.

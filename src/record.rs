@@ -97,7 +97,12 @@ pub struct RunRecord {
     /// In a checkpoint, the sha256 of the image the checkpoint before wrote: a run killed
     /// between writing this record and its image left that one, which `--resume` accepts too.
     pub previous_output_sha256: Option<String>,
+    /// The size drawn: the output's, or a canvas's (`regions`), or the output with `margin`
+    /// around it.
     pub size: Size,
+    /// Pixels drawn around the output on each side and cropped off (`--margin` resolved;
+    /// src/margin.rs).
+    pub margin: u32,
     /// A fill's, an expansion's or a guided synthesis's own inputs (None: a texture).
     pub regions: Option<RegionsRecord>,
     /// A style transfer's content; null for a texture.

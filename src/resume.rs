@@ -12,6 +12,7 @@ use crate::canvas::{load_mask, Canvas};
 use crate::error::{Error, Result};
 use crate::image_io;
 use crate::manifest::ModelSet;
+use crate::margin::Margin;
 use crate::outputs::file_sha256;
 use crate::record::RECORD_SCHEMA_VERSION;
 use crate::regions::{Guides, MAX_GUIDE_COLOURS};
@@ -60,6 +61,9 @@ struct Saved {
     output_sha256: Option<String>,
     previous_output_sha256: Option<String>,
     size: Size,
+    /// Pixels drawn around the output on each side (absent before margins came: none).
+    #[serde(default)]
+    margin: u32,
     /// A fill's, an expansion's or a guided synthesis's own inputs.
     #[serde(default)]
     regions: Option<SavedRegions>,
@@ -264,7 +268,13 @@ pub fn resume(
     let mut settings = saved.settings;
     // A fill's or an expansion's canvas, or the output guide, decides the size again.
     if saved.regions.is_none() {
-        settings.size = Some(saved.size);
+        // The output, without the margin, which the run draws again at the width it had.
+        let m = saved.margin;
+        settings.size = Some(Size {
+            width: saved.size.width.saturating_sub(2 * m),
+            height: saved.size.height.saturating_sub(2 * m),
+        });
+        settings.margin = Margin::Pixels(m);
     }
     settings.iterations = total - done;
     if let Some(n) = settings.max_evaluations {

@@ -112,6 +112,9 @@ fn the_default_grows_no_frame_where_zero_padding_does() {
             "80",
             "--padding",
             padding,
+            // What the padding alone does, no margin to cut a frame off.
+            "--margin",
+            "off",
             "-q",
         ];
         succeeds(
@@ -138,6 +141,82 @@ fn the_default_grows_no_frame_where_zero_padding_does() {
             "the default's band {name}: {ratio} ({default:?})"
         );
     }
+}
+
+#[test]
+fn a_margin_is_drawn_around_an_output_over_twice_its_exemplar_and_cropped_off() {
+    let dir = scratch("quality-margin");
+    let exemplar = small_pebbles(&dir);
+    let run = |name: &str, size: &str, extra: &[&str]| {
+        let (out, record) = (
+            dir.join(format!("{name}.png")),
+            dir.join(format!("{name}.json")),
+        );
+        let args = [
+            &["synth", s(&exemplar), "-o", s(&out), "--size", size][..],
+            &["--iters", "3", "--scales", "2", "--record", s(&record)],
+            extra,
+        ]
+        .concat();
+        let stderr = succeeds(&dir, &args);
+        let png = image::open(&out).unwrap();
+        ((png.width(), png.height()), read_json(&record), stderr)
+    };
+    // 160x128 from 64²: more than twice the exemplar's width, two scales: 8 pixels per side at
+    // the coarsest scale, 16 at the full size.
+    let (written, r, said) = run("auto", "160x128", &[]);
+    assert_eq!(written, (160, 128));
+    assert_eq!(r["margin"], 16);
+    assert_eq!(r["size"], serde_json::json!({"width": 192, "height": 160}));
+    assert_eq!(
+        r["scales"][0],
+        serde_json::json!({"width": 96, "height": 80})
+    );
+    assert_eq!(r["settings"]["margin"], "auto");
+    assert!(
+        said.contains("drawn 192x160 with a margin of 16 pixels"),
+        "{said}"
+    );
+    common::schema::assert_conforms("run-record.schema.json", &r);
+    // At most twice the exemplar: none; a number is rounded to whole 8s, with a notice.
+    let (written, r, _) = run("twice", "128", &[]);
+    assert_eq!(
+        (written, &r["margin"], &r["size"]["width"]),
+        ((128, 128), &0.into(), &128.into())
+    );
+    let (written, r, said) = run("given", "64", &["--margin", "12"]);
+    assert_eq!(
+        (written, &r["margin"], &r["size"]["width"]),
+        ((64, 64), &16.into(), &96.into())
+    );
+    assert!(said.contains("--margin 12 rounded to 16"), "{said}");
+    // Resumed, the run draws the margin again around the image it wrote.
+    let record = dir.join("given.json");
+    let more = ["synth", "--resume", s(&record), "--iters", "5"];
+    succeeds(&dir, &more);
+    let r = read_json(&record);
+    assert_eq!(
+        (&r["margin"], &r["size"]["width"]),
+        (&16.into(), &96.into())
+    );
+    assert_eq!(image::open(dir.join("given.png")).unwrap().width(), 64);
+}
+
+#[test]
+fn a_margin_where_none_applies_is_refused_before_any_work() {
+    let dir = scratch("quality-margin-bad");
+    let out = dir.join("o.png");
+    let pebbles = example("pebbles.png");
+    let (p, o) = (s(&pebbles), s(&out));
+    fails_with(
+        &tiny(p, o, &["--margin", "wide"]),
+        &["write auto, off, or pixels"],
+    );
+    fails_with(
+        &tiny(p, o, &["--margin", "16", "--tile"]),
+        &["--margin 16", "--tile"],
+    );
+    assert!(!out.exists());
 }
 
 #[test]

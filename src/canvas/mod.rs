@@ -24,6 +24,7 @@ pub use free::{FreePixels, StageCanvas};
 
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
+use crate::margin::Window;
 use crate::regions::{area_resize, StageRegions};
 
 /// Canvas sides are multiples of this (the network's four poolings).
@@ -363,26 +364,26 @@ impl Canvas {
         (canvas, regions)
     }
 
+    /// Where the output lies on the canvas: its top-left part.
+    pub fn window(&self) -> Window {
+        let (width, height) = self.output;
+        Window {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+
     /// The output's part of a canvas-sized image.
     pub fn crop(&self, image: &Planar) -> Planar {
-        let (w, h) = self.output;
-        image.slice(ndarray::s![.., ..h, ..w]).to_owned()
+        self.window().crop(image)
     }
 
     /// A canvas-sized image from an output-sized one (the image a resumed run wrote), its
     /// padding mirrored as during the run (`StageCanvas::mirrored`).
     pub fn uncrop(&self, image: &Planar) -> Result<Planar> {
-        let (w, h) = self.output;
-        let (_, ih, iw) = image.dim();
-        if (iw, ih) != (w, h) {
-            return Err(Error::InvalidSetting(format!(
-                "the image to continue from is {iw}x{ih}, the output {w}x{h}: they must match"
-            )));
-        }
-        let (cw, ch) = self.size();
-        Ok(Array3::from_shape_fn((3, ch, cw), |(c, y, x)| {
-            image[[c, mirror(y, h), mirror(x, w)]]
-        }))
+        self.window().uncrop(image, self.size())
     }
 }
 

@@ -13,6 +13,7 @@ use crate::edge_fade::EdgeFade;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::LayerWeights;
+use crate::margin::Margin;
 use crate::optimizer::Solver;
 use crate::runtime::{Precision, Provider};
 use crate::upsample::Upsampling;
@@ -183,6 +184,13 @@ pub struct Settings {
     #[arg(long, default_value = "auto", value_parser = parse_edge_fade, value_name = "auto|off|OUTPUT,EXEMPLAR")]
     #[serde(default = "EdgeFade::before_the_choice")]
     pub edge_fade: EdgeFade,
+    /// Pixels drawn around the output on each side and cropped off, so that any frame a large
+    /// output grows along its edges falls outside it: auto (8 at the coarsest scale, doubled per
+    /// finer scale: 32 at 1024² from 256², where the output is more than twice the exemplar's
+    /// side; else none), off, or a number (docs/quality.md).
+    #[arg(long, default_value = "auto", value_parser = parse_margin, value_name = "auto|off|N")]
+    #[serde(default = "Margin::before_the_choice")]
+    pub margin: Margin,
     /// Coarse-to-fine scales: start at 1/2^(N-1) of the size, upsample, continue. 1:
     /// single-scale. [default: as many (up to 3) as keep the coarsest side at least 64 pixels]
     #[arg(long, value_name = "N")]
@@ -415,6 +423,10 @@ pub fn parse_size(s: &str) -> std::result::Result<Size, String> {
 }
 
 fn parse_edge_fade(s: &str) -> std::result::Result<EdgeFade, String> {
+    s.parse()
+}
+
+fn parse_margin(s: &str) -> std::result::Result<Margin, String> {
     s.parse()
 }
 

@@ -17,6 +17,7 @@ use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::layers::{self, LayerWeights};
 use crate::manifest::{default_models_dir, ModelSet};
+use crate::margin::Margin;
 use crate::memory;
 use crate::objective::{Objective, ObjectiveSpec, Statistics};
 use crate::optimizer::Solver;
@@ -143,6 +144,9 @@ impl SynthesisBuilder {
     setter!(/// Gram statistics of a texture: how far in from the output's and the exemplar's
         /// edges the positions' weights rise (default off; src/edge_fade.rs).
         edge_fade: EdgeFade => settings.edge_fade);
+    setter!(/// Pixels drawn around the output on each side and cropped off (default: auto, a
+        /// margin where the output is more than twice the exemplar; src/margin.rs).
+        margin: Margin => settings.margin);
     setter!(/// Execution provider.
         provider: Provider => settings.runtime.provider);
     setter!(/// fp16 (TensorRT only) or fp32.
@@ -334,7 +338,9 @@ impl SynthesisBuilder {
                 ),
             });
         }
-        let size = self.planned_size((ew, eh), multiple, &mut notices)?;
+        let output_size = self.planned_size((ew, eh), multiple, &mut notices)?;
+        let from_image = self.start.is_some();
+        let (size, margin) = self.drawn_size(output_size, (sw, sh), &mut notices)?;
         let needs = memory::check(size, (sw, sh), self.settings.exemplar_scale, self.history())?;
         let loaded = self.load_exemplar()?;
         if let Some(c) = self.continuation.as_ref() {
@@ -360,7 +366,6 @@ impl SynthesisBuilder {
             ));
             image_io::resize(&loaded.image, sw, sh)
         };
-        let from_image = self.start.is_some();
         let scales = plan::plan_scales(&self.settings, size, (sw, sh), multiple, from_image)?;
         let paddings = plan::paddings(&self.settings, &scales, multiple, &mut notices)?;
         // Every file the run may write, checked and claimed: from here on, a second run on the
@@ -382,10 +387,15 @@ impl SynthesisBuilder {
         }
         if let Some(start) = &self.start {
             let (_, h, w) = start.dim();
-            if (w as u32, h as u32) != (size.width, size.height) {
+            if (w as u32, h as u32) != (output_size.width, output_size.height) {
                 return Err(Error::InvalidSetting(format!(
-                    "the start image is {w}x{h}, the output {size}: they must match"
+                    "the start image is {w}x{h}, the output {output_size}: they must match"
                 )));
+            }
+            if let Some(window) = margin {
+                // A resumed run's image is the output: its margin is drawn again from a mirror.
+                let drawn = (size.width as usize, size.height as usize);
+                self.start = Some(window.uncrop(start, drawn)?);
             }
         }
         if self.settings.snapshot_every > 0 && self.output.is_none() {
@@ -499,6 +509,7 @@ impl SynthesisBuilder {
             stages,
             plan: run_plan,
             size,
+            margin,
             layers: chosen_layers,
             weights,
             content_layers,

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::image_io::{self, Encoding, Planar};
 use crate::init::Init;
 use crate::manifest::{ModelSet, OptionInputs, Variant};
+use crate::margin::Window;
 use crate::memory;
 use crate::objective::{LayerStatistics, Objective, Statistics};
 use crate::optimizer::{OptimizerSettings, Progress, StopReason};
@@ -55,7 +56,11 @@ pub struct Synthesis {
     pub(crate) stages: Vec<Stage>,
     /// Scales, budgets, passes and their costs.
     pub(crate) plan: RunPlan,
+    /// The size drawn: the output's, or larger by a margin (src/margin.rs) or to a canvas's
+    /// whole tiles.
     pub(crate) size: Size,
+    /// The output's window in a drawn image with a margin (None: none).
+    pub(crate) margin: Option<Window>,
     pub(crate) layers: Vec<String>,
     pub(crate) weights: Vec<f32>,
     /// Style transfer: the content term's layers.
@@ -138,8 +143,15 @@ impl Synthesis {
         self.setup_seconds
     }
 
+    /// The size drawn (the output's but for a margin or a canvas's whole tiles).
     pub fn size(&self) -> Size {
         self.size
+    }
+
+    /// Where the output lies in the image drawn, where it is not all of it: inside a margin, or
+    /// a canvas's top-left part.
+    pub(crate) fn output_window(&self) -> Option<Window> {
+        (self.margin).or_else(|| self.builder.canvas.as_ref().map(|c| c.window()))
     }
 
     pub fn layers(&self) -> &[String] {
@@ -207,9 +219,16 @@ impl Synthesis {
         } else {
             String::new()
         };
+        let size = match self.margin {
+            Some(w) => format!(
+                "{}x{} (drawn {} with a margin of {} pixels, cropped)",
+                w.width, w.height, self.size, w.x
+            ),
+            None => self.size.to_string(),
+        };
         format!(
             "{} from {} | {} on {} ({}{}) | {} | {} | scales {}{} | up to {} iterations{}{}",
-            self.size,
+            size,
             self.builder.exemplar_name(),
             s.statistic,
             self.layers.join(","),
@@ -266,6 +285,7 @@ impl Synthesis {
             output_sha256: None,
             previous_output_sha256: None,
             size: synthesis.size(),
+            margin: synthesis.margin.map_or(0, |w| w.x as u32),
             regions: synthesis.regions_record(),
             style: b.style.as_ref().map(|t| crate::record::StyleRecord {
                 content: t.content_path.as_deref().map(normalized),

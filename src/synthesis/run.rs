@@ -73,7 +73,7 @@ impl Synthesis {
             last: Instant::now(),
             iterations: Vec::new(),
             written_sha: None,
-            crop: self.builder.canvas.as_ref().map(|c| c.output),
+            crop: self.output_window(),
         };
         let callback: IterationCallback =
             Rc::new(RefCell::new(move |p: &Progress, x: &[f32]| -> Result<()> {
@@ -359,8 +359,8 @@ impl Synthesis {
             image = metrics::match_colors(&image, &colours);
         }
         let canvas_image = image.clone();
-        if let Some(canvas) = &self.builder.canvas {
-            image = canvas.crop(&image);
+        if let Some(window) = self.output_window() {
+            image = window.crop(&image);
         }
         // The result first: nothing after it may cost it.
         let written = self

@@ -10,6 +10,7 @@ use crate::edge_fade::{self, EdgeFade};
 use crate::error::{Error, Result};
 use crate::image_io::{self, Planar};
 use crate::manifest::{ModelSet, Padding, Variant, VariantKind};
+use crate::margin::Window;
 use crate::objective::{ContentTarget, LayerStatistics, Objective, RegionMaps, Statistics};
 use crate::plan::{self, Paddings, ScalePlan};
 use crate::regions::{Guides, StageRegions};
@@ -191,6 +192,34 @@ impl SynthesisBuilder {
             settings.size = Some(guide);
         }
         plan::output_size(&settings, exemplar, multiple, notices)
+    }
+
+    /// The image the run draws: the output with `--margin` around it (src/margin.rs), and the
+    /// output's window in it (None without a margin).
+    pub(super) fn drawn_size(
+        &self,
+        output: Size,
+        exemplar: (u32, u32),
+        notices: &mut Vec<String>,
+    ) -> Result<(Size, Option<Window>)> {
+        let plain = !self.settings.tile
+            && self.canvas.is_none()
+            && self.guides.is_none()
+            && self.style.is_none();
+        let scales = plan::scale_count(&self.settings, output, exemplar, self.start.is_some());
+        let margin = (self.settings.margin).resolve(output, exemplar, scales, plain, notices)?;
+        if margin == 0 {
+            return Ok((output, None));
+        }
+        let grown = |side: u32| side as u64 + 2 * margin as u64;
+        let drawn = Size::checked(grown(output.width), grown(output.height))?;
+        let window = Window {
+            x: margin as usize,
+            y: margin as usize,
+            width: output.width as usize,
+            height: output.height as usize,
+        };
+        Ok((drawn, Some(window)))
     }
 
     /// The content term's layers (style transfer; none otherwise), which the main grad model

@@ -60,10 +60,15 @@ pub struct RunSummary {
 impl RunSummary {
     pub fn of(outcome: &Outcome) -> RunSummary {
         let record = &outcome.record;
+        // The image written: a margin or a canvas's whole tiles are drawn, then cropped.
+        let (_, height, width) = outcome.image.dim();
         RunSummary {
             seed: record.settings.seed,
             output: record.output.clone(),
-            size: record.size,
+            size: Size {
+                width: width as u32,
+                height: height as u32,
+            },
             stop: outcome.stop.clone(),
             initial_loss: outcome.initial_loss,
             best_loss: outcome.best_loss,
