@@ -100,7 +100,7 @@ fn small_pebbles(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn the_default_grows_no_frame_where_zero_padding_does() {
+fn the_default_padding_grows_no_frame_where_zero_padding_does() {
     let dir = scratch("quality-frame");
     let exemplar = small_pebbles(&dir);
     let run = |padding: &str| {
