@@ -209,23 +209,14 @@ mod tests {
     #[test]
     fn a_number_is_rounded_to_the_step_and_refused_where_no_margin_applies() {
         let mut notices = Vec::new();
-        let px = |n| Margin::Pixels(n);
-        let at = size(256, 256);
-        assert_eq!(
-            px(20)
-                .resolve(at, (256, 256), 1, true, &mut notices)
-                .unwrap(),
-            24
-        );
+        let mut given = |n, plain| {
+            Margin::Pixels(n).resolve(size(256, 256), (256, 256), 1, plain, &mut notices)
+        };
+        assert_eq!(given(20, true).unwrap(), 24);
+        assert_eq!(given(0, false).unwrap(), 0);
+        let refused = given(16, false).unwrap_err().to_string();
+        assert!(refused.contains("--tile"), "{refused}");
         assert_eq!(notices.len(), 1, "{notices:?}");
-        assert_eq!(
-            px(0)
-                .resolve(at, (256, 256), 1, false, &mut notices)
-                .unwrap(),
-            0
-        );
-        let refused = px(16).resolve(at, (256, 256), 1, false, &mut notices);
-        assert!(refused.unwrap_err().to_string().contains("--tile"));
     }
 
     #[test]
