@@ -194,6 +194,12 @@ impl SynthesisBuilder {
         plan::output_size(&settings, exemplar, multiple, notices)
     }
 
+    /// A texture from an exemplar alone: no fill or expansion, guides or style transfer, whose
+    /// photo, guides or content decide more than the exemplar does.
+    fn is_texture(&self) -> bool {
+        self.canvas.is_none() && self.guides.is_none() && self.style.is_none()
+    }
+
     /// The image the run draws: the output with `--margin` around it (src/margin.rs), and the
     /// output's window in it (None without a margin).
     pub(super) fn drawn_size(
@@ -202,10 +208,7 @@ impl SynthesisBuilder {
         exemplar: (u32, u32),
         notices: &mut Vec<String>,
     ) -> Result<(Size, Option<Window>)> {
-        let plain = !self.settings.tile
-            && self.canvas.is_none()
-            && self.guides.is_none()
-            && self.style.is_none();
+        let plain = !self.settings.tile && self.is_texture();
         let scales = plan::scale_count(&self.settings, output, exemplar, self.start.is_some());
         let margin = (self.settings.margin).resolve(output, exemplar, scales, plain, notices)?;
         if margin == 0 {
@@ -273,8 +276,7 @@ impl SynthesisBuilder {
         };
         if fade == EdgeFade::Auto {
             // Only where it applies, never refused.
-            let texture = self.canvas.is_none() && self.guides.is_none() && self.style.is_none();
-            return Ok(Some(ramps).filter(|_| texture && over_regions));
+            return Ok(Some(ramps).filter(|_| self.is_texture() && over_regions));
         }
         let refuse = |why: String| {
             Err(Error::InvalidSetting(format!(
