@@ -144,7 +144,7 @@ fn the_default_padding_grows_no_frame_where_zero_padding_does() {
 }
 
 #[test]
-fn a_margin_is_drawn_around_an_output_twice_its_exemplar_or_more_and_cropped_off() {
+fn a_margin_is_drawn_around_a_large_output_and_cropped_off() {
     let dir = scratch("quality-margin");
     let exemplar = small_pebbles(&dir);
     let run = |name: &str, size: &str, extra: &[&str]| {
@@ -162,27 +162,28 @@ fn a_margin_is_drawn_around_an_output_twice_its_exemplar_or_more_and_cropped_off
         let png = image::open(&out).unwrap();
         ((png.width(), png.height()), read_json(&record), stderr)
     };
-    // 128x96 from 64²: twice the exemplar's width, two scales: 8 pixels per side at the
-    // coarsest scale, 16 at the full size.
-    let (written, r, said) = run("auto", "128x96", &[]);
-    assert_eq!(written, (128, 96));
+    // 128² from 64²: the output's edges half the exemplar's share of its pixels, two scales: 8
+    // pixels per side at the coarsest scale, 16 at the full size.
+    let (written, r, said) = run("auto", "128", &[]);
+    assert_eq!(written, (128, 128));
     assert_eq!(r["margin"], 16);
-    assert_eq!(r["size"], serde_json::json!({"width": 160, "height": 128}));
+    assert_eq!(r["size"], serde_json::json!({"width": 160, "height": 160}));
     assert_eq!(
         r["scales"][0],
-        serde_json::json!({"width": 80, "height": 64})
+        serde_json::json!({"width": 80, "height": 80})
     );
     assert_eq!(r["settings"]["margin"], "auto");
     assert!(
-        said.contains("drawn 160x128 with a margin of 16 pixels"),
+        said.contains("drawn 160x160 with a margin of 16 pixels"),
         "{said}"
     );
     common::schema::assert_conforms("run-record.schema.json", &r);
-    // Under twice the exemplar: none; a number is rounded to whole 8s, with a notice.
-    let (written, r, _) = run("under", "112", &[]);
+    // More edge than that (128x64: three quarters of the exemplar's share): none; a number is
+    // rounded to whole 8s, with a notice.
+    let (written, r, _) = run("under", "128x64", &[]);
     assert_eq!(
         (written, &r["margin"], &r["size"]["width"]),
-        ((112, 112), &0.into(), &112.into())
+        ((128, 64), &0.into(), &128.into())
     );
     let (written, r, said) = run("given", "64", &["--margin", "12"]);
     assert_eq!(

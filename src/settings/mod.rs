@@ -186,8 +186,8 @@ pub struct Settings {
     pub edge_fade: EdgeFade,
     /// Pixels drawn around the output on each side and cropped off, so that any frame a large
     /// output grows along its edges falls outside it: auto (8 at the coarsest scale, doubled per
-    /// finer scale: 32 at 512² and 1024² from 256², where the output is twice the exemplar's
-    /// side or more; else none), off, or a number (docs/quality.md).
+    /// finer scale: 32 at 512² and 1024² from 256², where the output's edges are at most half
+    /// the exemplar's share of its pixels; else none), off, or a number (docs/quality.md).
     #[arg(long, default_value = "auto", value_parser = parse_margin, value_name = "auto|off|N")]
     #[serde(default = "Margin::before_the_choice")]
     pub margin: Margin,
