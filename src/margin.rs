@@ -15,7 +15,7 @@
 //! there, doubled with each finer scale: 32 pixels per side at 512² and 1024² from 256² (27% and
 //! 13% more pixels), where the output's edges are at most half the exemplar's share of its
 //! pixels; none at 512x256 or at the exemplar's size, where a margin raised most interior Gram
-//! distances and left its photo's edges in bark's result.
+//! distances (and at 512x256 left bark's edges less saturated than its inside).
 
 use std::fmt;
 use std::str::FromStr;
@@ -71,8 +71,8 @@ impl Margin {
         match self {
             Margin::Auto => {
                 let coarsest = AUTO_MARGIN_AT_COARSEST << (scales.max(1) - 1);
-                let frames = edges_at_most_half_the_share(size, exemplar);
-                Ok(if plain && frames { coarsest } else { 0 })
+                let large = edges_at_most_half_the_share(size, exemplar);
+                Ok(if plain && large { coarsest } else { 0 })
             }
             Margin::Pixels(0) => Ok(0),
             Margin::Pixels(_) if !plain => Err(Error::InvalidSetting(format!(

@@ -267,8 +267,8 @@ fn scales_are_chosen_from_the_size_and_checked() {
     };
     assert_eq!(plan(64, None).unwrap(), [64]);
     assert_eq!(plan(128, None).unwrap(), [64, 128]);
-    // Twice the exemplar's side: drawn with a margin of 8 pixels per side at the coarsest
-    // scale, doubled at each finer one (src/margin.rs).
+    // 512² from 256²: drawn with a margin of 8 pixels per side at the coarsest scale, doubled
+    // at each finer one (src/margin.rs).
     assert_eq!(plan(512, None).unwrap(), [144, 288, 576]);
     assert_eq!(plan(512, Some(1)).unwrap(), [528]);
     for (n, expect) in [(0, "--scales"), (9, "--scales"), (4, "use fewer scales")] {

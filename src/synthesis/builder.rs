@@ -145,7 +145,7 @@ impl SynthesisBuilder {
         /// edges the positions' weights rise (default off; src/edge_fade.rs).
         edge_fade: EdgeFade => settings.edge_fade);
     setter!(/// Pixels drawn around the output on each side and cropped off (default: auto, a
-        /// margin on outputs from 512² from a 256² exemplar on; src/margin.rs).
+        /// margin on outputs of 512² and more from a 256² exemplar; src/margin.rs).
         margin: Margin => settings.margin);
     setter!(/// Execution provider.
         provider: Provider => settings.runtime.provider);
